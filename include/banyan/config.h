@@ -1,0 +1,87 @@
+/* Configuration: a table of declared options, INI files, command-line overrides,
+ * validation and broadcast to all ranks.
+ *
+ * Every option is declared once (bn_option: name, type, default, bounds, help). Options are
+ * named "section.key" after the INI section they live in ("search.c" is key `c` of
+ * `[search]`; "domain.circuit.root" is key `root` of `[domain.circuit]`).
+ *
+ * Lifecycle on rank 0:  create -> declare(core + domains) -> load_file -> set(--set ...)
+ *                       -> finalize (validate; errors printed as "file:line: key: what")
+ * then bn_config_broadcast() makes every rank hold the same validated config. After
+ * finalize the config is read-only; getters are thread-safe. */
+#ifndef BANYAN_CONFIG_H
+#define BANYAN_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "banyan/error.h"
+
+typedef enum bn_opt_type {
+  BN_OPT_BOOL,   /* true/false, yes/no, on/off, 1/0 */
+  BN_OPT_INT,    /* 64-bit signed integer within [min, max] */
+  BN_OPT_REAL,   /* finite double within [min, max] */
+  BN_OPT_STRING, /* any text (leading/trailing blanks stripped) */
+  BN_OPT_ENUM    /* one of the '|'-separated words in `choices` */
+} bn_opt_type;
+
+typedef struct bn_option {
+  const char *name;    /* "section.key" */
+  bn_opt_type type;
+  const char *def;     /* default value, as it would be written in the INI file */
+  double min, max;     /* inclusive bounds for INT and REAL (ignored otherwise) */
+  const char *choices; /* ENUM only: "virtual_loss|wu_uct" */
+  const char *help;    /* one line */
+} bn_option;
+
+typedef struct bn_config bn_config;
+
+/* The options of the runtime itself (search.*, engine.*, domain.name, ...). */
+BN_API const bn_option *bn_config_core_options(size_t *n);
+
+/* Create an empty config with no declared options. *cfg written on success only. */
+BN_API BN_NODISCARD bn_err bn_config_create(bn_config **cfg);
+/* Free; accepts NULL and *cfg == NULL; sets *cfg = NULL. */
+BN_API void bn_config_destroy(bn_config **cfg);
+
+/* Declare options (the table is borrowed and must outlive cfg; static tables are normal).
+ * BN_ERR_ARG if a name is declared twice or a default does not validate. */
+BN_API BN_NODISCARD bn_err bn_config_declare(bn_config *cfg, const bn_option *opts, size_t n);
+
+/* Read an INI file into raw entries (not validated until finalize). BN_ERR_IO if it cannot
+ * be opened (message printed); syntax errors are recorded and reported by finalize. */
+BN_API BN_NODISCARD bn_err bn_config_load_file(bn_config *cfg, const char *path);
+/* Same for INI text in memory; `origin` names it in messages. */
+BN_API BN_NODISCARD bn_err bn_config_load_string(bn_config *cfg, const char *text, const char *origin);
+/* A command-line override "section.key=value" (later entries win). Recorded; a malformed
+ * assignment is reported by finalize. */
+BN_API BN_NODISCARD bn_err bn_config_set(bn_config *cfg, const char *assignment);
+
+/* Raw (unvalidated) value last given for `name`, or NULL. Borrowed until destroy. */
+BN_API const char *bn_config_raw(const bn_config *cfg, const char *name);
+
+/* Validate every entry against the declared table: unknown keys, unparsable values,
+ * out-of-range numbers, bad enum words, syntax errors. Each problem is printed to `errors`
+ * as "FILE:LINE: section.key: what is wrong" (or "--set: ..." for overrides). Returns
+ * BN_ERR_CONFIG if there was any problem; after success the getters work. */
+BN_API BN_NODISCARD bn_err bn_config_finalize(bn_config *cfg, FILE *errors);
+
+/* Getters (after a successful finalize). Asking for an undeclared name or the wrong type
+ * is a programming error: it logs and aborts. Thread-safe. */
+BN_API int64_t bn_config_int(const bn_config *cfg, const char *name);
+BN_API double bn_config_real(const bn_config *cfg, const char *name);
+BN_API bool bn_config_bool(const bn_config *cfg, const char *name);
+/* Borrowed until destroy. */
+BN_API const char *bn_config_string(const bn_config *cfg, const char *name);
+/* Index of the chosen word in the option's `choices`. */
+BN_API int bn_config_enum(const bn_config *cfg, const char *name);
+
+/* The effective configuration (every declared option with its value) as INI text that
+ * load_string + finalize reproduce exactly. Caller frees with free(). NULL on NOMEM. */
+BN_API char *bn_config_effective_text(const bn_config *cfg);
+
+/* Print the option table (name, type, default, bounds/choices, help) for `config --list`. */
+BN_API void bn_config_print_table(const bn_config *cfg, FILE *out);
+
+#endif

@@ -1,0 +1,88 @@
+/* The domain API: what a user implements to search a new design space.
+ *
+ * A domain is a grammar over fixed-size states (plain bytes, compared and hashed as bytes,
+ * sent in MPI messages and stored in HDF5 as they are). The runtime owns the search; the
+ * domain owns the meaning of states. A domain is a table of functions (bn_domain_ops);
+ * built-in domains are found by name (bn_domain_find), plug-ins are shared libraries.
+ *
+ * Thread safety: init/fini run once per rank on one thread. Every other function may be
+ * called concurrently from many threads with the same const ctx, so it must not modify ctx.
+ * evaluate must be a pure function of (state, seed): the same inputs give the same reward
+ * on any rank. That is what makes deterministic runs and exact restarts possible. */
+#ifndef BANYAN_DOMAIN_H
+#define BANYAN_DOMAIN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "banyan/config.h"
+#include "banyan/error.h"
+
+#define BN_DOMAIN_API_VERSION 1u
+
+/* An action: a small non-negative integer meaningful to the domain. */
+typedef int32_t bn_action;
+
+/* Sizes a domain fixes at init from its configuration. */
+typedef struct bn_domain_info {
+  size_t state_size; /* bytes per state, > 0 */
+  int max_actions;   /* upper bound of actions() from any state, > 0 */
+  int max_depth;     /* upper bound on actions from root to any terminal, > 0 */
+} bn_domain_info;
+
+typedef struct bn_domain_ops {
+  unsigned api_version; /* BN_DOMAIN_API_VERSION */
+  const char *name;     /* registry name, also the config section "domain.<name>" */
+  const char *summary;  /* one line for --help */
+  const bn_option *options; /* options named "domain.<name>.key"; may be NULL */
+  size_t n_options;
+
+  /* Read options from cfg and set up a per-rank context. Return 0 on success; on failure
+   * write a readable reason to err and return non-zero. */
+  int (*init)(const bn_config *cfg, void **ctx, bn_domain_info *info, char *err, size_t errlen);
+  void (*fini)(void *ctx); /* may be NULL */
+
+  /* Write the root state. */
+  void (*root)(const void *ctx, void *state);
+  /* Write up to `max` legal actions of `state` to out[]; return how many (0 if terminal). */
+  int (*actions)(const void *ctx, const void *state, bn_action *out, int max);
+  /* Write the state reached by taking `action` in `state` to `next` (never aliases state). */
+  void (*apply)(const void *ctx, const void *state, bn_action action, void *next);
+  bool (*is_terminal)(const void *ctx, const void *state);
+  /* Optional (NULL: every state is already unique): rewrite `state` in place into the
+   * representative of its symmetry class, so transpositions meet in one node. */
+  void (*canonicalize)(const void *ctx, void *state);
+
+  /* The reward job, run on engines. Return 0 and set *reward (finite) on success; on
+   * failure return non-zero and write a short reason to why (the job is reported failed
+   * and the search goes on). */
+  int (*evaluate)(const void *ctx, const void *state, uint64_t seed, double *reward, char *why,
+                  size_t whylen);
+
+  /* Readable form into buf (always NUL-terminated); returns the length it needed. */
+  int (*describe)(const void *ctx, const void *state, char *buf, size_t n);
+  /* Inverse of describe: 0 on success, non-zero if `text` is not a valid state. */
+  int (*parse)(const void *ctx, const char *text, void *state);
+} bn_domain_ops;
+
+/* A domain opened on this rank: its table, context and sizes. */
+typedef struct bn_domain {
+  const bn_domain_ops *ops;
+  void *ctx;
+  bn_domain_info info;
+} bn_domain;
+
+/* Built-in domains, by name. NULL if unknown. */
+BN_API const bn_domain_ops *bn_domain_find(const char *name);
+/* The i-th built-in domain (i from 0), NULL past the end. */
+BN_API const bn_domain_ops *bn_domain_builtin(size_t i);
+
+/* Check the table (API version, required functions) and run init with cfg.
+ * BN_ERR_DOMAIN with the domain's reason logged on failure. *out written on success. */
+BN_API BN_NODISCARD bn_err bn_domain_open(bn_domain *out, const bn_domain_ops *ops,
+                                          const bn_config *cfg);
+/* Run fini; accepts a domain that was never opened (ops == NULL). */
+BN_API void bn_domain_close(bn_domain *d);
+
+#endif
