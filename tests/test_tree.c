@@ -1,3 +1,803 @@
+/* The search graph: expansion, transpositions, selection rules (UCT, virtual loss, WU-UCT),
+ * backprop/abandon, exhaustion, full stores, rollouts, best terminals, the invariant
+ * checker, and all of it under concurrent use.
+ *
+ * Two tiny domains live here, opened by filling a bn_domain directly:
+ *  - "count": a tree of depth D and branching B (state = depth and path index), no
+ *    transpositions; terminals are the states at depth D.
+ *  - "bag": a multiset of up to K letters out of L. An action inserts a letter at any
+ *    position of the (sorted) word, or terminates a non-empty word; canonical = sorted. So
+ *    "ab" is reached from "a" and from "b" (a transposition), and inserting the same letter
+ *    at different positions gives the same child (duplicate actions, one edge). */
+#include <math.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "banyan/rng.h"
+#include "banyan/tree.h"
 #include "bn_test.h"
-static void placeholder_should_be_replaced(void) { CU_FAIL("placeholder"); }
-BN_TEST_MAIN("test_tree", BN_TEST(placeholder_should_be_replaced))
+#include "tree/tree_impl.h"
+
+/* ---- the count domain ---- */
+typedef struct count_ctx {
+  int depth, branching;
+  uint64_t planted; /* index of the terminal with reward 1 */
+} count_ctx;
+typedef struct count_state {
+  uint32_t depth;
+  uint32_t pad;
+  uint64_t index; /* base-B digits of the actions taken */
+} count_state;
+
+static void count_root(const void *ctx, void *s) {
+  (void)ctx;
+  memset(s, 0, sizeof(count_state));
+}
+static int count_actions(const void *ctx, const void *s, bn_action *out, int max) {
+  const count_ctx *c = ctx;
+  const count_state *st = s;
+  if ((int)st->depth >= c->depth) return 0;
+  int n = c->branching < max ? c->branching : max;
+  for (int i = 0; i < n; i++) out[i] = i;
+  return n;
+}
+static void count_apply(const void *ctx, const void *s, bn_action a, void *next) {
+  const count_ctx *c = ctx;
+  const count_state *st = s;
+  count_state *nx = next;
+  nx->depth = st->depth + 1;
+  nx->pad = 0;
+  nx->index = st->index * (uint64_t)c->branching + (uint64_t)a;
+}
+static bool count_terminal(const void *ctx, const void *s) {
+  return (int)((const count_state *)s)->depth >= ((const count_ctx *)ctx)->depth;
+}
+static const bn_domain_ops count_ops = {.api_version = BN_DOMAIN_API_VERSION,
+                                        .name = "count",
+                                        .root = count_root,
+                                        .actions = count_actions,
+                                        .apply = count_apply,
+                                        .is_terminal = count_terminal};
+
+static count_ctx count_ctxs[16];
+static int count_next;
+static bn_domain count_domain(int depth, int branching) {
+  count_ctx *c = &count_ctxs[count_next++ % 16];
+  *c = (count_ctx){depth, branching, 0};
+  for (int i = 0; i < depth; i++) c->planted = c->planted * (uint64_t)branching + 1;
+  return (bn_domain){.ops = &count_ops,
+                     .ctx = c,
+                     .info = {.state_size = sizeof(count_state),
+                              .max_actions = branching,
+                              .max_depth = depth}};
+}
+/* Reward of a count terminal: 1 at the planted one, else a fixed value in [0, 0.5). */
+static double count_reward(const bn_domain *d, const void *s) {
+  const count_ctx *c = d->ctx;
+  const count_state *st = s;
+  if (st->index == c->planted && (int)st->depth == c->depth) return 1.0;
+  return (double)(bn_mix64(st->index + st->depth) >> 11) * 0x1.0p-53 * 0.5;
+}
+
+/* ---- the bag domain ---- */
+#define BAG_MAX 8
+typedef struct bag_ctx {
+  int letters, max_len;
+} bag_ctx;
+typedef struct bag_state {
+  uint8_t len, done;
+  char word[BAG_MAX];
+} bag_state;
+
+static void bag_root(const void *ctx, void *s) {
+  (void)ctx;
+  memset(s, 0, sizeof(bag_state));
+}
+/* Action a < letters * (len + 1): insert letter a % letters at position a / letters;
+ * the last action terminates a non-empty word. */
+static int bag_actions(const void *ctx, const void *s, bn_action *out, int max) {
+  const bag_ctx *c = ctx;
+  const bag_state *st = s;
+  int n = 0;
+  if (st->done) return 0;
+  if (st->len < c->max_len)
+    for (int i = 0; i < c->letters * (st->len + 1) && n < max; i++) out[n++] = i;
+  if (st->len > 0 && n < max) out[n++] = c->letters * (c->max_len + 1);
+  return n;
+}
+static void bag_apply(const void *ctx, const void *s, bn_action a, void *next) {
+  const bag_ctx *c = ctx;
+  const bag_state *st = s;
+  bag_state *nx = next;
+  *nx = *st;
+  if (a == c->letters * (c->max_len + 1)) {
+    nx->done = 1;
+    return;
+  }
+  int letter = a % c->letters, pos = a / c->letters;
+  memmove(nx->word + pos + 1, nx->word + pos, (size_t)(st->len - pos));
+  nx->word[pos] = (char)('a' + letter);
+  nx->len++;
+}
+static bool bag_terminal(const void *ctx, const void *s) {
+  (void)ctx;
+  return ((const bag_state *)s)->done;
+}
+static void bag_canonicalize(const void *ctx, void *s) {
+  (void)ctx;
+  bag_state *st = s;
+  for (int i = 1; i < st->len; i++) /* insertion sort */
+    for (int j = i; j > 0 && st->word[j - 1] > st->word[j]; j--) {
+      char tmp = st->word[j];
+      st->word[j] = st->word[j - 1];
+      st->word[j - 1] = tmp;
+    }
+}
+static const bn_domain_ops bag_ops = {.api_version = BN_DOMAIN_API_VERSION,
+                                      .name = "bag",
+                                      .root = bag_root,
+                                      .actions = bag_actions,
+                                      .apply = bag_apply,
+                                      .is_terminal = bag_terminal,
+                                      .canonicalize = bag_canonicalize};
+
+static bag_ctx bag_ctxs[8];
+static int bag_next;
+static bn_domain bag_domain(int letters, int max_len) {
+  bag_ctx *c = &bag_ctxs[bag_next++ % 8];
+  *c = (bag_ctx){letters, max_len};
+  return (bn_domain){.ops = &bag_ops,
+                     .ctx = c,
+                     .info = {.state_size = sizeof(bag_state),
+                              .max_actions = letters * max_len + 1,
+                              .max_depth = max_len + 1}};
+}
+static bag_state bag_word(const char *w, bool done) {
+  bag_state s;
+  memset(&s, 0, sizeof s);
+  s.len = (uint8_t)strlen(w);
+  s.done = done;
+  memcpy(s.word, w, s.len);
+  return s;
+}
+/* Reward of a bag terminal: the share of 'a' letters (planted optimum: all 'a'). */
+static double bag_reward(const void *s) {
+  const bag_state *st = s;
+  int a = 0;
+  for (int i = 0; i < st->len; i++) a += st->word[i] == 'a';
+  return st->len ? (double)a / st->len : 0;
+}
+
+/* ---- helpers ---- */
+static bn_tree_params params(double c) {
+  return (bn_tree_params){.c = c,
+                          .rule = BN_SELECT_VIRTUAL_LOSS,
+                          .virtual_loss = 1.0,
+                          .exhaust_after = 0,
+                          .max_nodes = 1u << 20,
+                          .max_edges = 1u << 20};
+}
+
+static bn_tree *make_tree(const bn_domain *d, const bn_tree_params *p) {
+  bn_tree *t = NULL;
+  CU_ASSERT_EQUAL_FATAL(bn_tree_create(&t, d, p), BN_OK);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+  return t;
+}
+
+static void assert_valid(const bn_tree *t) {
+  char why[256];
+  bn_err e = bn_tree_check(t, why, sizeof why);
+  if (e != BN_OK) fprintf(stderr, "\n  tree check: %s\n", why);
+  CU_ASSERT_EQUAL(e, BN_OK);
+}
+
+/* One select that must succeed and not report exhaustion. */
+static void select_ok(bn_tree *t, uint64_t seed, bn_path *p) {
+  bool ex = true;
+  CU_ASSERT_EQUAL_FATAL(bn_tree_select(t, seed, p, &ex), BN_OK);
+  CU_ASSERT_FATAL(!ex);
+}
+
+/* The root's out-edge toward root child `action` of the count domain. */
+static bn_edge_id root_edge(const bn_tree *t, int action) {
+  bn_edge_id first;
+  uint32_t n;
+  bn_tree_children(t, 0, &first, &n);
+  CU_ASSERT_FATAL((uint32_t)action < n);
+  return first + (uint32_t)action; /* count domain: edges in action order, no duplicates */
+}
+
+/* ---- tests ---- */
+static void bn_tree_create_should_hold_the_canonical_root_as_node_0(void) {
+  bn_domain d = bag_domain(3, 3);
+  bn_tree_params p = params(1.4);
+  bn_tree *t = make_tree(&d, &p);
+  CU_ASSERT_EQUAL(bn_tree_node_count(t), 1);
+  CU_ASSERT_EQUAL(bn_tree_edge_count(t), 0);
+  bag_state root = bag_word("", false);
+  CU_ASSERT_EQUAL(memcmp(bn_tree_state(t, 0), &root, sizeof root), 0);
+  CU_ASSERT_EQUAL(bn_tree_find(t, &root), 0);
+  bag_state other = bag_word("a", false);
+  CU_ASSERT_EQUAL(bn_tree_find(t, &other), BN_NONE);
+  CU_ASSERT_FALSE(bn_tree_is_terminal(t, 0));
+  CU_ASSERT_EQUAL(bn_tree_path_capacity(t), 5);
+  assert_valid(t);
+  bn_tree_destroy(&t);
+  CU_ASSERT_PTR_NULL(t);
+  bn_tree_destroy(&t);
+  bn_tree_destroy(NULL);
+
+  bn_tree_params bad = p;
+  bad.max_nodes = 0;
+  CU_ASSERT_EQUAL(bn_tree_create(&t, &d, &bad), BN_ERR_ARG);
+  bad = p;
+  bad.c = -1;
+  CU_ASSERT_EQUAL(bn_tree_create(&t, &d, &bad), BN_ERR_ARG);
+  CU_ASSERT_PTR_NULL(t);
+}
+
+static void bn_tree_select_should_take_every_new_edge_once_before_any_revisit(void) {
+  bn_domain d = count_domain(3, 4);
+  bn_tree_params p = params(1.4);
+  bn_tree *t = make_tree(&d, &p);
+  bn_edge_id e[8];
+  bn_path path = {.edges = e};
+  bool seen[4] = {false};
+  for (int i = 0; i < 4; i++) {
+    select_ok(t, (uint64_t)i, &path);
+    /* One expansion per iteration: stop at the child of the new edge. */
+    CU_ASSERT_EQUAL(path.len, 1);
+    CU_ASSERT_FALSE(path.terminal);
+    CU_ASSERT_EQUAL(bn_tree_node_count(t), 5); /* root + its 4 children, nothing deeper */
+    int a = (int)(e[0] - root_edge(t, 0));
+    CU_ASSERT_FALSE(seen[a]);
+    seen[a] = true;
+    CU_ASSERT_EQUAL(path.leaf, bn_tree_edge_child(t, e[0]));
+    bn_tree_backprop(t, &path, 0.5);
+  }
+  /* All root edges visited: the fifth iteration goes one level deeper. */
+  select_ok(t, 4, &path);
+  CU_ASSERT_EQUAL(path.len, 2);
+  CU_ASSERT_EQUAL(bn_tree_node_count(t), 9);
+  bn_tree_backprop(t, &path, 0.5);
+  CU_ASSERT_EQUAL(bn_tree_node_visits(t, 0), 5);
+  assert_valid(t);
+
+  /* Selections in flight claim distinct new edges even before any result comes back. */
+  bn_tree_destroy(&t);
+  t = make_tree(&d, &p);
+  bn_edge_id es[4][8];
+  bn_path ps[4];
+  for (int i = 0; i < 4; i++) {
+    ps[i] = (bn_path){.edges = es[i]};
+    select_ok(t, 100, &ps[i]); /* the same seed every time: only the marks differ */
+    for (int j = 0; j < i; j++) CU_ASSERT_NOT_EQUAL(es[i][0], es[j][0]);
+  }
+  for (int i = 0; i < 4; i++) bn_tree_backprop(t, &ps[i], 0.0);
+  assert_valid(t);
+  bn_tree_destroy(&t);
+}
+
+/* Count domain B = 2: reward 1 under root action 0 (edge A), 0 under action 1 (edge B). */
+static double ab_reward(const bn_tree *t, const bn_path *p) {
+  return p->edges[0] == root_edge(t, 0) ? 1.0 : 0.0;
+}
+
+static void bn_tree_select_should_follow_uct_once_all_edges_are_visited(void) {
+  /* Iterations 1-2 take A and B (new). Then N_A = N_B = 1, R_A = 1, R_B = 0, Np = 2, and
+   * A wins for any c. Iteration 3 makes N_A = 2, R_A = 2, Np = 3:
+   *   A: 1 + c*sqrt(ln 3 / 2) = 1 + 0.7412c,   B: 0 + c*sqrt(ln 3) = 1.0481c
+   * so iteration 4 takes A for c = 3 (3.224 > 3.144) and B for c = 4 (3.965 < 4.193). */
+  const double cs[2] = {3.0, 4.0};
+  const int fourth[2] = {0, 1};
+  for (int k = 0; k < 2; k++) {
+    bn_domain d = count_domain(3, 2);
+    bn_tree_params p = params(cs[k]);
+    bn_tree *t = make_tree(&d, &p);
+    bn_edge_id e[8];
+    bn_path path = {.edges = e};
+    for (int i = 0; i < 4; i++) {
+      select_ok(t, (uint64_t)i * 7, &path);
+      if (i == 2) CU_ASSERT_EQUAL(e[0], root_edge(t, 0));
+      if (i == 3) CU_ASSERT_EQUAL(e[0], root_edge(t, fourth[k]));
+      bn_tree_backprop(t, &path, ab_reward(t, &path));
+    }
+    CU_ASSERT_DOUBLE_EQUAL(bn_tree_edge_reward_sum(t, root_edge(t, 0)), k == 0 ? 3.0 : 2.0,
+                           1e-12);
+    assert_valid(t);
+    bn_tree_destroy(&t);
+  }
+}
+
+/* After A = (1 visit, reward 1) and B = (1 visit, reward 0), select s1 (which takes A with
+ * c = 2: 2.665 > 1.665) and keep it in flight; then where does s2 go? Np = 2, Fp = 1, on A
+ * F = 1:
+ *   VIRTUAL_LOSS: A: 1/2 + 2*sqrt(ln 3 / 2) = 1.982   B: 0 + 2*sqrt(ln 3) = 2.096  -> B
+ *   WU_UCT:       A: 1/1 + 2*sqrt(ln 3 / 2) = 2.482   B: 2.096                     -> A */
+static void second_selection_root_edge(bn_select_rule rule, bn_tree **out_t, bn_edge_id *s1,
+                                       bn_edge_id *s2) {
+  bn_domain d = count_domain(3, 2);
+  bn_tree_params p = params(2.0);
+  p.rule = rule;
+  bn_tree *t = make_tree(&d, &p);
+  bn_edge_id e[8], e1[8], e2[8];
+  bn_path path = {.edges = e}, p1 = {.edges = e1}, p2 = {.edges = e2};
+  for (int i = 0; i < 2; i++) {
+    select_ok(t, (uint64_t)i, &path);
+    bn_tree_backprop(t, &path, ab_reward(t, &path));
+  }
+  select_ok(t, 10, &p1);
+  select_ok(t, 11, &p2);
+  *s1 = e1[0];
+  *s2 = e2[0];
+  CU_ASSERT_EQUAL(bn_tree_node_in_flight(t, 0), 2);
+  bn_tree_backprop(t, &p1, ab_reward(t, &p1));
+  bn_tree_abandon(t, &p2);
+  assert_valid(t);
+  *out_t = t;
+}
+
+static void bn_tree_select_should_steer_concurrent_selections_apart_by_virtual_loss(void) {
+  bn_tree *t;
+  bn_edge_id s1, s2;
+  second_selection_root_edge(BN_SELECT_VIRTUAL_LOSS, &t, &s1, &s2);
+  CU_ASSERT_EQUAL(s1, root_edge(t, 0));
+  CU_ASSERT_EQUAL(s2, root_edge(t, 1));
+  bn_tree_destroy(&t);
+
+  /* Equal statistics: k selections in flight spread over k edges. */
+  bn_domain d = count_domain(2, 4);
+  bn_tree_params p = params(0.5);
+  t = make_tree(&d, &p);
+  bn_edge_id e[4][4];
+  bn_path ps[4];
+  for (int i = 0; i < 4; i++) {
+    ps[i] = (bn_path){.edges = e[i]};
+    select_ok(t, (uint64_t)i, &ps[i]);
+    bn_tree_backprop(t, &ps[i], 0.5);
+  }
+  for (int i = 0; i < 4; i++) {
+    select_ok(t, 50 + (uint64_t)i, &ps[i]);
+    for (int j = 0; j < i; j++) CU_ASSERT_NOT_EQUAL(e[i][0], e[j][0]);
+  }
+  for (int i = 0; i < 4; i++) bn_tree_abandon(t, &ps[i]);
+  assert_valid(t);
+  bn_tree_destroy(&t);
+}
+
+static void bn_tree_select_should_count_in_flight_only_in_exploration_with_wu_uct(void) {
+  bn_tree *t;
+  bn_edge_id s1, s2;
+  second_selection_root_edge(BN_SELECT_WU_UCT, &t, &s1, &s2);
+  CU_ASSERT_EQUAL(s1, root_edge(t, 0));
+  CU_ASSERT_EQUAL(s2, root_edge(t, 0));
+  bn_tree_destroy(&t);
+}
+
+static void bn_tree_expand_should_share_transpositions_and_merge_duplicate_actions(void) {
+  bn_domain d = bag_domain(2, 2);
+  bn_tree_params p = params(1.4);
+  bn_tree *t = make_tree(&d, &p);
+  bn_edge_id e[8];
+  bn_path path = {.edges = e};
+  for (int i = 0; i < 60; i++) {
+    select_ok(t, (uint64_t)i, &path);
+    bn_tree_backprop(t, &path, path.terminal ? bag_reward(bn_tree_state(t, path.leaf)) : 0.5);
+  }
+  assert_valid(t);
+  /* States: "", a, b, aa, ab, bb, *a, *b, *aa, *ab, *bb. */
+  CU_ASSERT_EQUAL(bn_tree_node_count(t), 11);
+  bag_state a = bag_word("a", false), b = bag_word("b", false), ab = bag_word("ab", false),
+            ba = bag_word("ba", false);
+  bn_node_id na = bn_tree_find(t, &a), nb = bn_tree_find(t, &b), nab = bn_tree_find(t, &ab);
+  CU_ASSERT(na != BN_NONE && nb != BN_NONE && nab != BN_NONE);
+  CU_ASSERT_EQUAL(bn_tree_find(t, &ba), nab); /* find canonicalizes */
+  /* "a" has 5 actions (0 a@0, 1 b@0, 2 a@1, 3 b@1, 4 stop) but 3 children: aa, ab, *a. */
+  bn_edge_id first;
+  uint32_t n;
+  bn_tree_children(t, na, &first, &n);
+  CU_ASSERT_EQUAL(n, 3);
+  int into_ab = 0;
+  for (uint32_t i = 0; i < n; i++) {
+    CU_ASSERT_EQUAL(bn_tree_edge_parent(t, first + i), na);
+    if (bn_tree_edge_child(t, first + i) == nab) {
+      into_ab++;
+      CU_ASSERT_EQUAL(bn_tree_edge_action(t, first + i), 1); /* b@0, not b@1 */
+    }
+  }
+  CU_ASSERT_EQUAL(into_ab, 1);
+  bn_tree_children(t, nb, &first, &n);
+  CU_ASSERT_EQUAL(n, 3);
+  into_ab = 0;
+  for (uint32_t i = 0; i < n; i++) into_ab += bn_tree_edge_child(t, first + i) == nab;
+  CU_ASSERT_EQUAL(into_ab, 1);
+  /* One node, reached from two parents: its visits are the sum of both edges'. */
+  CU_ASSERT(bn_tree_node_visits(t, nab) > 0);
+  CU_ASSERT_EQUAL(bn_tree_node_depth(t, nab), 2);
+  bn_tree_destroy(&t);
+}
+
+static void bn_tree_abandon_should_leave_no_phantom_visit(void) {
+  bn_domain d = count_domain(3, 3);
+  bn_tree_params p = params(1.4);
+  bn_tree *t = make_tree(&d, &p);
+  bn_edge_id e[8];
+  bn_path path = {.edges = e};
+  select_ok(t, 1, &path);
+  bn_edge_id taken = e[0];
+  CU_ASSERT_EQUAL(bn_tree_edge_in_flight(t, taken), 1);
+  CU_ASSERT_EQUAL(bn_tree_node_in_flight(t, 0), 1);
+  char why[256];
+  CU_ASSERT_EQUAL(bn_tree_check(t, why, sizeof why), BN_ERR_CORRUPT); /* still in flight */
+  bn_tree_abandon(t, &path);
+  CU_ASSERT_EQUAL(bn_tree_edge_in_flight(t, taken), 0);
+  CU_ASSERT_EQUAL(bn_tree_edge_visits(t, taken), 0);
+  CU_ASSERT_EQUAL(bn_tree_node_visits(t, 0), 0);
+  CU_ASSERT_EQUAL(bn_tree_node_visits(t, path.leaf), 0);
+  CU_ASSERT_EQUAL(bn_tree_node_in_flight(t, path.leaf), 0);
+  assert_valid(t);
+  /* The edge is new again: three selections in flight take all three root edges. */
+  bn_edge_id es[3][8];
+  bn_path ps[3];
+  bool took = false;
+  for (int i = 0; i < 3; i++) {
+    ps[i] = (bn_path){.edges = es[i]};
+    select_ok(t, 10 + (uint64_t)i, &ps[i]);
+    CU_ASSERT_EQUAL(ps[i].len, 1);
+    took |= es[i][0] == taken;
+  }
+  CU_ASSERT(took);
+  for (int i = 0; i < 3; i++) bn_tree_backprop(t, &ps[i], 1.0);
+  CU_ASSERT_EQUAL(bn_tree_node_visits(t, 0), 3);
+  assert_valid(t);
+  bn_tree_destroy(&t);
+}
+
+static void bn_tree_select_should_exhaust_sampled_terminals_and_then_the_root(void) {
+  /* Depth 2, branching 2: four terminals, each exhausted after 3 samples. */
+  bn_domain d = count_domain(2, 2);
+  bn_tree_params p = params(1.0);
+  p.exhaust_after = 3;
+  bn_tree *t = make_tree(&d, &p);
+  bn_edge_id e[4];
+  bn_path path = {.edges = e};
+  bool ex = false;
+  int iterations = 0, parent_seen_exhausted = 0;
+  for (; iterations < 1000; iterations++) {
+    CU_ASSERT_EQUAL_FATAL(bn_tree_select(t, (uint64_t)iterations, &path, &ex), BN_OK);
+    if (ex) break;
+    if (path.terminal) {
+      CU_ASSERT(bn_tree_node_samples(t, path.leaf) <= 3);
+      CU_ASSERT_EQUAL(bn_tree_is_exhausted(t, path.leaf),
+                      bn_tree_node_samples(t, path.leaf) == 3);
+      /* A depth-1 node is exhausted exactly when both its terminals are. */
+      bn_node_id parent = bn_tree_edge_parent(t, e[path.len - 1]);
+      bn_edge_id f;
+      uint32_t n;
+      bn_tree_children(t, parent, &f, &n);
+      bool both = bn_tree_is_exhausted(t, bn_tree_edge_child(t, f)) &&
+                  bn_tree_is_exhausted(t, bn_tree_edge_child(t, f + 1));
+      CU_ASSERT_EQUAL(bn_tree_is_exhausted(t, parent), both);
+      parent_seen_exhausted += both;
+    }
+    bn_tree_backprop(t, &path, 0.25);
+  }
+  CU_ASSERT(ex);
+  CU_ASSERT(parent_seen_exhausted >= 2);
+  /* 4 terminals x 3 samples + the 2 iterations that stopped at the new depth-1 nodes. */
+  CU_ASSERT_EQUAL(iterations, 14);
+  CU_ASSERT_EQUAL(path.len, 0);
+  CU_ASSERT_EQUAL(path.leaf, BN_NONE);
+  CU_ASSERT(bn_tree_is_exhausted(t, 0));
+  for (bn_node_id n = 0; n < bn_tree_node_count(t); n++) {
+    CU_ASSERT(bn_tree_is_exhausted(t, n));
+    CU_ASSERT_EQUAL(bn_tree_node_in_flight(t, n), 0);
+    if (bn_tree_is_terminal(t, n)) CU_ASSERT_EQUAL(bn_tree_node_samples(t, n), 3);
+  }
+  /* Asking again changes nothing and leaves no marks. */
+  CU_ASSERT_EQUAL(bn_tree_select(t, 99, &path, &ex), BN_OK);
+  CU_ASSERT(ex);
+  assert_valid(t);
+  bn_tree_destroy(&t);
+}
+
+static void bn_tree_select_should_exhaust_up_the_path_while_evaluations_are_in_flight(void) {
+  /* bag L = 1, K = 1 is a chain: "" -> "a" -> "*a". With exhaust_after = 1 the terminal
+   * is exhausted by its first selection, and the chain above it at once. */
+  bn_domain d = bag_domain(1, 1);
+  bn_tree_params p = params(1.0);
+  p.exhaust_after = 1;
+  bn_tree *t = make_tree(&d, &p);
+  bn_edge_id e1[4], e2[4], e3[4];
+  bn_path p1 = {.edges = e1}, p2 = {.edges = e2}, p3 = {.edges = e3};
+  bool ex;
+  select_ok(t, 0, &p1); /* new edge: stops at "a" */
+  CU_ASSERT_FALSE(p1.terminal);
+  CU_ASSERT_EQUAL(p1.len, 1);
+  select_ok(t, 1, &p2); /* the edge to "a" is in flight, not new: on to "*a" */
+  CU_ASSERT(p2.terminal);
+  CU_ASSERT_EQUAL(p2.len, 2);
+  CU_ASSERT_EQUAL(bn_tree_node_samples(t, p2.leaf), 1);
+  CU_ASSERT(bn_tree_is_exhausted(t, p2.leaf));
+  CU_ASSERT(bn_tree_is_exhausted(t, p1.leaf));
+  CU_ASSERT(bn_tree_is_exhausted(t, 0));
+  /* Exhausted with two evaluations in flight: select says so and marks nothing. */
+  CU_ASSERT_EQUAL(bn_tree_select(t, 2, &p3, &ex), BN_OK);
+  CU_ASSERT(ex);
+  CU_ASSERT_EQUAL(bn_tree_node_in_flight(t, 0), 2);
+  bn_tree_backprop(t, &p1, 0.0);
+  bn_tree_backprop(t, &p2, 1.0);
+  CU_ASSERT_EQUAL(bn_tree_node_visits(t, 0), 2);
+  CU_ASSERT_DOUBLE_EQUAL(bn_tree_node_reward_sum(t, p2.leaf), 1.0, 0);
+  assert_valid(t);
+  bn_tree_destroy(&t);
+}
+
+static void bn_tree_select_should_report_full_stores_and_keep_the_tree_valid(void) {
+  /* Node store: root + 4 children = 5, one expansion below = 9, the next needs 13 > 10. */
+  bn_domain d = count_domain(4, 4);
+  bn_tree_params p = params(1.4);
+  p.max_nodes = 10;
+  bn_tree *t = make_tree(&d, &p);
+  bn_edge_id e[8];
+  bn_path path = {.edges = e};
+  bool ex;
+  bn_err err = BN_OK;
+  int i;
+  for (i = 0; i < 100 && err == BN_OK; i++) {
+    err = bn_tree_select(t, (uint64_t)i, &path, &ex);
+    if (err == BN_OK) bn_tree_backprop(t, &path, 0.5);
+  }
+  CU_ASSERT_EQUAL(err, BN_ERR_FULL);
+  CU_ASSERT(bn_tree_node_count(t) <= 10);
+  assert_valid(t);
+  /* Children created before a failure are found, not duplicated, on later attempts. */
+  for (i = 0; i < 50; i++) {
+    err = bn_tree_select(t, 1000 + (uint64_t)i, &path, &ex);
+    CU_ASSERT(err == BN_OK || err == BN_ERR_FULL);
+    if (err == BN_OK) bn_tree_backprop(t, &path, 0.5);
+  }
+  CU_ASSERT_EQUAL(bn_tree_node_count(t), 10);
+  assert_valid(t);
+  bn_tree_destroy(&t);
+
+  /* Edge store: the root's 4 edges fit, a second expansion does not; no node is created
+   * for an expansion that cannot get its edges. */
+  p = params(1.4);
+  p.max_edges = 6;
+  t = make_tree(&d, &p);
+  err = BN_OK;
+  for (i = 0; i < 100 && err == BN_OK; i++) {
+    err = bn_tree_select(t, (uint64_t)i, &path, &ex);
+    if (err == BN_OK) bn_tree_backprop(t, &path, 0.5);
+  }
+  CU_ASSERT_EQUAL(err, BN_ERR_FULL);
+  CU_ASSERT_EQUAL(i, 5);
+  CU_ASSERT_EQUAL(bn_tree_edge_count(t), 4);
+  CU_ASSERT_EQUAL(bn_tree_node_count(t), 5);
+  assert_valid(t);
+  bn_tree_destroy(&t);
+}
+
+static void bn_tree_select_should_reject_paths_longer_than_max_depth(void) {
+  bn_domain d = count_domain(4, 2);
+  d.info.max_depth = 2; /* the domain lies */
+  bn_tree_params p = params(1.4);
+  bn_tree *t = make_tree(&d, &p);
+  bn_edge_id e[3];
+  bn_path path = {.edges = e};
+  bool ex;
+  bn_err err = BN_OK;
+  for (int i = 0; i < 100 && err == BN_OK; i++) {
+    err = bn_tree_select(t, (uint64_t)i, &path, &ex);
+    if (err == BN_OK) {
+      CU_ASSERT(path.len <= 2);
+      bn_tree_backprop(t, &path, 0.5);
+    }
+  }
+  CU_ASSERT_EQUAL(err, BN_ERR_DOMAIN);
+  assert_valid(t); /* marks undone */
+  bn_tree_destroy(&t);
+}
+
+static void bn_rollout_should_reach_a_terminal_deterministically_in_the_seed(void) {
+  bn_domain d = count_domain(6, 5);
+  count_state root, end1, end2;
+  d.ops->root(d.ctx, &root);
+  int distinct = 0;
+  uint64_t prev = UINT64_MAX;
+  for (uint64_t seed = 0; seed < 20; seed++) {
+    CU_ASSERT_EQUAL_FATAL(bn_rollout(&d, &root, seed, &end1), BN_OK);
+    CU_ASSERT_EQUAL_FATAL(bn_rollout(&d, &root, seed, &end2), BN_OK);
+    CU_ASSERT_EQUAL(memcmp(&end1, &end2, sizeof end1), 0);
+    CU_ASSERT_EQUAL(end1.depth, 6);
+    distinct += end1.index != prev;
+    prev = end1.index;
+  }
+  CU_ASSERT(distinct >= 15);
+
+  /* Canonical after each step; from a terminal it stays put. */
+  bn_domain b = bag_domain(3, 5);
+  bag_state s = bag_word("", false), out;
+  for (uint64_t seed = 0; seed < 50; seed++) {
+    CU_ASSERT_EQUAL_FATAL(bn_rollout(&b, &s, seed, &out), BN_OK);
+    CU_ASSERT(out.done);
+    for (int i = 1; i < out.len; i++) CU_ASSERT(out.word[i - 1] <= out.word[i]);
+  }
+  bag_state fin = bag_word("abc", true);
+  CU_ASSERT_EQUAL(bn_rollout(&b, &fin, 3, &out), BN_OK);
+  CU_ASSERT_EQUAL(memcmp(&fin, &out, sizeof out), 0);
+
+  /* A domain that never terminates within max_depth is reported. */
+  bn_domain liar = count_domain(6, 2);
+  liar.info.max_depth = 3;
+  CU_ASSERT_EQUAL(bn_rollout(&liar, &root, 1, &end1), BN_ERR_DOMAIN);
+}
+
+static void bn_tree_best_terminals_should_order_by_mean_then_visits(void) {
+  /* Depth 1, branching 5: terminals 0..4 with rewards 0.1, 0.9, 0.5, 0.9, 0.2. */
+  static const double reward[5] = {0.1, 0.9, 0.5, 0.9, 0.2};
+  bn_domain d = count_domain(1, 5);
+  bn_tree_params p = params(0.3);
+  bn_tree *t = make_tree(&d, &p);
+  bn_edge_id e[2];
+  bn_path path = {.edges = e};
+  for (int i = 0; i < 40; i++) {
+    select_ok(t, (uint64_t)i, &path);
+    const count_state *s = bn_tree_state(t, path.leaf);
+    bn_tree_backprop(t, &path, reward[s->index]);
+  }
+  bn_tree_best best[5];
+  size_t n = bn_tree_best_terminals(t, 3, 1, best);
+  CU_ASSERT_EQUAL_FATAL(n, 3);
+  CU_ASSERT_DOUBLE_EQUAL(best[0].mean, 0.9, 1e-12);
+  CU_ASSERT_DOUBLE_EQUAL(best[1].mean, 0.9, 1e-12);
+  CU_ASSERT_DOUBLE_EQUAL(best[2].mean, 0.5, 1e-12);
+  CU_ASSERT(best[0].visits >= best[1].visits);
+  for (size_t i = 0; i < n; i++) {
+    CU_ASSERT_EQUAL(best[i].visits, bn_tree_node_visits(t, best[i].node));
+    CU_ASSERT(bn_tree_is_terminal(t, best[i].node));
+  }
+  /* All five, best first; min_visits filters. */
+  CU_ASSERT_EQUAL(bn_tree_best_terminals(t, 10, 1, best), 5);
+  for (int i = 1; i < 5; i++) CU_ASSERT(best[i - 1].mean >= best[i].mean);
+  CU_ASSERT_DOUBLE_EQUAL(best[4].mean, 0.1, 1e-12);
+  uint64_t most = 0;
+  for (int i = 0; i < 5; i++) most = best[i].visits > most ? best[i].visits : most;
+  n = bn_tree_best_terminals(t, 10, most, best);
+  CU_ASSERT(n >= 1);
+  for (size_t i = 0; i < n; i++) CU_ASSERT_EQUAL(best[i].visits, most);
+  CU_ASSERT_EQUAL(bn_tree_best_terminals(t, 0, 1, best), 0);
+  bn_tree_destroy(&t);
+}
+
+static void bn_tree_check_should_catch_a_corrupted_count(void) {
+  bn_domain d = count_domain(4, 3);
+  bn_tree_params p = params(1.4);
+  bn_tree *t = make_tree(&d, &p);
+  bn_edge_id e[8];
+  bn_path path = {.edges = e};
+  for (int i = 0; i < 50; i++) {
+    select_ok(t, (uint64_t)i, &path);
+    bn_tree_backprop(t, &path, 0.3);
+  }
+  assert_valid(t);
+  char why[256] = "";
+  bn__edge *rec = bn__tree_edge_record(t, e[path.len - 1]);
+  atomic_fetch_add(&rec->visits, 1);
+  CU_ASSERT_EQUAL(bn_tree_check(t, why, sizeof why), BN_ERR_CORRUPT);
+  CU_ASSERT_PTR_NOT_NULL(strstr(why, "visits"));
+  atomic_fetch_sub(&rec->visits, 1);
+  assert_valid(t);
+
+  bn__node *leaf = bn__tree_node_record(t, path.leaf);
+  bn__add_double(&leaf->reward_sum, 1e-3);
+  CU_ASSERT_EQUAL(bn_tree_check(t, why, sizeof why), BN_ERR_CORRUPT);
+  CU_ASSERT_PTR_NOT_NULL(strstr(why, "reward"));
+  bn__add_double(&leaf->reward_sum, -1e-3);
+  assert_valid(t);
+
+  atomic_fetch_or(&bn__tree_node_record(t, 0)->flags, BN__EXHAUSTED);
+  CU_ASSERT_EQUAL(bn_tree_check(t, why, sizeof why), BN_ERR_CORRUPT);
+  CU_ASSERT_PTR_NOT_NULL(strstr(why, "exhausted"));
+  bn_tree_destroy(&t);
+}
+
+/* ---- concurrency ---- */
+typedef struct stress_result {
+  long ok, abandoned, exhausted, errors;
+} stress_result;
+
+/* `iterations` select + (backprop or abandon) from 4 threads; rewards from a rollout when
+ * the leaf is not terminal. */
+static stress_result stress(bn_tree *t, const bn_domain *d, long iterations, bool bag) {
+  long ok = 0, abandoned = 0, exhausted = 0, errors = 0;
+  const size_t ss = d->info.state_size;
+#pragma omp parallel num_threads(4) reduction(+ : ok, abandoned, exhausted, errors)
+  {
+    bn_edge_id edges[64];
+    unsigned char end[64];
+    bn_path path = {.edges = edges};
+#pragma omp for schedule(dynamic, 256)
+    for (long i = 0; i < iterations; i++) {
+      bool ex = false;
+      if (bn_tree_select(t, (uint64_t)i, &path, &ex) != BN_OK) {
+        errors++;
+        continue;
+      }
+      if (ex) {
+        exhausted++;
+        continue;
+      }
+      if (i % 13 == 0) {
+        bn_tree_abandon(t, &path);
+        abandoned++;
+        continue;
+      }
+      memcpy(end, bn_tree_state(t, path.leaf), ss);
+      if (!path.terminal && bn_rollout(d, bn_tree_state(t, path.leaf), (uint64_t)i, end)) {
+        errors++;
+        bn_tree_abandon(t, &path);
+        continue;
+      }
+      bn_tree_backprop(t, &path, bag ? bag_reward(end) : count_reward(d, end));
+      ok++;
+    }
+  }
+  return (stress_result){ok, abandoned, exhausted, errors};
+}
+
+static void bn_tree_check_should_pass_after_concurrent_search(void) {
+  bn_domain d = count_domain(8, 8);
+  bn_tree_params p = params(1.4);
+  p.max_nodes = p.max_edges = 4u << 20;
+  bn_tree *t = make_tree(&d, &p);
+  stress_result r = stress(t, &d, 200000, false);
+  CU_ASSERT_EQUAL(r.errors, 0);
+  CU_ASSERT_EQUAL(r.exhausted, 0);
+  CU_ASSERT_EQUAL(r.ok + r.abandoned, 200000);
+  CU_ASSERT_EQUAL(bn_tree_node_visits(t, 0), (uint64_t)r.ok);
+  assert_valid(t);
+  bn_tree_destroy(&t);
+
+  /* Transpositions and exhaustion racing: the bag space is small enough to run out. */
+  bn_domain b = bag_domain(4, 6);
+  p = params(1.0);
+  p.rule = BN_SELECT_WU_UCT;
+  p.exhaust_after = 8;
+  t = make_tree(&b, &p);
+  r = stress(t, &b, 200000, true);
+  CU_ASSERT_EQUAL(r.errors, 0);
+  CU_ASSERT(r.exhausted > 0);
+  CU_ASSERT(bn_tree_is_exhausted(t, 0));
+  CU_ASSERT_EQUAL(bn_tree_node_visits(t, 0), (uint64_t)r.ok);
+  /* Every terminal multiset (sizes 1..6 of 4 letters: 209) is there, sampled 8 times. */
+  uint64_t terminals = 0;
+  for (bn_node_id n = 0; n < bn_tree_node_count(t); n++)
+    if (bn_tree_is_terminal(t, n)) {
+      terminals++;
+      CU_ASSERT(bn_tree_node_samples(t, n) >= 8);
+    }
+  CU_ASSERT_EQUAL(terminals, 209);
+  assert_valid(t);
+  bn_tree_destroy(&t);
+}
+
+BN_TEST_MAIN("tree", BN_TEST(bn_tree_create_should_hold_the_canonical_root_as_node_0),
+             BN_TEST(bn_tree_select_should_take_every_new_edge_once_before_any_revisit),
+             BN_TEST(bn_tree_select_should_follow_uct_once_all_edges_are_visited),
+             BN_TEST(bn_tree_select_should_steer_concurrent_selections_apart_by_virtual_loss),
+             BN_TEST(bn_tree_select_should_count_in_flight_only_in_exploration_with_wu_uct),
+             BN_TEST(bn_tree_expand_should_share_transpositions_and_merge_duplicate_actions),
+             BN_TEST(bn_tree_abandon_should_leave_no_phantom_visit),
+             BN_TEST(bn_tree_select_should_exhaust_sampled_terminals_and_then_the_root),
+             BN_TEST(bn_tree_select_should_exhaust_up_the_path_while_evaluations_are_in_flight),
+             BN_TEST(bn_tree_select_should_report_full_stores_and_keep_the_tree_valid),
+             BN_TEST(bn_tree_select_should_reject_paths_longer_than_max_depth),
+             BN_TEST(bn_rollout_should_reach_a_terminal_deterministically_in_the_seed),
+             BN_TEST(bn_tree_best_terminals_should_order_by_mean_then_visits),
+             BN_TEST(bn_tree_check_should_catch_a_corrupted_count),
+             BN_TEST(bn_tree_check_should_pass_after_concurrent_search))

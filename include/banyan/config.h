@@ -16,6 +16,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include <mpi.h>
+
 #include "banyan/error.h"
 
 typedef enum bn_opt_type {
@@ -83,5 +85,18 @@ BN_API char *bn_config_effective_text(const bn_config *cfg);
 
 /* Print the option table (name, type, default, bounds/choices, help) for `config --list`. */
 BN_API void bn_config_print_table(const bn_config *cfg, FILE *out);
+
+/* Make every rank of `comm` hold the same validated config. MPI-collective over `comm`
+ * (which must have MPI_ERRORS_RETURN); call from one thread per rank.
+ * Root passes its finalized config and the status of loading/finalizing it (BN_OK or the
+ * error); every other rank passes a config with the same declarations and nothing loaded.
+ * The root broadcasts the status and, if BN_OK, the effective text, which the other ranks
+ * load and finalize (their problems are printed to stderr).
+ * Returns BN_OK on every rank, or BN_ERR_CONFIG on every rank (the root's status was not
+ * BN_OK, or some rank could not reproduce the root's config: different declarations, no
+ * memory). BN_ERR_MPI if an MPI call failed on this rank: the caller must MPI_Abort, as
+ * the other ranks may be waiting. */
+BN_API BN_NODISCARD bn_err bn_config_broadcast(bn_config *cfg, bn_err root_status, int root,
+                                               MPI_Comm comm);
 
 #endif

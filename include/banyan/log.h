@@ -7,7 +7,7 @@
 
 #include "banyan/error.h"
 
-typedef enum bn_log_level { BN_LOG_DEBUG, BN_LOG_INFO, BN_LOG_WARN, BN_LOG_ERROR } bn_log_level;
+typedef enum bn_log_level { BN_LOG_DEBUG, BN_LOG_INFO, BN_LOG_WARN, BN_LOG_ERROR, BN_LOG_SILENT } bn_log_level;
 
 /* Set the rank printed in front of each line (-1: none) and the lowest level printed. */
 BN_API void bn_log_setup(int rank, bn_log_level min_level);

@@ -1,1 +1,35 @@
-int main(void){return 0;}
+/* banyan: the command-line entry point; dispatches to one command per file. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+
+static const char *const usage =
+    "usage: banyan COMMAND [ARGS]\n"
+    "\n"
+    "Distributed Monte-Carlo tree search over large design spaces (gene circuits, ...).\n"
+    "\n"
+    "commands:\n"
+    "  run CONFIG        run a search (under mpirun for engines on other ranks)\n"
+    "  enumerate CONFIG  count the whole design space breadth-first\n"
+    "  config --list     list every option with its default, bounds and help\n"
+    "  config --show CONFIG  print the effective configuration\n"
+    "  --version         print the version\n"
+    "\n"
+    "`banyan COMMAND --help` describes each command.\n";
+
+int main(int argc, char **argv) {
+  if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
+    fputs(usage, argc < 2 ? stderr : stdout);
+    return argc < 2 ? BN_EXIT_USAGE : BN_EXIT_OK;
+  }
+  if (strcmp(argv[1], "--version") == 0) {
+    printf("banyan %s\n", BANYAN_VERSION);
+    return BN_EXIT_OK;
+  }
+  if (strcmp(argv[1], "run") == 0) return bn__cmd_run(argc - 1, argv + 1);
+  if (strcmp(argv[1], "enumerate") == 0) return bn__cmd_enumerate(argc - 1, argv + 1);
+  if (strcmp(argv[1], "config") == 0) return bn__cmd_config(argc - 1, argv + 1);
+  fprintf(stderr, "banyan: unknown command \"%s\"\n\n%s", argv[1], usage);
+  return BN_EXIT_USAGE;
+}

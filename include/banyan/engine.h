@@ -1,0 +1,131 @@
+/* Jobs and the engines that run them.
+ *
+ * A job asks for one evaluation: a *reward* job evaluates exactly its state, a *simulate*
+ * job first rolls out randomly from its state to a terminal, then evaluates that terminal.
+ * On rank 0 the search keeps one bn_job record per job slot; the dispatcher (one thread,
+ * the only one that calls MPI) sends jobs to engines in batches under credit-based load
+ * balancing and writes the results back into the same records. Ranks >= 1 run
+ * bn_engine_run: wait for a batch (the receive for the next one is always pre-posted), run
+ * it, send the results, never burning a core while idle. With a single rank the
+ * dispatcher runs jobs itself. */
+#ifndef BANYAN_ENGINE_H
+#define BANYAN_ENGINE_H
+
+#include <mpi.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "banyan/config.h"
+#include "banyan/domain.h"
+#include "banyan/error.h"
+
+typedef enum bn_job_kind { BN_JOB_REWARD = 1, BN_JOB_SIMULATE = 2 } bn_job_kind;
+typedef enum bn_job_status { BN_JOB_PENDING = 0, BN_JOB_OK = 1, BN_JOB_FAILED = 2 } bn_job_status;
+
+#define BN_JOB_REASON_LEN 48
+
+/* Rank 0's record of one job. The search writes id/seed/kind/state and t_created; the
+ * dispatcher writes engine/t_sent and, from the result, everything else. */
+typedef struct bn_job {
+  uint64_t id;   /* unique in the run (the iteration number) */
+  uint64_t seed; /* drives the rollout and the evaluation */
+  uint8_t kind;  /* bn_job_kind */
+  uint8_t status; /* bn_job_status */
+  int32_t engine; /* rank that ran it (0: rank 0 itself) */
+  double reward;
+  double t_created, t_sent, t_started, t_finished, t_received; /* bn_wtime() seconds */
+  char reason[BN_JOB_REASON_LEN]; /* why it failed, NUL-terminated */
+  unsigned char *state;        /* state_size bytes: state evaluated or rollout start */
+  unsigned char *result_state; /* state_size bytes: the terminal that was evaluated */
+} bn_job;
+
+/* Outcome of running one job on some rank. */
+typedef struct bn_job_outcome {
+  uint8_t status; /* BN_JOB_OK or BN_JOB_FAILED */
+  double reward;
+  double t_started, t_finished;
+  char reason[BN_JOB_REASON_LEN];
+} bn_job_outcome;
+
+/* Run one job in this process: rollout (simulate) then evaluate; a domain error, a
+ * rollout that does not terminate or a non-finite reward give status FAILED with a reason.
+ * `terminal` receives the evaluated state (state_size bytes). Thread-safe. */
+BN_API void bn_job_execute(const bn_domain *domain, int kind, uint64_t seed, const void *state,
+                           void *terminal, bn_job_outcome *out);
+
+typedef struct bn_engine_params {
+  int depth;               /* jobs one engine may hold (engine.depth) */
+  int batch;               /* jobs per message; 0 = adaptive (engine.batch) */
+  int max_batch;           /* largest batch (engine.max_batch) */
+  double message_overhead; /* seconds per message assumed by adaptive batching */
+  double idle_sleep_max;   /* longest idle back-off sleep, seconds */
+} bn_engine_params;
+
+/* Fill params from a finalized config. */
+BN_API void bn_engine_params_from_config(const bn_config *cfg, bn_engine_params *p);
+
+/* Statistics an engine reports when it stops. */
+typedef struct bn_engine_stats {
+  uint64_t jobs, failures, messages;
+  double busy_seconds; /* inside jobs */
+  double cpu_seconds;  /* process CPU time */
+  double wall_seconds; /* from first wait to stop */
+} bn_engine_stats;
+
+/* The engine loop of ranks >= 1: runs batches from rank 0 of `comm` until told to stop,
+ * then sends its statistics. Collective with rank 0's dispatcher. */
+BN_API BN_NODISCARD bn_err bn_engine_run(const bn_domain *domain, const bn_engine_params *p,
+                                         MPI_Comm comm);
+
+/* --- rank 0 --------------------------------------------------------------------------- */
+
+/* The outbox: slot ids of jobs ready to send. Many producers (search tasks), one consumer
+ * (the dispatcher). Capacity fixed at creation (>= number of slots). */
+typedef struct bn_outbox bn_outbox;
+BN_API BN_NODISCARD bn_err bn_outbox_create(bn_outbox **box, uint32_t capacity);
+BN_API void bn_outbox_destroy(bn_outbox **box);
+/* Thread-safe; false only if full (a caller bug: capacity covers every slot). */
+BN_API bool bn_outbox_push(bn_outbox *box, uint32_t slot);
+/* Dispatcher thread only. */
+BN_API bool bn_outbox_pop(bn_outbox *box, uint32_t *slot);
+BN_API uint32_t bn_outbox_size(const bn_outbox *box);
+
+typedef struct bn_dispatch_hooks {
+  void *ctx;
+  /* Results have been written into jobs[slots[0..n-1]] (status, reward, times, ...).
+   * Called on the dispatcher thread; `slots` is valid only during the call. */
+  void (*on_results)(void *ctx, const uint32_t *slots, size_t n);
+  /* True when the search will issue nothing more and every issued job has been handled. */
+  bool (*finished)(void *ctx);
+  /* Called once per dispatcher pass (progress lines, time limits, signals). */
+  void (*tick)(void *ctx);
+} bn_dispatch_hooks;
+
+typedef struct bn_dispatch_stats {
+  int engines;             /* ranks running jobs (0: rank 0 runs them itself) */
+  uint64_t sent, received, failures, messages_sent, messages_received;
+  uint64_t in_flight;      /* jobs sent and not yet answered */
+  double busy_seconds;     /* sum over engines of time spent inside jobs */
+  double mean_batch;       /* jobs per message sent */
+  uint32_t capacity;       /* jobs the engines can hold now (sum of effective depths) */
+} bn_dispatch_stats;
+
+typedef struct bn_dispatcher bn_dispatcher;
+
+/* Create the dispatcher of rank 0 over `comm` (ranks >= 1 are engines). `jobs` (n_slots
+ * records) and `outbox` are borrowed for the dispatcher's lifetime. */
+BN_API BN_NODISCARD bn_err bn_dispatcher_create(bn_dispatcher **d, const bn_domain *domain,
+                                                const bn_engine_params *p, MPI_Comm comm,
+                                                bn_job *jobs, uint32_t n_slots, bn_outbox *outbox);
+/* Largest number of jobs the engines could ever hold (sizing the search's slot table). */
+BN_API uint32_t bn_dispatcher_max_capacity(const bn_engine_params *p, int engines);
+/* Run until hooks->finished() holds and nothing is in flight. Only the thread that
+ * initialised MPI may call this. */
+BN_API BN_NODISCARD bn_err bn_dispatcher_run(bn_dispatcher *d, const bn_dispatch_hooks *hooks);
+/* Tell every engine to stop and gather their statistics into per_engine[rank-1] (may be
+ * NULL). Collective with the engines' bn_engine_run. */
+BN_API BN_NODISCARD bn_err bn_dispatcher_shutdown(bn_dispatcher *d, bn_engine_stats *per_engine);
+BN_API void bn_dispatcher_stats(const bn_dispatcher *d, bn_dispatch_stats *out);
+BN_API void bn_dispatcher_destroy(bn_dispatcher **d);
+
+#endif

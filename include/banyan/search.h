@@ -1,0 +1,53 @@
+/* The search driver of rank 0: grows the search graph with OpenMP tasks while the
+ * dispatcher (on the thread that initialised MPI) feeds the engines.
+ *
+ * Each iteration (select -> expand -> job) runs inside an OpenMP task; results come back
+ * through the dispatcher, which spawns backprop tasks; a backprop task applies its results
+ * and starts as many new iterations as finished, so at most `window` iterations are in
+ * flight (search.max_in_flight, or automatic from the engines' capacity). Search threads
+ * never call MPI. The run ends at the iteration budget, at search.max_seconds, when the
+ * root is exhausted, when the graph is full, or on SIGINT/SIGTERM/SIGUSR1. */
+#ifndef BANYAN_SEARCH_H
+#define BANYAN_SEARCH_H
+
+#include <mpi.h>
+#include <stdint.h>
+
+#include "banyan/config.h"
+#include "banyan/domain.h"
+#include "banyan/error.h"
+
+typedef enum bn_stop_reason {
+  BN_STOP_NONE = 0,
+  BN_STOP_BUDGET,    /* search.iterations reached */
+  BN_STOP_TIME,      /* search.max_seconds reached */
+  BN_STOP_EXHAUSTED, /* the whole space was exhausted */
+  BN_STOP_FULL,      /* the search graph reached search.max_nodes / max_edges */
+  BN_STOP_SIGNAL,    /* SIGINT, SIGTERM or SIGUSR1 */
+  BN_STOP_ERROR      /* an error in a search task */
+} bn_stop_reason;
+
+BN_API const char *bn_stop_reason_name(bn_stop_reason r);
+
+typedef struct bn_search_options {
+  const char *summary_path; /* write the end-of-run JSON summary here (NULL: none) */
+  int quiet;                /* no progress lines or final table on stdout */
+} bn_search_options;
+
+typedef struct bn_search_outcome {
+  bn_stop_reason reason;
+  uint64_t iterations;  /* jobs issued and answered */
+  uint64_t evaluations; /* answered successfully */
+  uint64_t failures;
+} bn_search_outcome;
+
+/* Ask a running search to stop issuing work (async-signal-safe). */
+BN_API void bn_search_request_stop(void);
+
+/* Run a whole search on rank 0 of `comm` (ranks >= 1 must be in bn_engine_run). `cfg` and
+ * `domain` are borrowed. Prints progress and the best states unless quiet. Collective
+ * with the engines (it stops them at the end). */
+BN_API BN_NODISCARD bn_err bn_search_run(const bn_config *cfg, const bn_domain *domain, MPI_Comm comm,
+                                         const bn_search_options *opt, bn_search_outcome *out);
+
+#endif

@@ -1,0 +1,60 @@
+/* Loading a configuration for a command: declare every option, read the file and the
+ * --set overrides, validate, and open the domain it names. */
+#include <stdio.h>
+#include <string.h>
+
+#include "banyan/log.h"
+#include "cli/cli.h"
+
+bn_err bn__cli_new_config(bn_config **out) {
+  bn_config *cfg = NULL;
+  bn_err err = BN_OK;
+  size_t n = 0;
+  BN_TRY(bn_config_create(&cfg));
+  const bn_option *core = bn_config_core_options(&n);
+  BN_TRY(bn_config_declare(cfg, core, n));
+  for (size_t i = 0; bn_domain_builtin(i); i++) {
+    const bn_domain_ops *ops = bn_domain_builtin(i);
+    if (ops->n_options) BN_TRY(bn_config_declare(cfg, ops->options, ops->n_options));
+  }
+  *out = cfg;
+  return BN_OK;
+fail:
+  bn_config_destroy(&cfg);
+  return err;
+}
+
+bn_err bn__cli_load(const bn_cli_args *args, bn_config **out, bn_domain *domain) {
+  bn_config *cfg = NULL;
+  bn_err err = BN_OK;
+  BN_TRY(bn__cli_new_config(&cfg));
+  if (bn_config_load_file(cfg, args->config_path) != BN_OK) {
+    err = BN_ERR_CONFIG;
+    goto fail;
+  }
+  for (int i = 0; i < args->n_sets; i++) BN_TRY(bn_config_set(cfg, args->sets[i]));
+  if (bn_config_finalize(cfg, stderr) != BN_OK) {
+    err = BN_ERR_CONFIG;
+    goto fail;
+  }
+  const char *name = bn_config_string(cfg, "domain.name");
+  const bn_domain_ops *ops = bn_domain_find(name);
+  if (!ops) {
+    fprintf(stderr, "%s: domain.name: unknown domain \"%s\" (built in:", args->config_path, name);
+    for (size_t i = 0; bn_domain_builtin(i); i++) fprintf(stderr, " %s", bn_domain_builtin(i)->name);
+    fprintf(stderr, ")\n");
+    err = BN_ERR_CONFIG;
+    goto fail;
+  }
+  if (bn_domain_open(domain, ops, cfg) != BN_OK) {
+    fprintf(stderr, "%s: [domain.%s]: the domain rejected its configuration (see above)\n", args->config_path,
+            name);
+    err = BN_ERR_CONFIG;
+    goto fail;
+  }
+  *out = cfg;
+  return BN_OK;
+fail:
+  bn_config_destroy(&cfg);
+  return err;
+}

@@ -1,0 +1,257 @@
+/* Reading INI files and strings into raw entries with libinih, and recording --set
+ * overrides. Nothing is validated here: keys, values and problems are recorded with their
+ * source and line, and bn_config_finalize reports them. The syntax accepted is documented
+ * at the top of config.c.
+ *
+ * inih does not tell the handler the line number (Debian builds it with
+ * INI_HANDLER_LINENO 0) and returns only the first syntax error. So every physical line is
+ * given to inih on its own, between a sentinel section header and a probe key:
+ *     [\x01]        sentinel: if the probe is still in this section, the line opened none
+ *     <the line>    a syntax error in it comes back as inih's line 2
+ *     p = 1         probe
+ * This yields the exact line of every key, syntax error and section header, and rules out
+ * inih's continuation lines (a key's value never spans lines). */
+#include <errno.h>
+#include <ini.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "banyan/log.h"
+#include "config_impl.h"
+
+#define SENTINEL_SECTION "\x01"
+
+/* One line handed to inih, and what inih made of it. */
+typedef struct line_feed {
+  const char *line;
+  int pos;         /* lines handed to inih so far */
+  int limit;       /* longest line inih can take */
+  bool too_long;   /* the line did not fit inih's buffer: an empty line was given instead */
+  bool nomem;
+  char *key;       /* the line was `key = value` */
+  char *value;
+  char *section;   /* the line was a section header: its name as inih read it */
+} line_feed;
+
+/* Where a source is being read: the current section and line. */
+typedef struct source_state {
+  bn_config *cfg;
+  int source;
+  int line;
+  char *section;    /* owned; NULL before the first header */
+  bool section_bad; /* the last header was wrong: its keys are skipped */
+} source_state;
+
+/* inih's fgets-like reader: sentinel header, the line, probe, end. */
+static char *feed_line(char *str, int num, void *stream) {
+  line_feed *f = stream;
+  const char *src;
+  switch (f->pos) {
+  case 0: src = "[" SENTINEL_SECTION "]"; break;
+  case 1: src = f->line; break;
+  case 2: src = "p = 1"; break;
+  default: return NULL;
+  }
+  f->pos++;
+  size_t len = strlen(src);
+  f->limit = num - 3; /* inih's rule: the buffer holds the line, "\r\n" and '\0' */
+  if (num < 3 || len > (size_t)f->limit) {
+    f->too_long = true;
+    len = 0;
+  }
+  memcpy(str, src, len);
+  str[len] = '\n';
+  str[len + 1] = '\0';
+  return str;
+}
+
+static int on_pair(void *user, const char *section, const char *name, const char *value) {
+  line_feed *f = user;
+  if (f->pos == 2) { /* the line itself is a key */
+    free(f->key);
+    free(f->value);
+    f->key = strdup(name);
+    f->value = strdup(value ? value : "");
+    f->nomem |= !f->key || !f->value;
+  } else if (f->pos == 3 && strcmp(section, SENTINEL_SECTION)) { /* the line was a header */
+    free(f->section);
+    f->section = strdup(section);
+    f->nomem |= !f->section;
+  }
+  return 1;
+}
+
+static bn_err problem(source_state *st, const char *name, const char *what) {
+  return bn__config_add_entry(st->cfg, BN__CFG_PROBLEM, st->source, st->line, name, what);
+}
+
+static bn_err open_section(source_state *st, const char *raw) {
+  /* inih copies at most 49 characters: a name that long may have been cut */
+  if (strlen(raw) > BN__CFG_MAX_SECTION) {
+    st->section_bad = true;
+    return problem(st, NULL, "section name longer than 48 characters");
+  }
+  char *name = bn__config_strip_dup(raw, strlen(raw));
+  BN_CHECK(name, BN_ERR_NOMEM, "config: out of memory");
+  free(st->section);
+  st->section = name;
+  st->section_bad = !*name;
+  return *name ? BN_OK : problem(st, NULL, "empty section name");
+}
+
+static bn_err add_key(source_state *st, const char *key, const char *value) {
+  if (st->section_bad) return BN_OK; /* the header was reported */
+  if (!st->section) return problem(st, key, "key before any [section]");
+  size_t ns = strlen(st->section), nk = strlen(key);
+  char *name = malloc(ns + nk + 2);
+  BN_CHECK(name, BN_ERR_NOMEM, "config: out of memory");
+  memcpy(name, st->section, ns);
+  name[ns] = '.';
+  memcpy(name + ns + 1, key, nk + 1);
+  bn_err err = bn__config_add_entry(st->cfg, BN__CFG_KEY, st->source, st->line, name, value);
+  free(name);
+  return err;
+}
+
+/* One physical line (without its '\n'; modified in place). */
+static bn_err read_line(source_state *st, char *line) {
+  bn_err err = BN_OK;
+  size_t len = strlen(line);
+  if (len && line[len - 1] == '\r') line[--len] = '\0';
+  if (st->line == 1 && !strncmp(line, "\xEF\xBB\xBF", 3)) line += 3;
+  line_feed f = {.line = line};
+  int rc = ini_parse_stream(feed_line, &f, on_pair, &f);
+  BN_CHECK_GOTO(!f.nomem && rc != -2, BN_ERR_NOMEM, "config: out of memory");
+  if (f.too_long) {
+    char msg[64];
+    snprintf(msg, sizeof msg, "line longer than %d characters", f.limit);
+    err = problem(st, NULL, msg);
+  } else if (rc == 2 || (rc == 0 && f.key && !*f.key)) {
+    st->section_bad |= line[strspn(line, " \t")] == '['; /* skip the keys of "[section" */
+    err = problem(st, NULL, "syntax error");
+  } else if (rc != 0) {
+    BN_CHECK_GOTO(false, BN_ERR_INTERNAL, "config: inih failed on its line %d", rc);
+  } else if (f.section) {
+    err = open_section(st, f.section);
+  } else if (f.key) {
+    err = add_key(st, f.key, f.value);
+  }
+fail:
+  free(f.key);
+  free(f.value);
+  free(f.section);
+  return err;
+}
+
+/* Start a source named `origin`; *source written on success. */
+static bn_err add_origin(bn_config *cfg, const char *origin, int *source) {
+  BN_CHECK(!cfg->finalized, BN_ERR_ARG, "config: %s loaded after finalize", origin);
+  BN_CHECK(cfg->norigins < 1u << 30, BN_ERR_ARG, "config: too many sources");
+  if (cfg->norigins == cfg->caporigins) {
+    size_t cap = cfg->caporigins ? 2 * cfg->caporigins : 8;
+    char **o = realloc(cfg->origins, cap * sizeof *o);
+    BN_CHECK(o, BN_ERR_NOMEM, "config: out of memory");
+    cfg->origins = o;
+    cfg->caporigins = cap;
+  }
+  char *copy = strdup(origin);
+  BN_CHECK(copy, BN_ERR_NOMEM, "config: out of memory");
+  cfg->origins[cfg->norigins] = copy;
+  *source = (int)cfg->norigins++;
+  return BN_OK;
+}
+
+/* Forget what a failed load recorded: entries from `mark` on, and its origin. */
+static void roll_back(bn_config *cfg, size_t mark, int source) {
+  while (cfg->nentries > mark) {
+    bn__cfg_entry *e = &cfg->entries[--cfg->nentries];
+    free(e->name);
+    free(e->text);
+  }
+  if (source >= 0 && (size_t)source + 1 == cfg->norigins) free(cfg->origins[--cfg->norigins]);
+}
+
+bn_err bn_config_load_file(bn_config *cfg, const char *path) {
+  bn_err err = BN_OK;
+  BN_CHECK(cfg && path, BN_ERR_ARG, "config: NULL argument");
+  size_t mark = cfg->nentries;
+  source_state st = {.cfg = cfg, .source = -1};
+  char *line = NULL;
+  size_t cap = 0;
+  ssize_t got;
+  FILE *f = NULL;
+  BN_TRY(add_origin(cfg, path, &st.source));
+  f = fopen(path, "r");
+  BN_CHECK_GOTO(f, BN_ERR_IO, "cannot open config file %s: %s", path, strerror(errno));
+  while ((got = getline(&line, &cap, f)) >= 0) {
+    st.line++;
+    if (got && line[got - 1] == '\n') line[--got] = '\0';
+    if ((size_t)got != strlen(line)) BN_TRY(problem(&st, NULL, "line contains a NUL byte"));
+    else BN_TRY(read_line(&st, line));
+  }
+  BN_CHECK_GOTO(!ferror(f), BN_ERR_IO, "cannot read config file %s: %s", path, strerror(errno));
+  fclose(f);
+  free(line);
+  free(st.section);
+  return BN_OK;
+fail:
+  if (f) fclose(f);
+  free(line);
+  free(st.section);
+  roll_back(cfg, mark, st.source);
+  return err;
+}
+
+bn_err bn_config_load_string(bn_config *cfg, const char *text, const char *origin) {
+  bn_err err = BN_OK;
+  BN_CHECK(cfg && text, BN_ERR_ARG, "config: NULL argument");
+  size_t mark = cfg->nentries, cap = 0;
+  source_state st = {.cfg = cfg, .source = -1};
+  char *line = NULL;
+  BN_TRY(add_origin(cfg, origin ? origin : "(string)", &st.source));
+  for (const char *p = text; *p;) {
+    size_t len = strcspn(p, "\n");
+    if (len + 1 > cap) {
+      char *bigger = realloc(line, len + 1);
+      BN_CHECK_GOTO(bigger, BN_ERR_NOMEM, "config: out of memory");
+      line = bigger;
+      cap = len + 1;
+    }
+    memcpy(line, p, len);
+    line[len] = '\0';
+    st.line++;
+    BN_TRY(read_line(&st, line));
+    p += len + (p[len] == '\n');
+  }
+  free(line);
+  free(st.section);
+  return BN_OK;
+fail:
+  free(line);
+  free(st.section);
+  roll_back(cfg, mark, st.source);
+  return err;
+}
+
+bn_err bn_config_set(bn_config *cfg, const char *assignment) {
+  BN_CHECK(cfg && assignment, BN_ERR_ARG, "config: NULL argument");
+  BN_CHECK(!cfg->finalized, BN_ERR_ARG, "config: --set %s after finalize", assignment);
+  const int set = BN__CFG_SOURCE_SET;
+  const char *eq = strchr(assignment, '=');
+  if (!eq)
+    return bn__config_add_entry(cfg, BN__CFG_PROBLEM, set, 0, assignment,
+                                "missing '=' (expected --set section.key=value)");
+  char *name = bn__config_strip_dup(assignment, (size_t)(eq - assignment));
+  char *value = bn__config_strip_dup(eq + 1, strlen(eq + 1));
+  bn_err err = BN_ERR_NOMEM;
+  if (name && value)
+    err = *name ? bn__config_add_entry(cfg, BN__CFG_KEY, set, 0, name, value)
+                : bn__config_add_entry(cfg, BN__CFG_PROBLEM, set, 0, assignment,
+                                       "missing option name before '='");
+  else
+    bn_error("config: out of memory");
+  free(name);
+  free(value);
+  return err;
+}

@@ -1,0 +1,49 @@
+/* The options of the runtime itself: one table of name, type, default, bounds and help
+ * (DESIGN.md §6). Domains declare their own tables next to this one. */
+#include <stdint.h>
+
+#include "config_impl.h"
+
+#define INT_OPT(nm, def, lo, hi, help) {nm, BN_OPT_INT, def, lo, hi, NULL, help}
+#define REAL_OPT(nm, def, lo, hi, help) {nm, BN_OPT_REAL, def, lo, hi, NULL, help}
+#define ENUM_OPT(nm, def, choices, help) {nm, BN_OPT_ENUM, def, 0, 0, choices, help}
+#define STRING_OPT(nm, def, help) {nm, BN_OPT_STRING, def, 0, 0, NULL, help}
+
+static const bn_option core_options[] = {
+    INT_OPT("search.iterations", "10000", 1, 1e15, "evaluations to run (the search budget)"),
+    REAL_OPT("search.max_seconds", "0", 0, 1e9,
+             "stop issuing new work after this many seconds (0: no limit)"),
+    INT_OPT("search.threads", "1", 1, 1024, "OpenMP threads running search tasks on rank 0"),
+    REAL_OPT("search.c", "1.4142135623730951", 0, 1e6, "UCT exploration constant"),
+    ENUM_OPT("search.selection", "virtual_loss", "virtual_loss|wu_uct",
+             "selection rule for iterations in flight (virtual loss or WU-UCT)"),
+    REAL_OPT("search.virtual_loss", "1", 0, 1e6, "virtual visits per evaluation in flight"),
+    INT_OPT("search.max_in_flight", "0", 0, 16777216,
+            "iterations in flight at once (0: automatic from engines and engine.depth)"),
+    INT_OPT("search.exhaust_after", "0", 0, 2147483647,
+            "a terminal state selected this many times is exhausted (0: never)"),
+    INT_OPT("search.seed", "1", 0, (double)INT64_MAX, "seed of every random stream of the run"),
+    INT_OPT("search.max_nodes", "16777216", 16, 4e9, "capacity of the search graph in nodes"),
+    INT_OPT("search.max_edges", "0", 0, 4e9,
+            "capacity in edges (0: 8 x max_nodes, at most 4e9)"),
+    REAL_OPT("search.progress_seconds", "2", 0, 1e6, "seconds between progress lines (0: none)"),
+    INT_OPT("search.top", "10", 0, 1000, "best states printed at the end"),
+    INT_OPT("search.best_min_visits", "1", 1, 1e12,
+            "visits a state needs to be listed among the best"),
+    INT_OPT("search.task_grain", "16", 1, 4096, "iterations handled by one OpenMP task"),
+    INT_OPT("engine.depth", "2", 1, 1048576,
+            "jobs one engine may hold at once (>= 2 keeps the next one waiting)"),
+    INT_OPT("engine.batch", "0", 0, 65536, "jobs per message (0: adaptive)"),
+    INT_OPT("engine.max_batch", "256", 1, 65536, "largest adaptive batch"),
+    REAL_OPT("engine.message_overhead", "2e-5", 0, 1,
+             "seconds of overhead per message assumed by adaptive batching"),
+    REAL_OPT("engine.idle_sleep_max", "0.001", 1e-6, 1,
+             "longest back-off sleep of an idle engine (seconds)"),
+    STRING_OPT("domain.name", "circuit", "the domain to search (a built-in name)"),
+    ENUM_OPT("log.level", "info", "debug|info|warning|error", "lowest level of log lines printed"),
+};
+
+const bn_option *bn_config_core_options(size_t *n) {
+  if (n) *n = sizeof core_options / sizeof core_options[0];
+  return core_options;
+}

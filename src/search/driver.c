@@ -1,0 +1,232 @@
+/* Setting up and running a search on rank 0: the tree, the job slots, the outbox, the
+ * dispatcher, and the OpenMP team in which thread 0 (the MPI thread) dispatches while the
+ * other threads run search and backprop tasks. */
+#include <omp.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "banyan/clock.h"
+#include "banyan/log.h"
+#include "search/search_impl.h"
+
+static volatile sig_atomic_t stop_requested;
+
+void bn_search_request_stop(void) { stop_requested = 1; }
+
+const char *bn_stop_reason_name(bn_stop_reason r) {
+  switch (r) {
+  case BN_STOP_BUDGET: return "iteration budget reached";
+  case BN_STOP_TIME: return "time limit reached";
+  case BN_STOP_EXHAUSTED: return "search space exhausted";
+  case BN_STOP_FULL: return "search graph full (raise search.max_nodes / search.max_edges)";
+  case BN_STOP_SIGNAL: return "stopped by a signal";
+  case BN_STOP_ERROR: return "stopped by an error";
+  default: return "running";
+  }
+}
+
+/* Spawn tasks that start `n` iterations, `grain` per task. */
+static void spawn_issue_tasks(bn_search *s, uint32_t n) {
+  for (uint32_t done = 0; done < n; done += (uint32_t)s->grain) {
+    uint32_t k = n - done < (uint32_t)s->grain ? n - done : (uint32_t)s->grain;
+#pragma omp task firstprivate(s, k)
+    bn__search_issue(s, k);
+  }
+}
+
+typedef struct chunk {
+  bn_search *s;
+  size_t n;
+  uint32_t slots[];
+} chunk;
+
+/* Dispatcher hook: results are in; apply them in tasks of at most `grain` results. */
+static void on_results(void *ctx, const uint32_t *slots, size_t n) {
+  bn_search *s = ctx;
+  for (size_t off = 0; off < n; off += (size_t)s->grain) {
+    size_t k = n - off < (size_t)s->grain ? n - off : (size_t)s->grain;
+    chunk *c = malloc(sizeof *c + k * sizeof c->slots[0]);
+    if (!c) { /* Apply inline rather than lose results. */
+      bn__search_apply(s, slots + off, k);
+      continue;
+    }
+    c->s = s;
+    c->n = k;
+    memcpy(c->slots, slots + off, k * sizeof c->slots[0]);
+#pragma omp task firstprivate(c)
+    {
+      bn__search_apply(c->s, c->slots, c->n);
+      free(c);
+    }
+  }
+}
+
+static bool balanced(const bn_search *s) { return bn__search_issued(s) == atomic_load(&s->completed); }
+
+static bool finished(void *ctx) {
+  bn_search *s = ctx;
+  return atomic_load(&s->stop) != BN_STOP_NONE && balanced(s);
+}
+
+/* Dispatcher hook, once per pass: limits, signals, window growth, progress. */
+static void tick(void *ctx) {
+  bn_search *s = ctx;
+  double now = bn_mtime();
+  if (stop_requested) bn__search_set_stop(s, BN_STOP_SIGNAL);
+  if (s->max_seconds > 0 && now - s->t_start >= s->max_seconds) bn__search_set_stop(s, BN_STOP_TIME);
+  if (atomic_load(&s->stop) == BN_STOP_NONE) {
+    bn_dispatch_stats ds;
+    bn_dispatcher_stats(s->disp, &ds);
+    uint32_t want = ds.capacity < s->n_slots ? ds.capacity : s->n_slots;
+    uint32_t have = atomic_load(&s->window);
+    if (want > have) {
+      atomic_store(&s->window, want);
+      spawn_issue_tasks(s, want - have);
+    }
+  }
+  if (s->progress_seconds > 0 && now >= s->next_progress) {
+    bn__search_progress(s, now, 0);
+    s->next_progress = now + s->progress_seconds;
+  }
+}
+
+static void on_signal(int sig) {
+  (void)sig;
+  stop_requested = 1;
+}
+
+static void install_signals(void) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_signal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, NULL);
+  sigaction(SIGTERM, &sa, NULL);
+  sigaction(SIGUSR1, &sa, NULL);
+}
+
+static bn_err setup(bn_search *s, const bn_config *cfg, const bn_domain *domain, MPI_Comm comm) {
+  int size = 1;
+  BN_CHECK(MPI_Comm_size(comm, &size) == MPI_SUCCESS, BN_ERR_MPI, "MPI_Comm_size failed");
+  s->cfg = cfg;
+  s->domain = domain;
+  s->budget = (uint64_t)bn_config_int(cfg, "search.iterations");
+  s->max_seconds = bn_config_real(cfg, "search.max_seconds");
+  s->seed = (uint64_t)bn_config_int(cfg, "search.seed");
+  s->threads = (int)bn_config_int(cfg, "search.threads");
+  s->grain = (int)bn_config_int(cfg, "search.task_grain");
+  s->progress_seconds = bn_config_real(cfg, "search.progress_seconds");
+
+  bn_tree_params tp = {
+      .c = bn_config_real(cfg, "search.c"),
+      .rule = bn_config_enum(cfg, "search.selection") == 1 ? BN_SELECT_WU_UCT : BN_SELECT_VIRTUAL_LOSS,
+      .virtual_loss = bn_config_real(cfg, "search.virtual_loss"),
+      .exhaust_after = (uint32_t)bn_config_int(cfg, "search.exhaust_after"),
+      .max_nodes = (uint64_t)bn_config_int(cfg, "search.max_nodes"),
+      .max_edges = (uint64_t)bn_config_int(cfg, "search.max_edges"),
+  };
+  if (tp.max_edges == 0) tp.max_edges = tp.max_nodes * 8 < 4000000000ull ? tp.max_nodes * 8 : 4000000000ull;
+  if (tp.max_nodes > 4000000000ull) tp.max_nodes = 4000000000ull;
+  BN_CALL(bn_tree_create(&s->tree, domain, &tp));
+
+  bn_engine_params ep;
+  bn_engine_params_from_config(cfg, &ep);
+  uint32_t cap = bn_dispatcher_max_capacity(&ep, size - 1);
+  int64_t user_window = bn_config_int(cfg, "search.max_in_flight");
+  s->n_slots = user_window > 0 ? (uint32_t)user_window : cap;
+  s->path_cap = bn_tree_path_capacity(s->tree);
+  const size_t S = domain->info.state_size;
+  s->jobs = calloc(s->n_slots, sizeof *s->jobs);
+  s->paths = calloc(s->n_slots, sizeof *s->paths);
+  s->path_edges = calloc((size_t)s->n_slots * (size_t)s->path_cap, sizeof *s->path_edges);
+  s->state_mem = calloc((size_t)s->n_slots * 2, S);
+  BN_CHECK(s->jobs && s->paths && s->path_edges && s->state_mem, BN_ERR_NOMEM,
+           "no memory for %u job slots", s->n_slots);
+  for (uint32_t i = 0; i < s->n_slots; i++) {
+    s->paths[i].edges = s->path_edges + (size_t)i * (size_t)s->path_cap;
+    s->jobs[i].state = s->state_mem + (size_t)i * 2 * S;
+    s->jobs[i].result_state = s->jobs[i].state + S;
+  }
+  BN_CALL(bn__slot_pool_create(&s->pool, s->n_slots));
+  BN_CALL(bn_outbox_create(&s->outbox, s->n_slots));
+  BN_CALL(bn_dispatcher_create(&s->disp, domain, &ep, comm, s->jobs, s->n_slots, s->outbox));
+  bn_dispatch_stats ds;
+  bn_dispatcher_stats(s->disp, &ds);
+  atomic_store(&s->window, ds.capacity < s->n_slots ? ds.capacity : s->n_slots);
+  return BN_OK;
+}
+
+static void teardown(bn_search *s) {
+  bn_dispatcher_destroy(&s->disp);
+  bn_outbox_destroy(&s->outbox);
+  bn__slot_pool_destroy(&s->pool);
+  bn_tree_destroy(&s->tree);
+  free(s->jobs);
+  free(s->paths);
+  free(s->path_edges);
+  free(s->state_mem);
+}
+
+/* The OpenMP team: thread 0 dispatches; tasks run on the others (at the region's
+ * implicit barrier). A task may still issue an iteration after the dispatcher saw the
+ * search finished, so dispatch again until the counters balance after a taskwait. */
+static bn_err run_team(bn_search *s) {
+  bn_err err = BN_OK;
+  bn_dispatch_hooks hooks = {.ctx = s, .on_results = on_results, .finished = finished, .tick = tick};
+  omp_set_dynamic(0);
+#pragma omp parallel num_threads(s->threads + 1)
+#pragma omp master
+  {
+    if (omp_get_num_threads() < 2) {
+      bn_error("OpenMP gave rank 0 one thread; it needs search.threads + 1 = %d", s->threads + 1);
+      err = BN_ERR_INTERNAL;
+    } else {
+      spawn_issue_tasks(s, atomic_load(&s->window));
+      for (;;) {
+        err = bn_dispatcher_run(s->disp, &hooks);
+#pragma omp taskwait
+        if (err != BN_OK || (balanced(s) && bn_outbox_size(s->outbox) == 0)) break;
+      }
+    }
+  }
+  return err;
+}
+
+bn_err bn_search_run(const bn_config *cfg, const bn_domain *domain, MPI_Comm comm, const bn_search_options *opt,
+                     bn_search_outcome *out) {
+  bn_search *s = calloc(1, sizeof *s);
+  BN_CHECK(s, BN_ERR_NOMEM, "no memory for the search");
+  bn_err err = BN_OK;
+  bn_engine_stats *engines = NULL;
+  stop_requested = 0;
+  install_signals();
+  BN_TRY(setup(s, cfg, domain, comm));
+  s->quiet = opt && opt->quiet;
+  if (s->quiet) s->progress_seconds = 0;
+  s->t_start = bn_mtime();
+  s->next_progress = s->t_start + s->progress_seconds;
+  s->last_progress_t = s->t_start;
+  err = run_team(s);
+  s->t_end = bn_mtime();
+  if (err == BN_OK && atomic_load(&s->error) != BN_OK) err = (bn_err)atomic_load(&s->error);
+  BN_CHECK_GOTO(err == BN_OK, err, "the search stopped with an error: %s", bn_strerror(err));
+  bn_dispatch_stats ds;
+  bn_dispatcher_stats(s->disp, &ds);
+  engines = calloc((size_t)(ds.engines ? ds.engines : 1), sizeof *engines);
+  BN_CHECK_GOTO(engines, BN_ERR_NOMEM, "no memory for engine statistics");
+  BN_TRY(bn_dispatcher_shutdown(s->disp, engines));
+  if (s->progress_seconds > 0) bn__search_progress(s, s->t_end, 1);
+  BN_TRY(bn__search_report(s, engines, opt ? opt->summary_path : NULL));
+  if (out) {
+    out->reason = (bn_stop_reason)atomic_load(&s->stop);
+    out->iterations = atomic_load(&s->completed);
+    out->failures = atomic_load(&s->failures);
+    out->evaluations = out->iterations - out->failures;
+  }
+fail:
+  free(engines);
+  teardown(s);
+  free(s);
+  return err;
+}

@@ -1,0 +1,102 @@
+/* One iteration of the search (select -> expand -> job to the outbox) and the application
+ * of results (backprop, or removal of in-flight marks for a failed job). Both run inside
+ * OpenMP tasks on rank 0's search threads; neither calls MPI. Errors never leave a task by
+ * return: they are stored in the search record and stop the run. */
+#include <string.h>
+
+#include "banyan/clock.h"
+#include "banyan/log.h"
+#include "banyan/rng.h"
+#include "search/search_impl.h"
+
+void bn__search_set_stop(bn_search *s, bn_stop_reason r) {
+  int none = BN_STOP_NONE;
+  atomic_compare_exchange_strong(&s->stop, &none, (int)r);
+}
+
+static void fail_task(bn_search *s, bn_err e) {
+  int ok = BN_OK;
+  atomic_compare_exchange_strong(&s->error, &ok, (int)e);
+  bn__search_set_stop(s, BN_STOP_ERROR);
+}
+
+uint64_t bn__search_issued(const bn_search *s) {
+  return atomic_load(&s->next_iteration) - atomic_load(&s->cancelled);
+}
+
+static uint64_t in_flight(const bn_search *s) { return bn__search_issued(s) - atomic_load(&s->completed); }
+
+/* Claim an iteration and a slot, select, and queue the job. False when nothing may be
+ * issued now (stopped, window full, budget spent). */
+static bool issue_one(bn_search *s) {
+  if (atomic_load_explicit(&s->stop, memory_order_relaxed) != BN_STOP_NONE) return false;
+  if (in_flight(s) >= atomic_load_explicit(&s->window, memory_order_relaxed)) return false;
+  uint32_t slot;
+  if (!bn__slot_pool_take(s->pool, &slot)) return false;
+  uint64_t it = atomic_fetch_add(&s->next_iteration, 1);
+  if (it >= s->budget) {
+    atomic_fetch_add(&s->cancelled, 1);
+    bn__slot_pool_give(s->pool, slot);
+    bn__search_set_stop(s, BN_STOP_BUDGET);
+    return false;
+  }
+  bn_path *path = &s->paths[slot];
+  bool exhausted = false;
+  bn_err e = bn_tree_select(s->tree, bn_seed_derive(s->seed, it, BN_RNG_SELECT), path, &exhausted);
+  if (e != BN_OK || exhausted) {
+    atomic_fetch_add(&s->cancelled, 1);
+    bn__slot_pool_give(s->pool, slot);
+    if (exhausted) {
+      bn__search_set_stop(s, BN_STOP_EXHAUSTED);
+    } else if (e == BN_ERR_FULL) {
+      bn__search_set_stop(s, BN_STOP_FULL);
+    } else {
+      bn_error("iteration %llu: selection failed: %s", (unsigned long long)it, bn_strerror(e));
+      fail_task(s, e);
+    }
+    return false;
+  }
+  bn_job *j = &s->jobs[slot];
+  j->id = it;
+  j->seed = bn_seed_derive(s->seed, it, BN_RNG_JOB);
+  j->kind = path->terminal ? BN_JOB_REWARD : BN_JOB_SIMULATE;
+  j->status = BN_JOB_PENDING;
+  j->engine = -1;
+  j->reason[0] = '\0';
+  j->t_created = bn_wtime();
+  memcpy(j->state, bn_tree_state(s->tree, path->leaf), s->domain->info.state_size);
+  if (!bn_outbox_push(s->outbox, slot)) {
+    /* Cannot happen: the outbox holds every slot. Undo and stop loudly. */
+    bn_tree_abandon(s->tree, path);
+    atomic_fetch_add(&s->cancelled, 1);
+    bn__slot_pool_give(s->pool, slot);
+    bn_error("outbox full with %u slots", s->n_slots);
+    fail_task(s, BN_ERR_INTERNAL);
+    return false;
+  }
+  return true;
+}
+
+void bn__search_issue(bn_search *s, uint32_t n) {
+  for (uint32_t k = 0; k < n; k++)
+    if (!issue_one(s)) break;
+}
+
+void bn__search_apply(bn_search *s, const uint32_t *slots, size_t n) {
+  uint64_t failed = 0;
+  for (size_t k = 0; k < n; k++) {
+    const uint32_t slot = slots[k];
+    const bn_job *j = &s->jobs[slot];
+    if (j->status == BN_JOB_OK) {
+      bn_tree_backprop(s->tree, &s->paths[slot], j->reward);
+    } else {
+      bn_tree_abandon(s->tree, &s->paths[slot]);
+      failed++;
+    }
+    bn__slot_pool_give(s->pool, slot);
+  }
+  if (failed) atomic_fetch_add(&s->failures, failed);
+  atomic_fetch_add(&s->completed, (uint64_t)n);
+  /* Refill: every finished iteration frees room for a new one (more if the window grew). */
+  bn__search_issue(s, (uint32_t)n + (uint32_t)s->grain);
+}

@@ -1,0 +1,36 @@
+/* The progress line rank 0 prints every search.progress_seconds: iterations done, recent
+ * evaluation rate, jobs in flight, failures, engine utilization and the best state. */
+#include <stdio.h>
+
+#include "banyan/clock.h"
+#include "search/search_impl.h"
+
+/* Fraction of the engines' time spent inside jobs since the search started. */
+static double utilization(const bn_dispatch_stats *ds, double elapsed) {
+  int workers = ds->engines ? ds->engines : 1;
+  return elapsed > 0 ? ds->busy_seconds / (workers * elapsed) : 0.0;
+}
+
+void bn__search_progress(bn_search *s, double now, int final) {
+  bn_dispatch_stats ds;
+  bn_dispatcher_stats(s->disp, &ds);
+  const double elapsed = now - s->t_start;
+  const uint64_t done = atomic_load(&s->completed);
+  const double dt = now - s->last_progress_t;
+  const double rate = final ? (elapsed > 0 ? done / elapsed : 0) : (dt > 0 ? (done - s->last_completed) / dt : 0);
+  s->last_completed = done;
+  s->last_progress_t = now;
+
+  char best[160] = "-";
+  bn_tree_best b;
+  if (bn_tree_best_terminals(s->tree, 1, 1, &b) == 1) {
+    char text[120];
+    s->domain->ops->describe(s->domain->ctx, bn_tree_state(s->tree, b.node), text, sizeof text);
+    snprintf(best, sizeof best, "%.4f %s (n=%llu)", b.mean, text, (unsigned long long)b.visits);
+  }
+  printf("[%8.1fs] %s iter %llu/%llu  %.0f eval/s  in-flight %llu  failed %llu  nodes %llu  util %.1f%%  best %s\n",
+         elapsed, final ? "done" : "    ", (unsigned long long)done, (unsigned long long)s->budget, rate,
+         (unsigned long long)(bn__search_issued(s) - done), (unsigned long long)atomic_load(&s->failures),
+         (unsigned long long)bn_tree_node_count(s->tree), 100.0 * utilization(&ds, elapsed), best);
+  fflush(stdout);
+}

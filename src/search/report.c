@@ -1,0 +1,103 @@
+/* The end of a run: the table of best states on stdout and the JSON summary for scripts. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "banyan/log.h"
+#include "search/search_impl.h"
+
+/* Write s as a JSON string literal. */
+static void json_string(FILE *f, const char *str) {
+  fputc('"', f);
+  for (const unsigned char *p = (const unsigned char *)str; *p; p++) {
+    if (*p == '"' || *p == '\\')
+      fprintf(f, "\\%c", *p);
+    else if (*p < 0x20)
+      fprintf(f, "\\u%04x", *p);
+    else
+      fputc(*p, f);
+  }
+  fputc('"', f);
+}
+
+static bn_err write_summary(bn_search *s, const bn_engine_stats *eng, const bn_dispatch_stats *ds,
+                            const bn_tree_best *best, size_t n_best, const char *path) {
+  char tmp[4096];
+  BN_CHECK(snprintf(tmp, sizeof tmp, "%s.tmp", path) < (int)sizeof tmp, BN_ERR_ARG, "summary path too long");
+  FILE *f = fopen(tmp, "w");
+  BN_CHECK(f, BN_ERR_IO, "cannot write %s: %s", tmp, strerror(errno));
+  const double wall = s->t_end - s->t_start;
+  const uint64_t done = atomic_load(&s->completed), failures = atomic_load(&s->failures);
+  double busy = 0;
+  for (int i = 0; i < ds->engines; i++) busy += eng[i].busy_seconds;
+  if (ds->engines == 0) busy = ds->busy_seconds;
+  const int workers = ds->engines ? ds->engines : 1;
+  fprintf(f, "{\n  \"banyan_version\": \"%s\",\n  \"domain\": ", BANYAN_VERSION);
+  json_string(f, s->domain->ops->name);
+  fprintf(f, ",\n  \"stop_reason\": ");
+  json_string(f, bn_stop_reason_name((bn_stop_reason)atomic_load(&s->stop)));
+  fprintf(f,
+          ",\n  \"iterations\": %llu,\n  \"evaluations\": %llu,\n  \"failures\": %llu,\n"
+          "  \"issued\": %llu,\n  \"dispatched\": %llu,\n  \"results_received\": %llu,\n"
+          "  \"wall_seconds\": %.6f,\n  \"evaluations_per_second\": %.3f,\n  \"engines\": %d,\n"
+          "  \"search_threads\": %d,\n  \"engine_utilization\": %.6f,\n  \"mean_batch\": %.3f,\n"
+          "  \"messages_sent\": %llu,\n  \"nodes\": %llu,\n  \"edges\": %llu,\n  \"engine_stats\": [",
+          (unsigned long long)done, (unsigned long long)(done - failures), (unsigned long long)failures,
+          (unsigned long long)bn__search_issued(s), (unsigned long long)ds->sent, (unsigned long long)ds->received,
+          wall, wall > 0 ? done / wall : 0.0, ds->engines, s->threads, wall > 0 ? busy / (workers * wall) : 0.0,
+          ds->mean_batch, (unsigned long long)ds->messages_sent, (unsigned long long)bn_tree_node_count(s->tree),
+          (unsigned long long)bn_tree_edge_count(s->tree));
+  for (int i = 0; i < ds->engines; i++)
+    fprintf(f,
+            "%s\n    {\"rank\": %d, \"jobs\": %llu, \"failures\": %llu, \"messages\": %llu, "
+            "\"busy_seconds\": %.6f, \"cpu_seconds\": %.6f, \"wall_seconds\": %.6f}",
+            i ? "," : "", i + 1, (unsigned long long)eng[i].jobs, (unsigned long long)eng[i].failures,
+            (unsigned long long)eng[i].messages, eng[i].busy_seconds, eng[i].cpu_seconds, eng[i].wall_seconds);
+  fprintf(f, "%s],\n  \"best\": [", ds->engines ? "\n  " : "");
+  for (size_t i = 0; i < n_best; i++) {
+    char text[256];
+    s->domain->ops->describe(s->domain->ctx, bn_tree_state(s->tree, best[i].node), text, sizeof text);
+    fprintf(f, "%s\n    {\"state\": ", i ? "," : "");
+    json_string(f, text);
+    fprintf(f, ", \"mean_reward\": %.9g, \"visits\": %llu}", best[i].mean, (unsigned long long)best[i].visits);
+  }
+  fprintf(f, "%s]\n}\n", n_best ? "\n  " : "");
+  int bad = ferror(f);
+  bad |= fclose(f) != 0;
+  BN_CHECK(!bad, BN_ERR_IO, "writing %s failed", tmp);
+  BN_CHECK(rename(tmp, path) == 0, BN_ERR_IO, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
+  return BN_OK;
+}
+
+bn_err bn__search_report(bn_search *s, const bn_engine_stats *engines, const char *summary_path) {
+  bn_dispatch_stats ds;
+  bn_dispatcher_stats(s->disp, &ds);
+  size_t k = (size_t)bn_config_int(s->cfg, "search.top");
+  uint64_t min_visits = (uint64_t)bn_config_int(s->cfg, "search.best_min_visits");
+  size_t want = k > 10 ? k : 10;
+  bn_tree_best *best = calloc(want, sizeof *best);
+  BN_CHECK(best, BN_ERR_NOMEM, "no memory for the best states");
+  size_t n = bn_tree_best_terminals(s->tree, want, min_visits, best);
+  const double wall = s->t_end - s->t_start;
+  const uint64_t done = atomic_load(&s->completed);
+  if (!s->quiet) {
+    printf("banyan: %llu iterations in %.2f s (%.0f per second), %llu failed, %d engine%s; %s\n",
+           (unsigned long long)done, wall, wall > 0 ? done / wall : 0.0,
+           (unsigned long long)atomic_load(&s->failures), ds.engines, ds.engines == 1 ? "" : "s",
+           bn_stop_reason_name((bn_stop_reason)atomic_load(&s->stop)));
+    if (k > 0 && n > 0) {
+      printf("best states (mean reward over >= %llu visits):\n", (unsigned long long)min_visits);
+      printf("  rank  mean reward  visits  state\n");
+      for (size_t i = 0; i < n && i < k; i++) {
+        char text[256];
+        s->domain->ops->describe(s->domain->ctx, bn_tree_state(s->tree, best[i].node), text, sizeof text);
+        printf("  %4zu  %11.4f  %6llu  %s\n", i + 1, best[i].mean, (unsigned long long)best[i].visits, text);
+      }
+    }
+    fflush(stdout);
+  }
+  bn_err err = summary_path ? write_summary(s, engines, &ds, best, n < k ? n : k, summary_path) : BN_OK;
+  free(best);
+  return err;
+}
