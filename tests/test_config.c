@@ -86,7 +86,7 @@ static void bn_config_core_options_should_list_the_documented_options(void) {
       "search.iterations", "search.max_seconds", "search.threads", "search.c",
       "search.selection", "search.virtual_loss", "search.max_in_flight", "search.exhaust_after",
       "search.seed", "search.max_nodes", "search.max_edges", "search.progress_seconds",
-      "search.top", "search.best_min_visits", "search.task_grain", "engine.depth",
+      "search.top", "search.best_min_visits", "search.task_grain", "search.check", "engine.depth",
       "engine.batch", "engine.max_batch", "engine.message_overhead", "engine.idle_sleep_max",
       "domain.name", "log.level"};
   CU_ASSERT_EQUAL_FATAL(n, sizeof names / sizeof names[0]);
@@ -99,7 +99,7 @@ static void bn_config_core_options_should_list_the_documented_options(void) {
   CU_ASSERT_STRING_EQUAL(o[3].def, "1.4142135623730951");
   CU_ASSERT_STRING_EQUAL(o[4].choices, "virtual_loss|wu_uct");
   CU_ASSERT_DOUBLE_EQUAL(o[8].max, (double)INT64_MAX, 0);
-  CU_ASSERT_STRING_EQUAL(o[21].choices, "debug|info|warning|error");
+  CU_ASSERT_STRING_EQUAL(o[n - 1].choices, "debug|info|warning|error");
 }
 
 static void bn_config_finalize_should_give_defaults_when_nothing_loaded(void) {
@@ -548,7 +548,7 @@ static void bn_config_print_table_should_list_every_option(void) {
   fclose(out);
   size_t lines = 0;
   for (const char *p = text; *p; p++) lines += *p == '\n';
-  CU_ASSERT_EQUAL(lines, 1 + 22 + 3);
+  CU_ASSERT_EQUAL(lines, 1 + 23 + 3);
   CU_ASSERT_PTR_NOT_NULL(strstr(text, "search.iterations"));
   CU_ASSERT_PTR_NOT_NULL(strstr(text, "[1, 1e15]"));
   CU_ASSERT_PTR_NOT_NULL(strstr(text, "[0, 9223372036854775807]"));

@@ -763,8 +763,10 @@ static void bn_tree_check_should_pass_after_concurrent_search(void) {
   assert_valid(t);
   bn_tree_destroy(&t);
 
-  /* Transpositions and exhaustion racing: the bag space is small enough to run out. */
-  bn_domain b = bag_domain(4, 6);
+  /* Transpositions and exhaustion racing: the bag space is small enough to run out. With
+   * 8 letters a word of 5 has 8 * 6 + 1 = 49 actions, enough to take the sorting path of
+   * the duplicate merge. */
+  bn_domain b = bag_domain(8, 6);
   p = params(1.0);
   p.rule = BN_SELECT_WU_UCT;
   p.exhaust_after = 8;
@@ -774,14 +776,22 @@ static void bn_tree_check_should_pass_after_concurrent_search(void) {
   CU_ASSERT(r.exhausted > 0);
   CU_ASSERT(bn_tree_is_exhausted(t, 0));
   CU_ASSERT_EQUAL(bn_tree_node_visits(t, 0), (uint64_t)r.ok);
-  /* Every terminal multiset (sizes 1..6 of 4 letters: 209) is there, sampled 8 times. */
+  /* Every terminal multiset (sizes 1..6 of 8 letters: 3002) is there, sampled 8 times, and
+   * every word has one edge per distinct letter it can add, plus stop. */
   uint64_t terminals = 0;
-  for (bn_node_id n = 0; n < bn_tree_node_count(t); n++)
+  for (bn_node_id n = 0; n < bn_tree_node_count(t); n++) {
+    const bag_state *s = bn_tree_state(t, n);
+    bn_edge_id first;
+    uint32_t count;
+    bn_tree_children(t, n, &first, &count);
     if (bn_tree_is_terminal(t, n)) {
       terminals++;
       CU_ASSERT(bn_tree_node_samples(t, n) >= 8);
+    } else {
+      CU_ASSERT_EQUAL(count, s->len == 0 ? 8u : s->len == 6 ? 1u : 9u);
     }
-  CU_ASSERT_EQUAL(terminals, 209);
+  }
+  CU_ASSERT_EQUAL(terminals, 3002);
   assert_valid(t);
   bn_tree_destroy(&t);
 }

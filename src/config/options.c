@@ -8,6 +8,7 @@
 #define REAL_OPT(nm, def, lo, hi, help) {nm, BN_OPT_REAL, def, lo, hi, NULL, help}
 #define ENUM_OPT(nm, def, choices, help) {nm, BN_OPT_ENUM, def, 0, 0, choices, help}
 #define STRING_OPT(nm, def, help) {nm, BN_OPT_STRING, def, 0, 0, NULL, help}
+#define BOOL_OPT(nm, def, help) {nm, BN_OPT_BOOL, def, 0, 0, NULL, help}
 
 static const bn_option core_options[] = {
     INT_OPT("search.iterations", "10000", 1, 1e15, "evaluations to run (the search budget)"),
@@ -31,6 +32,8 @@ static const bn_option core_options[] = {
     INT_OPT("search.best_min_visits", "1", 1, 1e12,
             "visits a state needs to be listed among the best"),
     INT_OPT("search.task_grain", "16", 1, 4096, "iterations handled by one OpenMP task"),
+    BOOL_OPT("search.check", "false",
+             "verify every invariant of the search graph at the end (tests, debugging)"),
     INT_OPT("engine.depth", "2", 1, 1048576,
             "jobs one engine may hold at once (>= 2 keeps the next one waiting)"),
     INT_OPT("engine.batch", "0", 0, 65536, "jobs per message (0: adaptive)"),

@@ -216,6 +216,11 @@ bn_err bn_search_run(const bn_config *cfg, const bn_domain *domain, MPI_Comm com
   engines = calloc((size_t)(ds.engines ? ds.engines : 1), sizeof *engines);
   BN_CHECK_GOTO(engines, BN_ERR_NOMEM, "no memory for engine statistics");
   BN_TRY(bn_dispatcher_shutdown(s->disp, engines));
+  if (bn_config_bool(cfg, "search.check")) {
+    char why[256];
+    BN_CHECK_GOTO(bn_tree_check(s->tree, why, sizeof why) == BN_OK, BN_ERR_INTERNAL,
+                  "search graph invariant violated at the end of the run: %s", why);
+  }
   if (s->progress_seconds > 0) bn__search_progress(s, s->t_end, 1);
   BN_TRY(bn__search_report(s, engines, opt ? opt->summary_path : NULL));
   if (out) {

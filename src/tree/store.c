@@ -14,10 +14,6 @@ bn_err bn__arena_reserve(size_t bytes, void **out) {
   void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
                  -1, 0);
   if (p == MAP_FAILED) return BN_ERR_NOMEM;
-#ifdef MADV_HUGEPAGE
-  /* Selection hops between records far apart: huge pages spare TLB misses. Advice only. */
-  if (0 && bytes >= (size_t)64 << 20) (void)madvise(p, bytes, MADV_HUGEPAGE);
-#endif
   *out = p;
   return BN_OK;
 }

@@ -60,6 +60,9 @@ typedef struct bn__edge {
   _Atomic uint32_t in_flight;  /* BN__EDGE_COUNT bits | BN__EDGE_DEAD hint */
 } bn__edge;
 
+_Static_assert(sizeof(bn__node) == 32, "node record: two per cache line");
+_Static_assert(sizeof(bn__edge) == 32, "edge record: two per cache line");
+
 /* The transposition table: open addressing, linear probing, power-of-two capacity.
  * A slot is 0 (empty), tag << 32 (reserved: a thread is creating the node) or
  * tag << 32 | (id + 1) (published). Tags always have bit 31 set, so a used slot is never

@@ -120,7 +120,7 @@ def case_failures():
 
 def case_bistability():
     """The default circuit search finds bistable circuits (mean reward > 0.5)."""
-    rc, s, out, err = run(CIRCUIT, ["search.iterations=20000", "search.check=true"])
+    rc, s, out, err = run(CIRCUIT, ["search.iterations=50000", "search.check=true"])
     check(rc == 0, f"exit status 0 (got {rc}): {err[-2000:]}")
     if not s:
         return check(False, "summary written")
@@ -144,24 +144,34 @@ def case_bad_config():
         check(s is None, "no summary written")
 
 
-def case_signal():
-    """SIGTERM stops issuing, collects jobs in flight, reports, and exits with status 3."""
+def stop_with_signal(cmd, sig, expect_engines):
     with tempfile.TemporaryDirectory() as tmp:
         summary = os.path.join(tmp, "summary.json")
-        cmd = command(SYNTH, ["search.iterations=100000000", "domain.synthetic.cost=sleep",
-                              "domain.synthetic.cost_mean=0.002"], summary)
+        cmd = cmd + ["--summary", summary]
         p = subprocess.Popen(cmd, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         time.sleep(4)
-        p.send_signal(signal.SIGTERM)
+        p.send_signal(sig)
         out, err = p.communicate(timeout=60)
-        check(p.returncode == 3, f"exit status 3 (got {p.returncode}): {err[-2000:]}")
+        check(p.returncode == 3, f"{sig.name}: exit status 3 (got {p.returncode}): {err[-2000:]}")
         ok = os.path.exists(summary)
-        check(ok, "summary written")
+        check(ok, f"{sig.name}: summary written")
         if ok:
             s = json.load(open(summary))
             check(s["stop_reason"] == "stopped by a signal", f"stop reason (got {s['stop_reason']})")
-            check(s["iterations"] > 0 and s["dispatched"] == s["results_received"],
-                  "every job sent before the signal came back")
+            check(s["iterations"] > 0 and s["dispatched"] == s["results_received"] == s["iterations"],
+                  "every job sent before the signal came back and was applied")
+            check(s["engines"] == expect_engines, f"{expect_engines} engines")
+
+
+def case_signal():
+    """A signal stops issuing, collects the jobs in flight, reports, and exits with status 3:
+    SIGUSR1 to mpirun (Open MPI forwards it to every rank; this is what Slurm's --signal
+    sends), and SIGTERM or SIGINT to a single-process run."""
+    slow = ["search.iterations=100000000", "domain.synthetic.cost=sleep", "domain.synthetic.cost_mean=0.002"]
+    stop_with_signal(command(SYNTH, slow, None), signal.SIGUSR1, NRANKS - 1)
+    bare = [BANYAN, "run", SYNTH, "--quiet"] + sum([["--set", x] for x in slow], [])
+    stop_with_signal(bare, signal.SIGTERM, 0)
+    stop_with_signal(bare, signal.SIGINT, 0)
 
 
 globals()["case_" + CASE]()
