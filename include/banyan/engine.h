@@ -68,7 +68,7 @@ BN_API void bn_engine_params_from_config(const bn_config *cfg, bn_engine_params 
 typedef struct bn_engine_stats {
   uint64_t jobs, failures, messages;
   double busy_seconds; /* inside jobs */
-  double cpu_seconds;  /* process CPU time */
+  double cpu_seconds;  /* process CPU time spent in the engine loop */
   double wall_seconds; /* from first wait to stop */
 } bn_engine_stats;
 

@@ -61,7 +61,7 @@ bn_err bn_engine_run(const bn_domain *domain, const bn_engine_params *p, MPI_Com
   bn_engine_stats stats = {0};
   bn_backoff backoff;
   bn__backoff_init(&backoff, p->idle_sleep_max);
-  const double t0 = bn_mtime();
+  const double t0 = bn_mtime(), cpu0 = bn_cpu_seconds();
   int me = 0;
   MPI_Comm_rank(comm, &me);
 
@@ -100,7 +100,7 @@ bn_err bn_engine_run(const bn_domain *domain, const bn_engine_params *p, MPI_Com
     }
   }
   stats.wall_seconds = bn_mtime() - t0;
-  stats.cpu_seconds = bn_cpu_seconds();
+  stats.cpu_seconds = bn_cpu_seconds() - cpu0;
   {
     size_t bytes = bn__wire_message_size(1, bn__wire_stats_size());
     unsigned char msg[sizeof(bn_wire_header) + sizeof(bn_engine_stats) + 8];
