@@ -117,6 +117,7 @@ static bn_err setup(bn_search *s, const bn_config *cfg, const bn_domain *domain,
   s->threads = (int)bn_config_int(cfg, "search.threads");
   s->grain = (int)bn_config_int(cfg, "search.task_grain");
   s->progress_seconds = bn_config_real(cfg, "search.progress_seconds");
+  s->best_min_visits = (uint64_t)bn_config_int(cfg, "search.best_min_visits");
 
   bn_tree_params tp = {
       .c = bn_config_real(cfg, "search.c"),
@@ -149,6 +150,8 @@ static bn_err setup(bn_search *s, const bn_config *cfg, const bn_domain *domain,
     s->jobs[i].result_state = s->jobs[i].state + S;
   }
   BN_CALL(bn__slot_pool_create(&s->pool, s->n_slots));
+  size_t top = (size_t)bn_config_int(cfg, "search.top");
+  BN_CALL(bn__top_evals_create(&s->top, top > 1 ? top : 1, S));
   BN_CALL(bn_outbox_create(&s->outbox, s->n_slots));
   BN_CALL(bn_dispatcher_create(&s->disp, domain, &ep, comm, s->jobs, s->n_slots, s->outbox));
   bn_dispatch_stats ds;
@@ -161,6 +164,7 @@ static void teardown(bn_search *s) {
   bn_dispatcher_destroy(&s->disp);
   bn_outbox_destroy(&s->outbox);
   bn__slot_pool_destroy(&s->pool);
+  bn__top_evals_destroy(&s->top);
   bn_tree_destroy(&s->tree);
   free(s->jobs);
   free(s->paths);

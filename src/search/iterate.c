@@ -82,20 +82,32 @@ void bn__search_issue(bn_search *s, uint32_t n) {
     if (!issue_one(s)) break;
 }
 
+enum { LOGGED_FAILURES = 5 };
+
+/* Say why the first few jobs failed; the rest are only counted. */
+static void log_failure(bn_search *s, const bn_job *j) {
+  uint64_t nth = atomic_fetch_add(&s->failures, 1) + 1;
+  if (nth > LOGGED_FAILURES) return;
+  char text[128];
+  s->domain->ops->describe(s->domain->ctx, j->state, text, sizeof text);
+  bn_warn("job %llu (%s %s) failed on rank %d: %s%s", (unsigned long long)j->id,
+          j->kind == BN_JOB_REWARD ? "reward of" : "rollout from", text, j->engine, j->reason,
+          nth == LOGGED_FAILURES ? " (further failures are only counted)" : "");
+}
+
 void bn__search_apply(bn_search *s, const uint32_t *slots, size_t n) {
-  uint64_t failed = 0;
   for (size_t k = 0; k < n; k++) {
     const uint32_t slot = slots[k];
     const bn_job *j = &s->jobs[slot];
     if (j->status == BN_JOB_OK) {
       bn_tree_backprop(s->tree, &s->paths[slot], j->reward);
+      bn__top_evals_offer(s->top, j->result_state, j->reward, j->id);
     } else {
       bn_tree_abandon(s->tree, &s->paths[slot]);
-      failed++;
+      log_failure(s, j);
     }
     bn__slot_pool_give(s->pool, slot);
   }
-  if (failed) atomic_fetch_add(&s->failures, failed);
   atomic_fetch_add(&s->completed, (uint64_t)n);
   /* Refill: every finished iteration frees room for a new one (more if the window grew). */
   bn__search_issue(s, (uint32_t)n + (uint32_t)s->grain);

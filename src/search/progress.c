@@ -21,12 +21,16 @@ void bn__search_progress(bn_search *s, double now, int final) {
   s->last_completed = done;
   s->last_progress_t = now;
 
-  char best[160] = "-";
+  /* The best mean in the graph; before the graph has one, the best single evaluation. */
+  char best[160] = "-", text[120];
   bn_tree_best b;
-  if (bn_tree_best_terminals(s->tree, 1, 1, &b) == 1) {
-    char text[120];
+  bn_top_eval e;
+  if (bn_tree_best_terminals(s->tree, 1, s->best_min_visits, &b) == 1) {
     s->domain->ops->describe(s->domain->ctx, bn_tree_state(s->tree, b.node), text, sizeof text);
     snprintf(best, sizeof best, "%.4f %s (n=%llu)", b.mean, text, (unsigned long long)b.visits);
+  } else if (bn__top_evals_get(s->top, &e, 1) == 1) {
+    s->domain->ops->describe(s->domain->ctx, e.state, text, sizeof text);
+    snprintf(best, sizeof best, "%.4f %s (one evaluation)", e.reward, text);
   }
   printf("[%8.1fs] %s iter %llu/%llu  %.0f eval/s  in-flight %llu  failed %llu  nodes %llu  util %.1f%%  best %s\n",
          elapsed, final ? "done" : "    ", (unsigned long long)done, (unsigned long long)s->budget, rate,

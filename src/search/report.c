@@ -22,7 +22,8 @@ static void json_string(FILE *f, const char *str) {
 }
 
 static bn_err write_summary(bn_search *s, const bn_engine_stats *eng, const bn_dispatch_stats *ds,
-                            const bn_tree_best *best, size_t n_best, const char *path) {
+                            const bn_tree_best *best, size_t n_best, const bn_top_eval *evals,
+                            size_t n_evals, const char *path) {
   char tmp[4096];
   BN_CHECK(snprintf(tmp, sizeof tmp, "%s.tmp", path) < (int)sizeof tmp, BN_ERR_ARG, "summary path too long");
   FILE *f = fopen(tmp, "w");
@@ -62,7 +63,15 @@ static bn_err write_summary(bn_search *s, const bn_engine_stats *eng, const bn_d
     json_string(f, text);
     fprintf(f, ", \"mean_reward\": %.9g, \"visits\": %llu}", best[i].mean, (unsigned long long)best[i].visits);
   }
-  fprintf(f, "%s]\n}\n", n_best ? "\n  " : "");
+  fprintf(f, "%s],\n  \"best_evaluations\": [", n_best ? "\n  " : "");
+  for (size_t i = 0; i < n_evals; i++) {
+    char text[256];
+    s->domain->ops->describe(s->domain->ctx, evals[i].state, text, sizeof text);
+    fprintf(f, "%s\n    {\"state\": ", i ? "," : "");
+    json_string(f, text);
+    fprintf(f, ", \"reward\": %.9g, \"job\": %llu}", evals[i].reward, (unsigned long long)evals[i].job_id);
+  }
+  fprintf(f, "%s]\n}\n", n_evals ? "\n  " : "");
   int bad = ferror(f);
   bad |= fclose(f) != 0;
   BN_CHECK(!bad, BN_ERR_IO, "writing %s failed", tmp);
@@ -79,6 +88,12 @@ bn_err bn__search_report(bn_search *s, const bn_engine_stats *engines, const cha
   bn_tree_best *best = calloc(want, sizeof *best);
   BN_CHECK(best, BN_ERR_NOMEM, "no memory for the best states");
   size_t n = bn_tree_best_terminals(s->tree, want, min_visits, best);
+  bn_top_eval *evals = calloc(k ? k : 1, sizeof *evals);
+  if (!evals) {
+    free(best);
+    return BN_ERR_NOMEM;
+  }
+  size_t n_evals = bn__top_evals_get(s->top, evals, k);
   const double wall = s->t_end - s->t_start;
   const uint64_t done = atomic_load(&s->completed);
   if (!s->quiet) {
@@ -94,10 +109,21 @@ bn_err bn__search_report(bn_search *s, const bn_engine_stats *engines, const cha
         s->domain->ops->describe(s->domain->ctx, bn_tree_state(s->tree, best[i].node), text, sizeof text);
         printf("  %4zu  %11.4f  %6llu  %s\n", i + 1, best[i].mean, (unsigned long long)best[i].visits, text);
       }
+    } else if (k > 0 && n_evals > 0) {
+      printf("no terminal state in the search graph has %llu visits yet; best single evaluations:\n",
+             (unsigned long long)min_visits);
+      printf("  rank       reward      job  state\n");
+      for (size_t i = 0; i < n_evals; i++) {
+        char text[256];
+        s->domain->ops->describe(s->domain->ctx, evals[i].state, text, sizeof text);
+        printf("  %4zu  %11.4f  %7llu  %s\n", i + 1, evals[i].reward, (unsigned long long)evals[i].job_id, text);
+      }
     }
     fflush(stdout);
   }
-  bn_err err = summary_path ? write_summary(s, engines, &ds, best, n < k ? n : k, summary_path) : BN_OK;
+  bn_err err =
+      summary_path ? write_summary(s, engines, &ds, best, n < k ? n : k, evals, n_evals, summary_path) : BN_OK;
   free(best);
+  free(evals);
   return err;
 }

@@ -16,6 +16,19 @@ void bn__slot_pool_destroy(bn_slot_pool **pool);
 bool bn__slot_pool_take(bn_slot_pool *pool, uint32_t *slot);
 void bn__slot_pool_give(bn_slot_pool *pool, uint32_t slot);
 
+/* The best single evaluations (top_evaluations.c). Thread-safe. */
+typedef struct bn_top_eval {
+  double reward;
+  uint64_t job_id;
+  const unsigned char *state; /* borrowed from the list; valid while nothing is offered */
+} bn_top_eval;
+typedef struct bn_top_evals bn_top_evals;
+bn_err bn__top_evals_create(bn_top_evals **t, size_t k, size_t state_size);
+void bn__top_evals_destroy(bn_top_evals **t);
+void bn__top_evals_offer(bn_top_evals *t, const void *state, double reward, uint64_t job_id);
+/* Copy up to max entries, best first; states point into the list. */
+size_t bn__top_evals_get(bn_top_evals *t, bn_top_eval *out, size_t max);
+
 typedef struct bn_search {
   const bn_config *cfg;
   const bn_domain *domain;
@@ -23,6 +36,7 @@ typedef struct bn_search {
   bn_dispatcher *disp;
   bn_outbox *outbox;
   bn_slot_pool *pool;
+  bn_top_evals *top; /* best single evaluations */
 
   /* One record per slot: the job, its path through the tree, its state buffers. */
   uint32_t n_slots;
@@ -38,13 +52,14 @@ typedef struct bn_search {
   uint64_t seed;
   int threads, grain;
   double progress_seconds;
+  uint64_t best_min_visits;
   int quiet;
 
   /* Counters shared by tasks and the dispatcher thread. */
   _Atomic uint64_t next_iteration; /* iteration numbers claimed */
   _Atomic uint64_t cancelled;      /* claimed but never issued */
   _Atomic uint64_t completed;      /* results applied (ok or failed) */
-  _Atomic uint64_t failures;
+  _Atomic uint64_t failures;        /* the first few are logged with their reason */
   _Atomic uint32_t window;         /* iterations allowed in flight now */
   _Atomic int stop;                /* bn_stop_reason, first one wins */
   _Atomic int error;               /* first bn_err from a task */
