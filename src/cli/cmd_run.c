@@ -9,6 +9,7 @@
 #include "banyan/log.h"
 #include "banyan/search.h"
 #include "cli/cli.h"
+#include "util/signals.h"
 
 static const char *const usage =
     "usage: [mpirun -n N] banyan run CONFIG [--set section.key=value]... [--summary FILE] [--quiet]\n"
@@ -28,22 +29,12 @@ static const char *const usage =
     "exit status: 0 finished, 1 runtime error, 2 bad command line or configuration (nothing run),\n"
     "             3 stopped early by a signal\n";
 
+/* Engines wait for rank 0's STOP rather than die on a forwarded signal: rank 0 needs them
+ * to return the jobs they hold. */
 static volatile sig_atomic_t engine_signalled;
 static void engine_on_signal(int sig) {
   (void)sig;
   engine_signalled = 1;
-}
-
-/* Engines wait for rank 0's STOP rather than die on a forwarded signal: rank 0 needs them
- * to return the jobs they hold. */
-static void engine_signals(void) {
-  struct sigaction sa;
-  memset(&sa, 0, sizeof sa);
-  sa.sa_handler = engine_on_signal;
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGINT, &sa, NULL);
-  sigaction(SIGTERM, &sa, NULL);
-  sigaction(SIGUSR1, &sa, NULL);
 }
 
 static int mpi_fatal(MPI_Comm comm, const char *what, bn_err e) {
@@ -111,7 +102,7 @@ int bn__cmd_run(int argc, char **argv) {
     if (e != BN_OK) return mpi_fatal(comm, "the search failed", e);
     status = outcome.reason == BN_STOP_SIGNAL ? BN_EXIT_INTERRUPTED : BN_EXIT_OK;
   } else {
-    engine_signals();
+    bn__catch_stop_signals(engine_on_signal);
     bn_engine_params ep;
     bn_engine_params_from_config(cfg, &ep);
     bn_err e = bn_engine_run(&domain, &ep, comm);

@@ -9,6 +9,7 @@
 #include "banyan/clock.h"
 #include "banyan/log.h"
 #include "search/search_impl.h"
+#include "util/signals.h"
 
 static volatile sig_atomic_t stop_requested;
 
@@ -94,16 +95,6 @@ static void tick(void *ctx) {
 static void on_signal(int sig) {
   (void)sig;
   stop_requested = 1;
-}
-
-static void install_signals(void) {
-  struct sigaction sa;
-  memset(&sa, 0, sizeof sa);
-  sa.sa_handler = on_signal;
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGINT, &sa, NULL);
-  sigaction(SIGTERM, &sa, NULL);
-  sigaction(SIGUSR1, &sa, NULL);
 }
 
 static bn_err setup(bn_search *s, const bn_config *cfg, const bn_domain *domain, MPI_Comm comm) {
@@ -204,7 +195,7 @@ bn_err bn_search_run(const bn_config *cfg, const bn_domain *domain, MPI_Comm com
   bn_err err = BN_OK;
   bn_engine_stats *engines = NULL;
   stop_requested = 0;
-  install_signals();
+  bn__catch_stop_signals(on_signal);
   BN_TRY(setup(s, cfg, domain, comm));
   s->quiet = opt && opt->quiet;
   if (s->quiet) s->progress_seconds = 0;
