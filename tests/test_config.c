@@ -184,6 +184,27 @@ static void bn_config_load_string_should_accept_crlf_bom_and_a_last_line_without
   bn_config_destroy(&cfg);
 }
 
+static void bn_config_where_should_name_the_source_of_each_value(void) {
+  char path[128], where[256], expect[300];
+  temp_path(path, sizeof path, "where");
+  write_file(path, "[search]\n; a comment\nthreads = 4\ntop = 2\n");
+  bn_config *cfg = new_config();
+  CU_ASSERT_EQUAL(bn_config_load_file(cfg, path), BN_OK);
+  CU_ASSERT_EQUAL(bn_config_set(cfg, "search.top=6"), BN_OK);
+  bn_err err = BN_OK;
+  free(finalize_capture(cfg, &err));
+  CU_ASSERT_EQUAL_FATAL(err, BN_OK);
+  bn_config_where(cfg, "search.threads", where, sizeof where);
+  snprintf(expect, sizeof expect, "%s:3", path);
+  CU_ASSERT_STRING_EQUAL(where, expect);
+  bn_config_where(cfg, "search.top", where, sizeof where);
+  CU_ASSERT_STRING_EQUAL(where, "--set");
+  bn_config_where(cfg, "search.c", where, sizeof where);
+  CU_ASSERT_STRING_EQUAL(where, "(default)");
+  bn_config_destroy(&cfg);
+  remove(path);
+}
+
 static void bn_config_set_should_override_a_file_whatever_the_order(void) {
   char path[128];
   temp_path(path, sizeof path, "override");
@@ -560,6 +581,7 @@ static void bn_config_print_table_should_list_every_option(void) {
 }
 
 BN_TEST_MAIN("config", BN_TEST(bn_config_core_options_should_list_the_documented_options),
+             BN_TEST(bn_config_where_should_name_the_source_of_each_value),
              BN_TEST(bn_config_finalize_should_give_defaults_when_nothing_loaded),
              BN_TEST(bn_config_load_file_should_read_values_sections_and_comments),
              BN_TEST(bn_config_load_string_should_accept_crlf_bom_and_a_last_line_without_newline),

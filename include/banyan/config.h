@@ -79,6 +79,10 @@ BN_API const char *bn_config_string(const bn_config *cfg, const char *name);
 /* Index of the chosen word in the option's `choices`. */
 BN_API int bn_config_enum(const bn_config *cfg, const char *name);
 
+/* Where the finalized value of `name` came from, for messages about it: "FILE:LINE",
+ * "--set" or "(default)". Always NUL-terminates buf. */
+BN_API void bn_config_where(const bn_config *cfg, const char *name, char *buf, size_t n);
+
 /* The effective configuration (every declared option with its value) as INI text that
  * load_string + finalize reproduce exactly. Caller frees with free(). NULL on NOMEM. */
 BN_API char *bn_config_effective_text(const bn_config *cfg);

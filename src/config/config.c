@@ -25,6 +25,8 @@
  * broken section header are skipped. A STRING value cannot begin with ';', contain a blank
  * followed by ';' or a line break, because bn_config_effective_text could not write it back. */
 #include <ctype.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <xxhash.h>
@@ -217,6 +219,16 @@ const char *bn_config_raw(const bn_config *cfg, const char *name) {
     if (!from_file) from_file = e->text;
   }
   return from_file;
+}
+
+void bn_config_where(const bn_config *cfg, const char *name, char *buf, size_t n) {
+  const bn__cfg_slot *s = cfg && name ? bn__config_find(cfg, name) : NULL;
+  if (!s || s->from_source == INT_MIN)
+    snprintf(buf, n, "(default)");
+  else if (s->from_source == BN__CFG_SOURCE_SET)
+    snprintf(buf, n, "--set");
+  else
+    snprintf(buf, n, "%s:%d", cfg->origins[s->from_source], s->from_line);
 }
 
 /* The slot a getter reads; misuse is a programming error and aborts. */

@@ -37,6 +37,8 @@ typedef struct bn__cfg_slot {
   const char *str;      /* STRING: value after finalize (def_str or an entry's text) */
   int set_source;       /* finalize: source and line of the entry that set it */
   int set_line;
+  int from_source;      /* finalize: where the value in effect came from (--set included) */
+  int from_line;
 } bn__cfg_slot;
 
 typedef enum bn__cfg_entry_kind {

@@ -107,6 +107,8 @@ static bool apply(bn_config *cfg, const bn__cfg_entry *e, FILE *out) {
     s->str = e->text;
   }
   s->val = v;
+  s->from_source = e->source;
+  s->from_line = e->line;
   return true;
 }
 
@@ -120,6 +122,8 @@ bn_err bn_config_finalize(bn_config *cfg, FILE *errors) {
     s->str = s->def_str;
     s->set_source = INT_MIN;
     s->set_line = 0;
+    s->from_source = INT_MIN;
+    s->from_line = 0;
   }
   size_t problems = 0;
   /* files and strings in the order loaded, then --set, so that --set always wins */
