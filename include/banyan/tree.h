@@ -120,6 +120,53 @@ BN_API size_t bn_tree_best_terminals(const bn_tree *tree, size_t k, uint64_t min
  * BN_ERR_CORRUPT with the first violation written to `why`. */
 BN_API BN_NODISCARD bn_err bn_tree_check(const bn_tree *tree, char *why, size_t whylen);
 
+/* --- persistence: the graph as flat arrays (checkpoints) ------------------------------ */
+
+/* Node flags in bn_tree_arrays.node_flags. */
+enum { BN_NODE_TERMINAL = 1, BN_NODE_EXHAUSTED = 2, BN_NODE_EXPANDED = 4 };
+
+/* The whole graph as structure-of-arrays, one array per HDF5 dataset. In-flight marks are
+ * not part of it (a checkpoint stores the paths of pending iterations instead). */
+typedef struct bn_tree_arrays {
+  uint64_t n_nodes, n_edges;
+  size_t state_size;
+  uint64_t n_backprops;       /* results applied (the root's visit count) */
+  unsigned char *states;      /* n_nodes * state_size */
+  uint64_t *node_visits;      /* n_nodes each ... */
+  double *node_reward_sum;
+  uint32_t *node_first_edge;  /* first out-edge (0 when the node has none) */
+  uint32_t *node_n_edges;
+  uint16_t *node_depth;
+  uint8_t *node_flags;        /* BN_NODE_* */
+  uint32_t *node_samples;     /* times selected as a terminal leaf */
+  uint32_t *edge_parent;      /* n_edges each ... */
+  uint32_t *edge_child;
+  int32_t *edge_action;
+  uint64_t *edge_visits;
+  double *edge_reward_sum;
+  double *edge_reward_sq;
+} bn_tree_arrays;
+
+/* Copy the graph into freshly allocated arrays (free with bn_tree_arrays_free). The tree
+ * must be quiescent (no select/backprop running): the caller pauses its threads; the copy
+ * is a few memory passes (tens of ms for a million nodes). *out written on success only. */
+BN_API BN_NODISCARD bn_err bn_tree_export(const bn_tree *tree, bn_tree_arrays *out);
+BN_API void bn_tree_arrays_free(bn_tree_arrays *a);
+
+/* Build a tree from arrays (e.g. read from a checkpoint) for `domain` with `params`.
+ * Validates everything a damaged or hostile file could break, and returns BN_ERR_CORRUPT
+ * with the first problem in `why` rather than crash: sizes, every index in range, edge
+ * ranges inside the edge array and consistent with edge_parent, states canonical, unique
+ * and agreeing with their terminal flag, visit sums, finite rewards, capacity. The arrays
+ * are only read. *tree written on success only. */
+BN_API BN_NODISCARD bn_err bn_tree_import(bn_tree **tree, const bn_domain *domain,
+                                          const bn_tree_params *params, const bn_tree_arrays *a,
+                                          char *why, size_t whylen);
+
+/* Put the in-flight marks of a pending iteration back (after bn_tree_import): checks that
+ * the path is a chain of edges from the root ending at path->leaf. BN_ERR_CORRUPT if not. */
+BN_API BN_NODISCARD bn_err bn_tree_restore_path(bn_tree *tree, const bn_path *path);
+
 /* Random rollout from `start` to a terminal state (uniform over the domain's actions,
  * canonicalizing after each step), written to `terminal`. Deterministic in (start, seed).
  * BN_ERR_DOMAIN if no terminal is reached within max_depth steps. Thread-safe. */
