@@ -4,7 +4,7 @@
 # line and stopping), then configure and build into ./build. Sourced, not run.
 set -euo pipefail
 
-BANYAN_PACKAGES=(build-essential cmake pkg-config python3 openmpi-bin libopenmpi-dev libhdf5-dev hdf5-tools
+BANYAN_PACKAGES=(build-essential cmake pkg-config python3 python3-h5py python3-numpy openmpi-bin libopenmpi-dev libhdf5-dev hdf5-tools
                  libcunit1-dev libinih-dev libgsl-dev libxxhash-dev libck-dev)
 
 banyan_missing_packages() {

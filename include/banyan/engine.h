@@ -99,6 +99,9 @@ typedef struct bn_dispatch_hooks {
   bool (*finished)(void *ctx);
   /* Called once per dispatcher pass (progress lines, time limits, signals). */
   void (*tick)(void *ctx);
+  /* True to return at once even with jobs in flight (they are then lost to this process:
+   * the caller must not call bn_dispatcher_shutdown and should abort the engines). */
+  bool (*give_up)(void *ctx);
 } bn_dispatch_hooks;
 
 typedef struct bn_dispatch_stats {
@@ -126,6 +129,9 @@ BN_API BN_NODISCARD bn_err bn_dispatcher_run(bn_dispatcher *d, const bn_dispatch
  * NULL). Collective with the engines' bn_engine_run. */
 BN_API BN_NODISCARD bn_err bn_dispatcher_shutdown(bn_dispatcher *d, bn_engine_stats *per_engine);
 BN_API void bn_dispatcher_stats(const bn_dispatcher *d, bn_dispatch_stats *out);
+/* Figures of engine `rank` (1..engines; 0 = rank 0 itself when there are no engines). */
+BN_API void bn_dispatcher_engine_figures(const bn_dispatcher *d, int rank, uint64_t *jobs, uint64_t *failures,
+                                         double *busy_seconds);
 BN_API void bn_dispatcher_destroy(bn_dispatcher **d);
 
 #endif

@@ -29,24 +29,33 @@ typedef enum bn_stop_reason {
 
 BN_API const char *bn_stop_reason_name(bn_stop_reason r);
 
+struct bn_snapshot;
+
 typedef struct bn_search_options {
-  const char *summary_path; /* write the end-of-run JSON summary here (NULL: none) */
-  int quiet;                /* no progress lines or final table on stdout */
+  const char *summary_path;    /* write the end-of-run JSON summary here (NULL: none) */
+  int quiet;                   /* no progress lines or final table on stdout */
+  const char *checkpoint_path; /* write checkpoints here (NULL: none) */
+  const struct bn_snapshot *resume_from; /* continue this checkpoint (NULL: a new run) */
 } bn_search_options;
 
 typedef struct bn_search_outcome {
   bn_stop_reason reason;
-  uint64_t iterations;  /* jobs issued and answered */
-  uint64_t evaluations; /* answered successfully */
+  uint64_t iterations;  /* results applied, earlier sessions included */
+  uint64_t evaluations; /* successful ones */
   uint64_t failures;
+  int checkpointed;     /* a final checkpoint was written */
+  int abandoned;        /* jobs were still running at the engines when rank 0 stopped (after a
+                           signal and checkpoint.drain_seconds): the engines must be aborted */
 } bn_search_outcome;
 
 /* Ask a running search to stop issuing work (async-signal-safe). */
 BN_API void bn_search_request_stop(void);
 
-/* Run a whole search on rank 0 of `comm` (ranks >= 1 must be in bn_engine_run). `cfg` and
- * `domain` are borrowed. Prints progress and the best states unless quiet. Collective
- * with the engines (it stops them at the end). */
+/* Run a whole search on rank 0 of `comm` (ranks >= 1 must be in bn_engine_run), new or
+ * resumed from opt->resume_from. `cfg` and `domain` are borrowed. Prints progress and the
+ * best states unless quiet; checkpoints every checkpoint.every_seconds, on a stop signal
+ * and at the end. Collective with the engines (it stops them at the end, unless
+ * out->abandoned). BN_ERR_CORRUPT if the checkpoint to resume does not hold together. */
 BN_API BN_NODISCARD bn_err bn_search_run(const bn_config *cfg, const bn_domain *domain, MPI_Comm comm,
                                          const bn_search_options *opt, bn_search_outcome *out);
 

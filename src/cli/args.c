@@ -50,6 +50,13 @@ bool bn__cli_parse(int argc, char **argv, const char *command, const char *const
       }
     } else if (strcmp(a, "--quiet") == 0 && allowed_flag(allowed, "quiet")) {
       args->quiet = true;
+    } else if (strcmp(a, "--overwrite") == 0 && allowed_flag(allowed, "overwrite")) {
+      args->overwrite = true;
+    } else if (strcmp(a, "--force") == 0 && allowed_flag(allowed, "force")) {
+      args->force = true;
+    } else if (is_flag(a, "csv") && allowed_flag(allowed, "csv")) {
+      if (!(v = flag_value(argc, argv, &i, "csv"))) goto missing;
+      args->csv_path = v;
     } else if (a[0] == '-' && a[1] != '\0') {
       fprintf(stderr, "banyan %s: unknown option %s (see banyan %s --help)\n", command, a, command);
       return false;
@@ -65,7 +72,7 @@ bool bn__cli_parse(int argc, char **argv, const char *command, const char *const
     return false;
   }
   if (!args->help && !args->config_path) {
-    fprintf(stderr, "banyan %s: no CONFIG file given (see banyan %s --help)\n", command, command);
+    fprintf(stderr, "banyan %s: no file given (see banyan %s --help)\n", command, command);
     return false;
   }
   return true;

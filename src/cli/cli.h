@@ -14,7 +14,7 @@ enum {
   BN_EXIT_OK = 0,          /* finished: budget reached, space exhausted or time limit */
   BN_EXIT_FAILURE = 1,     /* a runtime error (message on stderr) */
   BN_EXIT_USAGE = 2,       /* bad command line or configuration; nothing was run */
-  BN_EXIT_INTERRUPTED = 3  /* stopped early by SIGINT/SIGTERM/SIGUSR1; results were reported */
+  BN_EXIT_INTERRUPTED = 3  /* stopped early by SIGINT/SIGTERM/SIGUSR1: checkpointed, resume me */
 };
 
 /* Arguments common to commands that take a configuration. */
@@ -25,11 +25,14 @@ typedef struct bn_cli_args {
   const char *summary_path;
   bool quiet;
   bool help;
+  bool overwrite;  /* run: replace an existing checkpoint */
+  bool force;      /* resume: accept changed search options */
+  const char *csv_path; /* export */
   long long max_states;
 } bn_cli_args;
 
-/* Parse argv[1..]: one positional CONFIG, --set K=V (or --set=K=V), and the flags the
- * command allows ("summary", "quiet", "max-states"). Prints a message and returns false
+/* Parse argv[1..]: one positional CONFIG (or FILE), --set K=V (or --set=K=V), and the
+ * flags the command allows ("summary", "quiet", "max-states", "overwrite", "force", "csv"). Prints a message and returns false
  * on a usage error. `args->sets` is allocated: free it. */
 bool bn__cli_parse(int argc, char **argv, const char *command, const char *const *allowed, bn_cli_args *args);
 
@@ -40,7 +43,31 @@ bn_err bn__cli_new_config(bn_config **cfg);
  * the domain; messages to stderr. BN_ERR_CONFIG for anything the user must fix. */
 bn_err bn__cli_load(const bn_cli_args *args, bn_config **cfg, bn_domain *domain);
 
+struct bn_search_options;
+struct bn_snapshot;
+
+/* Rank 0's preparation of an MPI search: load and validate the configuration, open the
+ * domain, fill the search options. Anything the user must fix: BN_ERR_CONFIG (exit 2);
+ * other errors exit 1. */
+typedef bn_err (*bn_cli_prepare_fn)(const bn_cli_args *args, bn_config **cfg, bn_domain *domain,
+                                    struct bn_search_options *opt, void *ctx);
+/* The MPI part shared by `run` and `resume`: init, rank 0 prepares, the configuration is
+ * broadcast, rank 0 searches while the others run engines, finalize. Returns the exit
+ * status. */
+int bn__cli_mpi_search(int argc, char **argv, const bn_cli_args *args, bn_cli_prepare_fn prepare, void *ctx);
+
+/* Read a checkpoint, falling back to FILE.prev (with a warning) when FILE is damaged.
+ * Prints the reason and returns it on failure. */
+bn_err bn__cli_read_checkpoint(const char *path, struct bn_snapshot *snap, char *used, size_t usedlen);
+/* The configuration saved in a checkpoint plus --set overrides, validated, with its domain
+ * opened. */
+bn_err bn__cli_config_from_checkpoint(const char *path, const struct bn_snapshot *snap, const bn_cli_args *args,
+                                      bn_config **cfg, bn_domain *domain);
+
 int bn__cmd_run(int argc, char **argv);
+int bn__cmd_resume(int argc, char **argv);
+int bn__cmd_inspect(int argc, char **argv);
+int bn__cmd_export(int argc, char **argv);
 int bn__cmd_enumerate(int argc, char **argv);
 int bn__cmd_config(int argc, char **argv);
 

@@ -1,18 +1,17 @@
-/* `banyan run CONFIG`: a whole distributed search. Rank 0 validates the configuration
- * and broadcasts it; rank 0 then searches while ranks >= 1 run the engine loop. */
-#include <signal.h>
+/* `banyan run CONFIG`: a new distributed search, checkpointed to CONFIG's name with .h5
+ * (or checkpoint.file). Refuses to replace the checkpoint of an earlier run unless told. */
+#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
-#include "banyan/engine.h"
-#include "banyan/log.h"
 #include "banyan/search.h"
 #include "cli/cli.h"
-#include "util/signals.h"
 
 static const char *const usage =
     "usage: [mpirun -n N] banyan run CONFIG [--set section.key=value]... [--summary FILE] [--quiet]\n"
+    "                                [--overwrite]\n"
     "\n"
     "Run a Monte-Carlo tree search described by the INI file CONFIG. Rank 0 holds the search\n"
     "graph and grows it with search.threads OpenMP threads; every other rank is an engine that\n"
@@ -21,99 +20,62 @@ static const char *const usage =
     "  --set section.key=value  override an option of CONFIG (repeatable; `banyan config --list`)\n"
     "  --summary FILE           write the end-of-run figures as JSON to FILE\n"
     "  --quiet                  no progress lines and no table of best states\n"
+    "  --overwrite              replace an existing checkpoint file (else the run refuses to start)\n"
     "\n"
-    "A progress line appears every search.progress_seconds; at the end the best terminal states\n"
-    "are listed with their mean reward and visits. SIGINT, SIGTERM or SIGUSR1 stop the search:\n"
-    "jobs in flight are collected and the results reported.\n"
+    "Checkpoints go to checkpoint.file (default: CONFIG's name with .h5 in the current\n"
+    "directory) every checkpoint.every_seconds, at the end, and on a stop signal; continue one\n"
+    "with `banyan resume FILE`. SIGINT, SIGTERM or SIGUSR1 (under mpirun: SIGUSR1, which\n"
+    "Open MPI forwards) stop the search: a checkpoint is written at once, jobs in flight are\n"
+    "collected for up to checkpoint.drain_seconds, a final checkpoint is written.\n"
     "\n"
     "exit status: 0 finished, 1 runtime error, 2 bad command line or configuration (nothing run),\n"
-    "             3 stopped early by a signal\n";
+    "             3 stopped early by a signal: checkpointed, resume me\n";
 
-/* Engines wait for rank 0's STOP rather than die on a forwarded signal: rank 0 needs them
- * to return the jobs they hold. */
-static volatile sig_atomic_t engine_signalled;
-static void engine_on_signal(int sig) {
-  (void)sig;
-  engine_signalled = 1;
+/* CONFIG's file name with its extension replaced by .h5, in the current directory. */
+static char *default_checkpoint(const char *config_path) {
+  char *copy = strdup(config_path);
+  if (!copy) return NULL;
+  const char *base = basename(copy);
+  size_t n = strlen(base);
+  if (n > 4 && strcmp(base + n - 4, ".ini") == 0) n -= 4;
+  char *path = malloc(n + 4);
+  if (path) snprintf(path, n + 4, "%.*s.h5", (int)n, base);
+  free(copy);
+  return path;
 }
 
-static int mpi_fatal(MPI_Comm comm, const char *what, bn_err e) {
-  bn_error("%s: %s; aborting all ranks", what, bn_strerror(e));
-  MPI_Abort(comm, BN_EXIT_FAILURE);
-  return BN_EXIT_FAILURE;
+static bn_err prepare_run(const bn_cli_args *args, bn_config **cfg, bn_domain *domain, bn_search_options *opt,
+                          void *ctx) {
+  (void)ctx;
+  BN_CALL(bn__cli_load(args, cfg, domain));
+  if (!bn_config_bool(*cfg, "checkpoint.enabled")) return BN_OK;
+  const char *file = bn_config_string(*cfg, "checkpoint.file");
+  char *path = file[0] ? strdup(file) : default_checkpoint(args->config_path);
+  BN_CHECK(path, BN_ERR_NOMEM, "no memory");
+  if (!args->overwrite && access(path, F_OK) == 0) {
+    fprintf(stderr,
+            "banyan run: %s exists (the checkpoint of an earlier run).\n"
+            "  continue it:        banyan resume %s\n"
+            "  start over anyway:  banyan run %s --overwrite   (or set checkpoint.file)\n",
+            path, path, args->config_path);
+    free(path);
+    return BN_ERR_CONFIG;
+  }
+  opt->checkpoint_path = path;
+  return BN_OK;
 }
 
 int bn__cmd_run(int argc, char **argv) {
-  static const char *const allowed[] = {"summary", "quiet", NULL};
+  static const char *const allowed[] = {"summary", "quiet", "overwrite", NULL};
   bn_cli_args args;
   bool parsed = bn__cli_parse(argc, argv, "run", allowed, &args);
+  int status = BN_EXIT_USAGE;
   if (args.help) {
     fputs(usage, stdout);
-    free(args.sets);
-    return BN_EXIT_OK;
+    status = BN_EXIT_OK;
+  } else if (parsed) {
+    status = bn__cli_mpi_search(argc, argv, &args, prepare_run, NULL);
   }
-  if (!parsed) {
-    free(args.sets);
-    return BN_EXIT_USAGE;
-  }
-
-  int provided = 0, rank = 0, status = BN_EXIT_OK;
-  if (MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS) {
-    fprintf(stderr, "banyan: MPI_Init_thread failed\n");
-    free(args.sets);
-    return BN_EXIT_FAILURE;
-  }
-  MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
-  MPI_Comm comm = MPI_COMM_NULL;
-  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-  bn_log_setup(rank, BN_LOG_INFO);
-  if (provided < MPI_THREAD_FUNNELED) {
-    bn_error("this MPI library provides thread level %d, banyan needs MPI_THREAD_FUNNELED", provided);
-    MPI_Abort(MPI_COMM_WORLD, BN_EXIT_FAILURE);
-  }
-  if (MPI_Comm_dup(MPI_COMM_WORLD, &comm) != MPI_SUCCESS) return mpi_fatal(MPI_COMM_WORLD, "MPI_Comm_dup", BN_ERR_MPI);
-  MPI_Comm_set_errhandler(comm, MPI_ERRORS_RETURN);
-
-  bn_config *cfg = NULL;
-  bn_domain domain = {0};
-  bn_err loaded = BN_OK;
-  if (rank == 0) {
-    loaded = bn__cli_load(&args, &cfg, &domain);
-    if (loaded != BN_OK && !cfg && bn__cli_new_config(&cfg) != BN_OK) return mpi_fatal(comm, "config", BN_ERR_NOMEM);
-  } else if (bn__cli_new_config(&cfg) != BN_OK) {
-    return mpi_fatal(comm, "config", BN_ERR_NOMEM);
-  }
-  bn_err shared = bn_config_broadcast(cfg, loaded, 0, comm);
-  if (shared != BN_OK) {
-    status = shared == BN_ERR_CONFIG ? BN_EXIT_USAGE : BN_EXIT_FAILURE;
-    goto done;
-  }
-  static const bn_log_level levels[] = {BN_LOG_DEBUG, BN_LOG_INFO, BN_LOG_WARN, BN_LOG_ERROR};
-  bn_log_setup(rank, levels[bn_config_enum(cfg, "log.level")]);
-  if (rank != 0) {
-    bn_err e = bn_domain_open(&domain, bn_domain_find(bn_config_string(cfg, "domain.name")), cfg);
-    if (e != BN_OK) return mpi_fatal(comm, "opening the domain on an engine", e);
-  }
-
-  if (rank == 0) {
-    bn_search_options opt = {.summary_path = args.summary_path, .quiet = args.quiet};
-    bn_search_outcome outcome = {0};
-    bn_err e = bn_search_run(cfg, &domain, comm, &opt, &outcome);
-    if (e != BN_OK) return mpi_fatal(comm, "the search failed", e);
-    status = outcome.reason == BN_STOP_SIGNAL ? BN_EXIT_INTERRUPTED : BN_EXIT_OK;
-  } else {
-    bn__catch_stop_signals(engine_on_signal);
-    bn_engine_params ep;
-    bn_engine_params_from_config(cfg, &ep);
-    bn_err e = bn_engine_run(&domain, &ep, comm);
-    if (e != BN_OK) return mpi_fatal(comm, "the engine failed", e);
-  }
-
-done:
-  bn_domain_close(&domain);
-  bn_config_destroy(&cfg);
   free(args.sets);
-  MPI_Comm_free(&comm);
-  MPI_Finalize();
   return status;
 }

@@ -11,6 +11,9 @@ static const char *const usage =
     "\n"
     "commands:\n"
     "  run CONFIG        run a search (under mpirun for engines on other ranks)\n"
+    "  resume FILE       continue a checkpointed run\n"
+    "  inspect FILE      summarise a checkpoint\n"
+    "  export FILE --csv OUT  write a checkpoint's results table as CSV\n"
     "  enumerate CONFIG  count the whole design space breadth-first\n"
     "  config --list     list every option with its default, bounds and help\n"
     "  config --show CONFIG  print the effective configuration\n"
@@ -28,6 +31,9 @@ int main(int argc, char **argv) {
     return BN_EXIT_OK;
   }
   if (strcmp(argv[1], "run") == 0) return bn__cmd_run(argc - 1, argv + 1);
+  if (strcmp(argv[1], "resume") == 0) return bn__cmd_resume(argc - 1, argv + 1);
+  if (strcmp(argv[1], "inspect") == 0) return bn__cmd_inspect(argc - 1, argv + 1);
+  if (strcmp(argv[1], "export") == 0) return bn__cmd_export(argc - 1, argv + 1);
   if (strcmp(argv[1], "enumerate") == 0) return bn__cmd_enumerate(argc - 1, argv + 1);
   if (strcmp(argv[1], "config") == 0) return bn__cmd_config(argc - 1, argv + 1);
   fprintf(stderr, "banyan: unknown command \"%s\"\n\n%s", argv[1], usage);

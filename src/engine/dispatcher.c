@@ -29,6 +29,8 @@ typedef struct engine_state {
   uint32_t batch;     /* jobs per message now */
   uint32_t depth;     /* jobs it may hold now */
   double job_time;    /* EWMA seconds per job; < 0 until measured */
+  uint64_t jobs, failures;
+  double busy;        /* seconds inside jobs */
   void *rbuf;         /* pre-posted receive buffer */
 } engine_state;
 
@@ -237,6 +239,10 @@ static bn_err take_results(bn_dispatcher *d, int engine_index, const MPI_Status 
     d->done_slots[d->n_done++] = r->slot;
   }
   e->in_flight -= count;
+  e->jobs += count;
+  e->busy += busy;
+  for (uint32_t i = 0; i < count; i++)
+    e->failures += ((bn_wire_result *)bn__wire_record(e->rbuf, d->res_rec, i))->status != BN_JOB_OK;
   d->stats.received += count;
   d->stats.in_flight -= count;
   d->stats.messages_received++;
@@ -388,6 +394,7 @@ bn_err bn_dispatcher_run(bn_dispatcher *d, const bn_dispatch_hooks *h) {
     d->stats.capacity = capacity(d);
     h->tick(h->ctx);
     if (d->stats.in_flight == 0 && bn_outbox_size(d->outbox) == 0 && h->finished(h->ctx)) return BN_OK;
+    if (h->give_up && h->give_up(h->ctx)) return BN_OK;
     if (activity)
       bn__backoff_reset(&backoff);
     else
@@ -419,6 +426,20 @@ bn_err bn_dispatcher_shutdown(bn_dispatcher *d, bn_engine_stats *per_engine) {
     if (per_engine) memcpy(&per_engine[i], bn__wire_record(msg, rec, 0), sizeof *per_engine);
   }
   return BN_OK;
+}
+
+void bn_dispatcher_engine_figures(const bn_dispatcher *d, int rank, uint64_t *jobs, uint64_t *failures,
+                                  double *busy_seconds) {
+  if (rank >= 1 && rank <= d->n_engines) {
+    const engine_state *e = &d->eng[rank - 1];
+    *jobs = e->jobs;
+    *failures = e->failures;
+    *busy_seconds = e->busy;
+  } else {
+    *jobs = d->n_engines ? 0 : d->stats.received;
+    *failures = d->n_engines ? 0 : d->stats.failures;
+    *busy_seconds = d->n_engines ? 0 : d->stats.busy_seconds;
+  }
 }
 
 void bn_dispatcher_stats(const bn_dispatcher *d, bn_dispatch_stats *out) {

@@ -42,9 +42,14 @@ typedef struct chunk {
   uint32_t slots[];
 } chunk;
 
-/* Dispatcher hook: results are in; apply them in tasks of at most `grain` results. */
+/* Dispatcher hook: results are in; apply them in tasks of at most `grain` results (free
+ * mode) or hand them to the sequencer (deterministic mode). */
 static void on_results(void *ctx, const uint32_t *slots, size_t n) {
   bn_search *s = ctx;
+  if (s->deterministic) {
+    bn__sequencer_results(s, slots, n);
+    return;
+  }
   for (size_t off = 0; off < n; off += (size_t)s->grain) {
     size_t k = n - off < (size_t)s->grain ? n - off : (size_t)s->grain;
     chunk *c = malloc(sizeof *c + k * sizeof c->slots[0]);
@@ -70,13 +75,14 @@ static bool finished(void *ctx) {
   return atomic_load(&s->stop) != BN_STOP_NONE && balanced(s);
 }
 
-/* Dispatcher hook, once per pass: limits, signals, window growth, progress. */
+/* Dispatcher hook, once per pass: limits, signals, window growth, progress, statistics,
+ * checkpoints. */
 static void tick(void *ctx) {
   bn_search *s = ctx;
   double now = bn_mtime();
   if (stop_requested) bn__search_set_stop(s, BN_STOP_SIGNAL);
   if (s->max_seconds > 0 && now - s->t_start >= s->max_seconds) bn__search_set_stop(s, BN_STOP_TIME);
-  if (atomic_load(&s->stop) == BN_STOP_NONE) {
+  if (atomic_load(&s->stop) == BN_STOP_NONE && !s->deterministic) {
     bn_dispatch_stats ds;
     bn_dispatcher_stats(s->disp, &ds);
     uint32_t want = ds.capacity < s->n_slots ? ds.capacity : s->n_slots;
@@ -90,6 +96,22 @@ static void tick(void *ctx) {
     bn__search_progress(s, now, 0);
     s->next_progress = now + s->progress_seconds;
   }
+  bn__stats_tick(s, now, 0);
+  bn_err e = bn__ckpt_tick(s, now);
+  if (e != BN_OK) {
+    int ok = BN_OK;
+    atomic_compare_exchange_strong(&s->error, &ok, (int)e);
+    bn__search_set_stop(s, BN_STOP_ERROR);
+  }
+}
+
+/* Dispatcher hook: after a stop signal and its checkpoint, stop waiting for jobs in flight
+ * once checkpoint.drain_seconds have passed. */
+static bool give_up(void *ctx) {
+  bn_search *s = ctx;
+  if (!s->signal_checkpointed || bn_mtime() < s->drain_deadline) return false;
+  s->abandoned = 1;
+  return true;
 }
 
 static void on_signal(int sig) {
@@ -97,9 +119,27 @@ static void on_signal(int sig) {
   stop_requested = 1;
 }
 
-static bn_err setup(bn_search *s, const bn_config *cfg, const bn_domain *domain, MPI_Comm comm) {
+static void tree_params(const bn_config *cfg, bn_tree_params *tp) {
+  *tp = (bn_tree_params){
+      .c = bn_config_real(cfg, "search.c"),
+      .rule = bn_config_enum(cfg, "search.selection") == 1 ? BN_SELECT_WU_UCT : BN_SELECT_VIRTUAL_LOSS,
+      .virtual_loss = bn_config_real(cfg, "search.virtual_loss"),
+      .exhaust_after = (uint32_t)bn_config_int(cfg, "search.exhaust_after"),
+      .max_nodes = (uint64_t)bn_config_int(cfg, "search.max_nodes"),
+      .max_edges = (uint64_t)bn_config_int(cfg, "search.max_edges"),
+  };
+  if (tp->max_edges == 0) tp->max_edges = tp->max_nodes * 8 < 4000000000ull ? tp->max_nodes * 8 : 4000000000ull;
+  if (tp->max_nodes > 4000000000ull) tp->max_nodes = 4000000000ull;
+}
+
+/* Deterministic mode's window must not depend on the number of engines. */
+enum { DETERMINISTIC_DEFAULT_WINDOW = 64 };
+
+static bn_err setup(bn_search *s, const bn_config *cfg, const bn_domain *domain, MPI_Comm comm,
+                    const bn_search_options *opt) {
   int size = 1;
   BN_CHECK(MPI_Comm_size(comm, &size) == MPI_SUCCESS, BN_ERR_MPI, "MPI_Comm_size failed");
+  const bn_snapshot *snap = opt ? opt->resume_from : NULL;
   s->cfg = cfg;
   s->domain = domain;
   s->budget = (uint64_t)bn_config_int(cfg, "search.iterations");
@@ -109,45 +149,64 @@ static bn_err setup(bn_search *s, const bn_config *cfg, const bn_domain *domain,
   s->grain = (int)bn_config_int(cfg, "search.task_grain");
   s->progress_seconds = bn_config_real(cfg, "search.progress_seconds");
   s->best_min_visits = (uint64_t)bn_config_int(cfg, "search.best_min_visits");
+  s->deterministic = bn_config_bool(cfg, "search.deterministic");
+  s->timeline_seconds = bn_config_real(cfg, "checkpoint.timeline_seconds");
+  s->ckpt_every_seconds = bn_config_real(cfg, "checkpoint.every_seconds");
+  s->ckpt_every_evals = (uint64_t)bn_config_int(cfg, "checkpoint.every_evaluations");
+  s->drain_seconds = bn_config_real(cfg, "checkpoint.drain_seconds");
+  s->ckpt_path = opt ? opt->checkpoint_path : NULL;
+  s->created = bn_wtime();
 
-  bn_tree_params tp = {
-      .c = bn_config_real(cfg, "search.c"),
-      .rule = bn_config_enum(cfg, "search.selection") == 1 ? BN_SELECT_WU_UCT : BN_SELECT_VIRTUAL_LOSS,
-      .virtual_loss = bn_config_real(cfg, "search.virtual_loss"),
-      .exhaust_after = (uint32_t)bn_config_int(cfg, "search.exhaust_after"),
-      .max_nodes = (uint64_t)bn_config_int(cfg, "search.max_nodes"),
-      .max_edges = (uint64_t)bn_config_int(cfg, "search.max_edges"),
-  };
-  if (tp.max_edges == 0) tp.max_edges = tp.max_nodes * 8 < 4000000000ull ? tp.max_nodes * 8 : 4000000000ull;
-  if (tp.max_nodes > 4000000000ull) tp.max_nodes = 4000000000ull;
-  BN_CALL(bn_tree_create(&s->tree, domain, &tp));
+  bn_tree_params tp;
+  tree_params(cfg, &tp);
+  if (snap) {
+    char why[512] = "";
+    bn_err e = bn_tree_import(&s->tree, domain, &tp, &snap->tree, why, sizeof why);
+    BN_CHECK(e == BN_OK, e, "the checkpoint's search graph is not usable: %s", why);
+  } else {
+    BN_CALL(bn_tree_create(&s->tree, domain, &tp));
+  }
 
   bn_engine_params ep;
   bn_engine_params_from_config(cfg, &ep);
   uint32_t cap = bn_dispatcher_max_capacity(&ep, size - 1);
   int64_t user_window = bn_config_int(cfg, "search.max_in_flight");
-  s->n_slots = user_window > 0 ? (uint32_t)user_window : cap;
+  if (s->deterministic) {
+    s->det_window = user_window > 0 ? (uint32_t)user_window : DETERMINISTIC_DEFAULT_WINDOW;
+    s->n_slots = s->det_window + 1;
+  } else {
+    s->n_slots = user_window > 0 ? (uint32_t)user_window : cap;
+    if (snap && snap->n_pending > s->n_slots) s->n_slots = (uint32_t)snap->n_pending;
+  }
   s->path_cap = bn_tree_path_capacity(s->tree);
   const size_t S = domain->info.state_size;
   s->jobs = calloc(s->n_slots, sizeof *s->jobs);
   s->paths = calloc(s->n_slots, sizeof *s->paths);
   s->path_edges = calloc((size_t)s->n_slots * (size_t)s->path_cap, sizeof *s->path_edges);
   s->state_mem = calloc((size_t)s->n_slots * 2, S);
-  BN_CHECK(s->jobs && s->paths && s->path_edges && s->state_mem, BN_ERR_NOMEM,
+  s->slot_busy = calloc(s->n_slots, sizeof *s->slot_busy);
+  s->slot_done = calloc(s->n_slots, sizeof *s->slot_done);
+  BN_CHECK(s->jobs && s->paths && s->path_edges && s->state_mem && s->slot_busy && s->slot_done, BN_ERR_NOMEM,
            "no memory for %u job slots", s->n_slots);
   for (uint32_t i = 0; i < s->n_slots; i++) {
     s->paths[i].edges = s->path_edges + (size_t)i * (size_t)s->path_cap;
     s->jobs[i].state = s->state_mem + (size_t)i * 2 * S;
     s->jobs[i].result_state = s->jobs[i].state + S;
   }
-  BN_CALL(bn__slot_pool_create(&s->pool, s->n_slots));
+  BN_CALL(bn__slot_pool_create(&s->pool, s->deterministic ? 0 : s->n_slots));
   size_t top = (size_t)bn_config_int(cfg, "search.top");
   BN_CALL(bn__top_evals_create(&s->top, top > 1 ? top : 1, S));
+  BN_CALL(bn__results_log_create(&s->log, S));
   BN_CALL(bn_outbox_create(&s->outbox, s->n_slots));
   BN_CALL(bn_dispatcher_create(&s->disp, domain, &ep, comm, s->jobs, s->n_slots, s->outbox));
+  if (snap) {
+    BN_CHECK(snap->path_cap == (uint32_t)s->path_cap && snap->state_size == S, BN_ERR_CORRUPT,
+             "the checkpoint's path capacity or state size does not match the domain");
+    BN_CALL(bn__search_restore(s, snap));
+  }
   bn_dispatch_stats ds;
   bn_dispatcher_stats(s->disp, &ds);
-  atomic_store(&s->window, ds.capacity < s->n_slots ? ds.capacity : s->n_slots);
+  atomic_store(&s->window, s->deterministic ? s->n_slots : (ds.capacity < s->n_slots ? ds.capacity : s->n_slots));
   return BN_OK;
 }
 
@@ -156,6 +215,12 @@ static void teardown(bn_search *s) {
   bn_outbox_destroy(&s->outbox);
   bn__slot_pool_destroy(&s->pool);
   bn__top_evals_destroy(&s->top);
+  bn__results_log_destroy(&s->log);
+  free((void *)s->slot_busy);
+  free((void *)s->slot_done);
+  free(s->timeline);
+  free(s->history);
+  free(s->engines_before);
   bn_tree_destroy(&s->tree);
   free(s->jobs);
   free(s->paths);
@@ -168,7 +233,8 @@ static void teardown(bn_search *s) {
  * search finished, so dispatch again until the counters balance after a taskwait. */
 static bn_err run_team(bn_search *s) {
   bn_err err = BN_OK;
-  bn_dispatch_hooks hooks = {.ctx = s, .on_results = on_results, .finished = finished, .tick = tick};
+  bn_dispatch_hooks hooks = {
+      .ctx = s, .on_results = on_results, .finished = finished, .tick = tick, .give_up = give_up};
   omp_set_dynamic(0);
 #pragma omp parallel num_threads(s->threads + 1)
 #pragma omp master
@@ -177,11 +243,14 @@ static bn_err run_team(bn_search *s) {
       bn_error("OpenMP gave rank 0 one thread; it needs search.threads + 1 = %d", s->threads + 1);
       err = BN_ERR_INTERNAL;
     } else {
-      spawn_issue_tasks(s, atomic_load(&s->window));
+      if (s->deterministic)
+        bn__sequencer_kick(s);
+      else
+        spawn_issue_tasks(s, atomic_load(&s->window));
       for (;;) {
         err = bn_dispatcher_run(s->disp, &hooks);
 #pragma omp taskwait
-        if (err != BN_OK || (balanced(s) && bn_outbox_size(s->outbox) == 0)) break;
+        if (err != BN_OK || s->abandoned || (balanced(s) && bn_outbox_size(s->outbox) == 0)) break;
       }
     }
   }
@@ -196,22 +265,34 @@ bn_err bn_search_run(const bn_config *cfg, const bn_domain *domain, MPI_Comm com
   bn_engine_stats *engines = NULL;
   stop_requested = 0;
   bn__catch_stop_signals(on_signal);
-  BN_TRY(setup(s, cfg, domain, comm));
+  BN_TRY(setup(s, cfg, domain, comm, opt));
   s->quiet = opt && opt->quiet;
   if (s->quiet) s->progress_seconds = 0;
+  BN_TRY(bn__ckpt_start(s));
   s->t_start = bn_mtime();
   s->next_progress = s->t_start + s->progress_seconds;
-  s->last_progress_t = s->t_start;
+  s->last_progress_t = s->timeline_t = s->t_start;
+  s->last_completed = s->completed_at_start;
+  s->next_ckpt_time = s->t_start + s->ckpt_every_seconds;
+  s->next_ckpt_evals = atomic_load(&s->completed) + s->ckpt_every_evals;
   err = run_team(s);
   s->t_end = bn_mtime();
   if (err == BN_OK && atomic_load(&s->error) != BN_OK) err = (bn_err)atomic_load(&s->error);
   BN_CHECK_GOTO(err == BN_OK, err, "the search stopped with an error: %s", bn_strerror(err));
+  bn__stats_tick(s, s->t_end, 1);
+  if (s->writer) {
+    BN_TRY(bn__ckpt_now(s, true));
+    if (out) out->checkpointed = 1;
+  }
   bn_dispatch_stats ds;
   bn_dispatcher_stats(s->disp, &ds);
   engines = calloc((size_t)(ds.engines ? ds.engines : 1), sizeof *engines);
   BN_CHECK_GOTO(engines, BN_ERR_NOMEM, "no memory for engine statistics");
-  BN_TRY(bn_dispatcher_shutdown(s->disp, engines));
-  if (bn_config_bool(cfg, "search.check")) {
+  if (!s->abandoned) BN_TRY(bn_dispatcher_shutdown(s->disp, engines));
+  if (s->abandoned)
+    bn_warn("%llu jobs were still running after %.0f s: they are pending in the checkpoint",
+            (unsigned long long)ds.in_flight, s->drain_seconds);
+  if (!s->abandoned && bn_config_bool(cfg, "search.check")) {
     char why[256];
     BN_CHECK_GOTO(bn_tree_check(s->tree, why, sizeof why) == BN_OK, BN_ERR_INTERNAL,
                   "search graph invariant violated at the end of the run: %s", why);
@@ -223,8 +304,10 @@ bn_err bn_search_run(const bn_config *cfg, const bn_domain *domain, MPI_Comm com
     out->iterations = atomic_load(&s->completed);
     out->failures = atomic_load(&s->failures);
     out->evaluations = out->iterations - out->failures;
+    out->abandoned = s->abandoned;
   }
 fail:
+  bn__ckpt_stop(s);
   free(engines);
   teardown(s);
   free(s);

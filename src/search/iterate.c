@@ -1,7 +1,10 @@
 /* One iteration of the search (select -> expand -> job to the outbox) and the application
- * of results (backprop, or removal of in-flight marks for a failed job). Both run inside
- * OpenMP tasks on rank 0's search threads; neither calls MPI. Errors never leave a task by
- * return: they are stored in the search record and stop the run. */
+ * of results (backprop, or removal of in-flight marks for a failed job; one row in the
+ * results log either way), in free mode: results are applied as they arrive and each
+ * applied result lets a new iteration start. Both run inside OpenMP tasks on rank 0's
+ * search threads; neither calls MPI. Errors never leave a task by return: they are stored
+ * in the search record and stop the run. Deterministic mode orders the same pieces
+ * differently (sequencer.c). */
 #include <string.h>
 
 #include "banyan/clock.h"
@@ -25,6 +28,25 @@ uint64_t bn__search_issued(const bn_search *s) {
 }
 
 static uint64_t in_flight(const bn_search *s) { return bn__search_issued(s) - atomic_load(&s->completed); }
+
+bool bn__search_queue_job(bn_search *s, uint32_t slot, uint64_t it, bool terminal) {
+  bn_job *j = &s->jobs[slot];
+  j->id = it;
+  j->seed = bn_seed_derive(s->seed, it, BN_RNG_JOB);
+  j->kind = terminal ? BN_JOB_REWARD : BN_JOB_SIMULATE;
+  j->status = BN_JOB_PENDING;
+  j->engine = -1;
+  j->reason[0] = '\0';
+  j->t_created = bn_wtime();
+  j->t_sent = j->t_started = j->t_finished = j->t_received = 0;
+  memcpy(j->state, bn_tree_state(s->tree, s->paths[slot].leaf), s->domain->info.state_size);
+  atomic_store(&s->slot_busy[slot], 1);
+  if (bn_outbox_push(s->outbox, slot)) return true;
+  /* Cannot happen: the outbox holds every slot. Stop loudly. */
+  bn_error("outbox full with %u slots", s->n_slots);
+  fail_task(s, BN_ERR_INTERNAL);
+  return false;
+}
 
 /* Claim an iteration and a slot, select, and queue the job. False when nothing may be
  * issued now (stopped, window full, budget spent). */
@@ -56,22 +78,11 @@ static bool issue_one(bn_search *s) {
     }
     return false;
   }
-  bn_job *j = &s->jobs[slot];
-  j->id = it;
-  j->seed = bn_seed_derive(s->seed, it, BN_RNG_JOB);
-  j->kind = path->terminal ? BN_JOB_REWARD : BN_JOB_SIMULATE;
-  j->status = BN_JOB_PENDING;
-  j->engine = -1;
-  j->reason[0] = '\0';
-  j->t_created = bn_wtime();
-  memcpy(j->state, bn_tree_state(s->tree, path->leaf), s->domain->info.state_size);
-  if (!bn_outbox_push(s->outbox, slot)) {
-    /* Cannot happen: the outbox holds every slot. Undo and stop loudly. */
+  if (!bn__search_queue_job(s, slot, it, path->terminal)) {
     bn_tree_abandon(s->tree, path);
+    atomic_store(&s->slot_busy[slot], 0);
     atomic_fetch_add(&s->cancelled, 1);
     bn__slot_pool_give(s->pool, slot);
-    bn_error("outbox full with %u slots", s->n_slots);
-    fail_task(s, BN_ERR_INTERNAL);
     return false;
   }
   return true;
@@ -95,18 +106,39 @@ static void log_failure(bn_search *s, const bn_job *j) {
           nth == LOGGED_FAILURES ? " (further failures are only counted)" : "");
 }
 
+void bn__search_apply_one(bn_search *s, uint32_t slot) {
+  const bn_job *j = &s->jobs[slot];
+  if (j->status == BN_JOB_OK) {
+    bn_tree_backprop(s->tree, &s->paths[slot], j->reward);
+    bn__top_evals_offer(s->top, j->result_state, j->reward, j->id);
+  } else {
+    bn_tree_abandon(s->tree, &s->paths[slot]);
+    log_failure(s, j);
+  }
+  bn_result_row row = {
+      .job_id = j->id,
+      .seed = j->seed,
+      .kind = j->kind,
+      .status = j->status,
+      .attempts = 1,
+      .engine = j->engine,
+      .reward = j->status == BN_JOB_OK ? j->reward : 0.0,
+      .t_created = j->t_created,
+      .t_sent = j->t_sent,
+      .t_started = j->t_started,
+      .t_finished = j->t_finished,
+      .t_received = j->t_received,
+  };
+  memcpy(row.reason, j->reason, sizeof row.reason);
+  bn_err e = bn__results_log_append(s->log, &row, j->result_state);
+  if (e != BN_OK) fail_task(s, e);
+  atomic_store(&s->slot_busy[slot], 0);
+}
+
 void bn__search_apply(bn_search *s, const uint32_t *slots, size_t n) {
   for (size_t k = 0; k < n; k++) {
-    const uint32_t slot = slots[k];
-    const bn_job *j = &s->jobs[slot];
-    if (j->status == BN_JOB_OK) {
-      bn_tree_backprop(s->tree, &s->paths[slot], j->reward);
-      bn__top_evals_offer(s->top, j->result_state, j->reward, j->id);
-    } else {
-      bn_tree_abandon(s->tree, &s->paths[slot]);
-      log_failure(s, j);
-    }
-    bn__slot_pool_give(s->pool, slot);
+    bn__search_apply_one(s, slots[k]);
+    bn__slot_pool_give(s->pool, slots[k]);
   }
   atomic_fetch_add(&s->completed, (uint64_t)n);
   /* Refill: every finished iteration frees room for a new one (more if the window grew). */

@@ -17,7 +17,8 @@ void bn__search_progress(bn_search *s, double now, int final) {
   const double elapsed = now - s->t_start;
   const uint64_t done = atomic_load(&s->completed);
   const double dt = now - s->last_progress_t;
-  const double rate = final ? (elapsed > 0 ? done / elapsed : 0) : (dt > 0 ? (done - s->last_completed) / dt : 0);
+  const double rate = final ? (elapsed > 0 ? (done - s->completed_at_start) / elapsed : 0)
+                            : (dt > 0 ? (done - s->last_completed) / dt : 0);
   s->last_completed = done;
   s->last_progress_t = now;
 

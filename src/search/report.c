@@ -46,7 +46,7 @@ static bn_err write_summary(bn_search *s, const bn_engine_stats *eng, const bn_d
           "  \"messages_sent\": %llu,\n  \"nodes\": %llu,\n  \"edges\": %llu,\n  \"engine_stats\": [",
           (unsigned long long)done, (unsigned long long)(done - failures), (unsigned long long)failures,
           (unsigned long long)bn__search_issued(s), (unsigned long long)ds->sent, (unsigned long long)ds->received,
-          wall, wall > 0 ? done / wall : 0.0, ds->engines, s->threads, wall > 0 ? busy / (workers * wall) : 0.0,
+          wall, wall > 0 ? (done - s->completed_at_start) / wall : 0.0, ds->engines, s->threads, wall > 0 ? busy / (workers * wall) : 0.0,
           ds->mean_batch, (unsigned long long)ds->messages_sent, (unsigned long long)bn_tree_node_count(s->tree),
           (unsigned long long)bn_tree_edge_count(s->tree));
   for (int i = 0; i < ds->engines; i++)
@@ -98,7 +98,8 @@ bn_err bn__search_report(bn_search *s, const bn_engine_stats *engines, const cha
   const uint64_t done = atomic_load(&s->completed);
   if (!s->quiet) {
     printf("banyan: %llu iterations in %.2f s (%.0f per second), %llu failed, %d engine%s; %s\n",
-           (unsigned long long)done, wall, wall > 0 ? done / wall : 0.0,
+           (unsigned long long)(done - s->completed_at_start), wall,
+           wall > 0 ? (done - s->completed_at_start) / wall : 0.0,
            (unsigned long long)atomic_load(&s->failures), ds.engines, ds.engines == 1 ? "" : "s",
            bn_stop_reason_name((bn_stop_reason)atomic_load(&s->stop)));
     if (k > 0 && n > 0) {

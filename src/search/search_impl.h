@@ -5,6 +5,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include "banyan/checkpoint.h"
 #include "banyan/engine.h"
 #include "banyan/search.h"
 #include "banyan/tree.h"
@@ -29,6 +30,21 @@ void bn__top_evals_offer(bn_top_evals *t, const void *state, double reward, uint
 /* Copy up to max entries, best first; states point into the list. */
 size_t bn__top_evals_get(bn_top_evals *t, bn_top_eval *out, size_t max);
 
+/* The results log: append-only rows in chunks that never move (results_log.c). */
+typedef struct bn_results_log bn_results_log;
+bn_err bn__results_log_create(bn_results_log **log, size_t state_size);
+void bn__results_log_destroy(bn_results_log **log);
+/* Thread-safe. */
+bn_err bn__results_log_append(bn_results_log *log, const bn_result_row *row, const void *state);
+uint64_t bn__results_log_size(const bn_results_log *log);
+/* Point a snapshot's result fields at the rows appended so far (borrowed). */
+void bn__results_log_view(bn_results_log *log, bn_snapshot *snap);
+/* Append every result of a loaded snapshot. */
+bn_err bn__results_log_load(bn_results_log *log, const bn_snapshot *snap);
+
+/* The background checkpoint writer (checkpointing.c). */
+typedef struct bn_ckpt_writer bn_ckpt_writer;
+
 typedef struct bn_search {
   const bn_config *cfg;
   const bn_domain *domain;
@@ -45,6 +61,36 @@ typedef struct bn_search {
   bn_path *paths;
   bn_edge_id *path_edges;  /* n_slots * path_cap */
   unsigned char *state_mem; /* 2 * n_slots * state_size */
+
+  /* Persistence. */
+  bn_results_log *log;
+  _Atomic uint8_t *slot_busy;   /* [n_slots]: an issued iteration not yet applied */
+  const char *ckpt_path;        /* NULL: no checkpoints */
+  bn_ckpt_writer *writer;
+  double ckpt_every_seconds, next_ckpt_time, drain_seconds, drain_deadline;
+  uint64_t ckpt_every_evals, next_ckpt_evals;
+  int signal_checkpointed;      /* the checkpoint taken on a stop signal is on its way */
+  int abandoned;                /* gave up waiting for jobs in flight after a signal */
+  uint64_t checkpoints;         /* written so far, earlier sessions included */
+  bn_checkpoint_row *history;
+  size_t n_history;
+  double created, elapsed_before; /* run start (Unix) and search seconds of earlier sessions */
+  uint64_t completed_at_start;    /* results applied before this session */
+  bn_engine_row *engines_before;  /* per-rank figures of earlier sessions */
+  size_t n_engines_before;
+
+  /* Statistics timeline (dispatcher thread). */
+  bn_timeline_row *timeline;
+  size_t n_timeline, cap_timeline;
+  double timeline_seconds, next_timeline, timeline_busy, timeline_t;
+
+  /* Deterministic mode (sequencer.c): iteration i is selected after exactly the results of
+   * iterations < i - W are applied, in order; slot of iteration i = i % (W + 1). */
+  int deterministic;
+  uint32_t det_window;
+  _Atomic uint64_t applied_upto;  /* results of iterations below this are applied */
+  _Atomic uint8_t *slot_done;     /* [n_slots]: the slot's result has arrived */
+  _Atomic int seq_running;
 
   /* Parameters. */
   uint64_t budget;
@@ -79,6 +125,38 @@ void bn__search_apply(bn_search *s, const uint32_t *slots, size_t n);
 void bn__search_set_stop(bn_search *s, bn_stop_reason r);
 /* Jobs issued (claimed and not cancelled). */
 uint64_t bn__search_issued(const bn_search *s);
+
+/* iterate.c: fill slot `slot` with a job for iteration `it` along `path` (selected already),
+ * mark it busy and queue it. False (stop set) if the outbox refused it. */
+bool bn__search_queue_job(bn_search *s, uint32_t slot, uint64_t it, bool terminal);
+/* iterate.c: apply one finished slot (backprop or abandon, results log, free the slot's
+ * busy mark). Does not count it as completed nor free the slot. */
+void bn__search_apply_one(bn_search *s, uint32_t slot);
+
+/* sequencer.c: deterministic mode. on_results marks slots done and kicks the sequencer. */
+void bn__sequencer_results(bn_search *s, const uint32_t *slots, size_t n);
+void bn__sequencer_kick(bn_search *s);
+
+/* checkpointing.c (dispatcher thread unless said otherwise). */
+bn_err bn__ckpt_start(bn_search *s);
+void bn__ckpt_stop(bn_search *s);
+/* Quiesce (taskwait), copy the state into a snapshot and hand it to the writer thread; with
+ * `wait`, block until it is on disk. Skipped (BN_OK) if a write is still running and not
+ * `wait`. */
+bn_err bn__ckpt_now(bn_search *s, bool wait);
+/* Triggers: periodic, every N results, on a stop signal. */
+bn_err bn__ckpt_tick(bn_search *s, double now);
+/* The first error of the writer thread (BN_OK if none). */
+bn_err bn__ckpt_error(bn_search *s);
+
+/* stats.c: timeline rows and per-engine rows (dispatcher thread). */
+void bn__stats_tick(bn_search *s, double now, int force);
+/* Per-engine rows for a snapshot: earlier sessions plus this one. Caller frees. */
+bn_engine_row *bn__stats_engine_rows(bn_search *s, size_t *n);
+
+/* resume.c: restore counters, results, statistics and pending iterations of a snapshot
+ * into a search whose tree was imported from it. */
+bn_err bn__search_restore(bn_search *s, const bn_snapshot *snap);
 
 /* progress.c: progress line (dispatcher thread). */
 void bn__search_progress(bn_search *s, double now, int final);

@@ -170,6 +170,55 @@ bn_node_id bn__table_lookup(const bn_tree *t, const void *state) {
   return found;
 }
 
+bn_err bn__table_rebuild(bn_tree *t, uint64_t n, bn_node_id *dup, bn_node_id *orig) {
+  bn__table *tab = &t->table;
+  if (n > tab->max_capacity / 2) return BN_ERR_ARG; /* more nodes than max_nodes */
+  uint64_t cap = TABLE_MIN_CAPACITY;
+  while (cap <= 2 * n && cap < tab->max_capacity) cap <<= 1;
+  _Atomic uint64_t *slots = calloc(cap, sizeof *slots);
+  if (!slots) return BN_ERR_NOMEM;
+  free((void *)tab->slots);
+  tab->slots = slots;
+  tab->mask = cap - 1;
+  atomic_store_explicit(&tab->used, 0, memory_order_relaxed);
+
+  /* Hash a few nodes ahead and prefetch their home slots: the inserts are random accesses
+   * into a table much larger than the caches. */
+  enum { AHEAD = 16 };
+  uint64_t hashes[AHEAD];
+  const uint64_t mask = cap - 1;
+  for (uint64_t id = 0; id < n && id < AHEAD; id++) {
+    hashes[id] = bn__state_hash(t, bn__state(t, (bn_node_id)id));
+    __builtin_prefetch((const void *)&slots[hashes[id] & mask], 1);
+  }
+  for (uint64_t id = 0; id < n; id++) {
+    const uint64_t h = hashes[id % AHEAD], tag = slot_tag(h) << 32;
+    if (id + AHEAD < n) {
+      uint64_t h2 = bn__state_hash(t, bn__state(t, (bn_node_id)(id + AHEAD)));
+      hashes[id % AHEAD] = h2;
+      __builtin_prefetch((const void *)&slots[h2 & mask], 1);
+    }
+    const unsigned char *state = bn__state(t, (bn_node_id)id);
+    for (uint64_t i = h & mask;; i = (i + 1) & mask) {
+      uint64_t s = atomic_load_explicit(&slots[i], memory_order_relaxed);
+      if (!s) {
+        atomic_store_explicit(&slots[i], tag | (id + 1), memory_order_relaxed);
+        break;
+      }
+      bn_node_id other = (bn_node_id)(s & 0xffffffffu) - 1;
+      if ((s & 0xffffffff00000000u) == tag &&
+          memcmp(bn__state(t, other), state, t->state_size) == 0) {
+        atomic_store_explicit(&tab->used, id, memory_order_relaxed);
+        *dup = (bn_node_id)id;
+        *orig = other;
+        return BN_ERR_CORRUPT;
+      }
+    }
+  }
+  atomic_store_explicit(&tab->used, n, memory_order_relaxed);
+  return BN_OK;
+}
+
 void bn__table_census(const bn_tree *t, uint64_t *published, uint64_t *reserved) {
   const bn__table *tab = &t->table;
   uint64_t p = 0, r = 0;

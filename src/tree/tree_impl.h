@@ -176,6 +176,10 @@ bn_err bn__table_intern(bn_tree *t, const void *state, uint32_t depth, bn_node_i
                         bool *created);
 /* BN_NONE if absent. Thread-safe. */
 bn_node_id bn__table_lookup(const bn_tree *t, const void *state);
+/* Quiescent only (import): empty the table and insert nodes [0, n), whose states are already
+ * in the store, sized so it need not grow before n nodes are in. n <= max_nodes.
+ * BN_ERR_CORRUPT if two nodes hold one state: *dup the later id, *orig the earlier. */
+bn_err bn__table_rebuild(bn_tree *t, uint64_t n, bn_node_id *dup, bn_node_id *orig);
 /* Quiescent only: count of published slots and of reserved-but-unpublished slots. */
 void bn__table_census(const bn_tree *t, uint64_t *published, uint64_t *reserved);
 

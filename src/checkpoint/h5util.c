@@ -1,0 +1,80 @@
+/* HDF5 error handling for the checkpoint module: silence HDF5's own stack printing, and
+ * print the stack through banyan's log (or summarise it into a reader's `why`) instead. */
+#include <stdio.h>
+#include <string.h>
+
+#include "checkpoint/h5util.h"
+
+void bn__h5_quiet(bn__h5_guard *g) {
+  g->saved = H5Eget_auto2(H5E_DEFAULT, &g->func, &g->data) >= 0;
+  (void)H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+}
+
+void bn__h5_restore(bn__h5_guard *g) {
+  (void)H5Eclear2(H5E_DEFAULT);
+  if (g->saved) (void)H5Eset_auto2(H5E_DEFAULT, g->func, g->data);
+  g->saved = 0;
+}
+
+/* Text of an error message id ("" if unknown). */
+static void message_text(hid_t id, char *buf, size_t n) {
+  buf[0] = '\0';
+  if (H5Eget_msg(id, NULL, buf, n) < 0) buf[0] = '\0';
+  buf[n - 1] = '\0';
+}
+
+static herr_t log_frame(unsigned n, const H5E_error2_t *e, void *data) {
+  const bn_log_level level = *(const bn_log_level *)data;
+  char maj[96], min[96];
+  message_text(e->maj_num, maj, sizeof maj);
+  message_text(e->min_num, min, sizeof min);
+  bn_log(level, "  HDF5 #%u %s() %s:%u: %s [%s / %s]", n, e->func_name ? e->func_name : "?",
+         e->file_name ? e->file_name : "?", e->line, e->desc ? e->desc : "", maj, min);
+  return 0;
+}
+
+void bn__h5_report(bn_log_level level, const char *file, int line, const char *func, const char *what) {
+  bn_log(level, "HDF5 call failed: %s (%s:%d:%s)", what, file, line, func);
+  (void)H5Ewalk2(H5E_DEFAULT, H5E_WALK_DOWNWARD, log_frame, &level);
+  (void)H5Eclear2(H5E_DEFAULT);
+}
+
+typedef struct innermost {
+  char *buf;
+  size_t n;
+} innermost;
+
+/* Walking upward, frame 0 is where the library detected the problem: the useful line. */
+static herr_t keep_innermost(unsigned n, const H5E_error2_t *e, void *data) {
+  innermost *m = data;
+  if (n != 0) return 0;
+  char min[96];
+  message_text(e->min_num, min, sizeof min);
+  snprintf(m->buf, m->n, "%s%s%s%s", e->desc ? e->desc : "", e->desc && e->desc[0] && min[0] ? " (" : "",
+           min, e->desc && e->desc[0] && min[0] ? ")" : "");
+  return 0;
+}
+
+void bn__h5_message(char *buf, size_t n) {
+  if (!buf || n == 0) return;
+  buf[0] = '\0';
+  innermost m = {buf, n};
+  (void)H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, keep_innermost, &m);
+}
+
+herr_t bn__h5_close(hid_t *id) {
+  if (!id || *id < 0) return 0;
+  herr_t r;
+  switch (H5Iget_type(*id)) {
+    case H5I_FILE: r = H5Fclose(*id); break;
+    case H5I_GROUP: r = H5Gclose(*id); break;
+    case H5I_DATASET: r = H5Dclose(*id); break;
+    case H5I_DATATYPE: r = H5Tclose(*id); break;
+    case H5I_DATASPACE: r = H5Sclose(*id); break;
+    case H5I_ATTR: r = H5Aclose(*id); break;
+    case H5I_GENPROP_LST: r = H5Pclose(*id); break;
+    default: r = -1; break;
+  }
+  *id = -1;
+  return r;
+}

@@ -1,0 +1,98 @@
+/* The MPI part of `banyan run` and `banyan resume`: rank 0 prepares (configuration,
+ * domain, checkpoint) and broadcasts the configuration before any rank starts work; then
+ * rank 0 searches while ranks >= 1 run the engine loop. */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "banyan/checkpoint.h"
+#include "banyan/engine.h"
+#include "banyan/log.h"
+#include "banyan/search.h"
+#include "cli/cli.h"
+#include "util/signals.h"
+
+/* Engines wait for rank 0's STOP rather than die on a forwarded signal: rank 0 needs them
+ * to return the jobs they hold. */
+static volatile sig_atomic_t engine_signalled;
+static void engine_on_signal(int sig) {
+  (void)sig;
+  engine_signalled = 1;
+}
+
+static int mpi_fatal(MPI_Comm comm, const char *what, bn_err e) {
+  bn_error("%s: %s; aborting all ranks", what, bn_strerror(e));
+  MPI_Abort(comm, BN_EXIT_FAILURE);
+  return BN_EXIT_FAILURE;
+}
+
+int bn__cli_mpi_search(int argc, char **argv, const bn_cli_args *args, bn_cli_prepare_fn prepare, void *ctx) {
+  int provided = 0, rank = 0, status = BN_EXIT_OK;
+  if (MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS) {
+    fprintf(stderr, "banyan: MPI_Init_thread failed\n");
+    return BN_EXIT_FAILURE;
+  }
+  MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
+  MPI_Comm comm = MPI_COMM_NULL;
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  bn_log_setup(rank, BN_LOG_INFO);
+  if (provided < MPI_THREAD_FUNNELED) {
+    bn_error("this MPI library provides thread level %d, banyan needs MPI_THREAD_FUNNELED", provided);
+    MPI_Abort(MPI_COMM_WORLD, BN_EXIT_FAILURE);
+  }
+  if (MPI_Comm_dup(MPI_COMM_WORLD, &comm) != MPI_SUCCESS) return mpi_fatal(MPI_COMM_WORLD, "MPI_Comm_dup", BN_ERR_MPI);
+  MPI_Comm_set_errhandler(comm, MPI_ERRORS_RETURN);
+
+  bn_config *cfg = NULL;
+  bn_domain domain = {0};
+  bn_search_options opt = {.summary_path = args->summary_path, .quiet = args->quiet};
+  bn_err prepared = BN_OK;
+  if (rank == 0) {
+    prepared = prepare(args, &cfg, &domain, &opt, ctx);
+    if (prepared != BN_OK) {
+      bn_config_destroy(&cfg);
+      if (bn__cli_new_config(&cfg) != BN_OK) return mpi_fatal(comm, "config", BN_ERR_NOMEM);
+    }
+  } else if (bn__cli_new_config(&cfg) != BN_OK) {
+    return mpi_fatal(comm, "config", BN_ERR_NOMEM);
+  }
+  /* Any preparation failure travels as a config failure: every rank stops before work. */
+  bn_err shared = bn_config_broadcast(cfg, prepared == BN_OK ? BN_OK : BN_ERR_CONFIG, 0, comm);
+  if (shared != BN_OK) {
+    status = prepared != BN_OK && prepared != BN_ERR_CONFIG ? BN_EXIT_FAILURE
+             : shared == BN_ERR_CONFIG                       ? BN_EXIT_USAGE
+                                                             : BN_EXIT_FAILURE;
+    goto done;
+  }
+  static const bn_log_level levels[] = {BN_LOG_DEBUG, BN_LOG_INFO, BN_LOG_WARN, BN_LOG_ERROR};
+  bn_log_setup(rank, levels[bn_config_enum(cfg, "log.level")]);
+
+  if (rank == 0) {
+    bn_search_outcome outcome = {0};
+    bn_err e = bn_search_run(cfg, &domain, comm, &opt, &outcome);
+    if (e != BN_OK) return mpi_fatal(comm, "the search failed", e);
+    status = outcome.reason == BN_STOP_SIGNAL ? BN_EXIT_INTERRUPTED : BN_EXIT_OK;
+    if (outcome.abandoned) {
+      /* Engines are still inside jobs that are pending in the checkpoint. */
+      fflush(stdout);
+      MPI_Abort(comm, status);
+    }
+  } else {
+    bn_err e = bn_domain_open(&domain, bn_domain_find(bn_config_string(cfg, "domain.name")), cfg);
+    if (e != BN_OK) return mpi_fatal(comm, "opening the domain on an engine", e);
+    bn__catch_stop_signals(engine_on_signal);
+    bn_engine_params ep;
+    bn_engine_params_from_config(cfg, &ep);
+    e = bn_engine_run(&domain, &ep, comm);
+    if (e != BN_OK) return mpi_fatal(comm, "the engine failed", e);
+  }
+
+done:
+  bn_domain_close(&domain);
+  bn_config_destroy(&cfg);
+  free((void *)opt.checkpoint_path);
+  MPI_Comm_free(&comm);
+  MPI_Finalize();
+  return status;
+}

@@ -1,0 +1,68 @@
+/* Search statistics kept for the checkpoint: the /stats/timeline rows appended every
+ * checkpoint.timeline_seconds, and the per-engine figures of /stats/engines (earlier
+ * sessions of a resumed run added to this one's, rank by rank). Dispatcher thread only. */
+#include <math.h>
+#include <stdlib.h>
+
+#include "banyan/clock.h"
+#include "search/search_impl.h"
+
+void bn__stats_tick(bn_search *s, double now, int force) {
+  if (!force && now < s->next_timeline) return;
+  s->next_timeline = now + s->timeline_seconds;
+  if (s->n_timeline == s->cap_timeline) {
+    size_t cap = s->cap_timeline ? 2 * s->cap_timeline : 256;
+    bn_timeline_row *t = realloc(s->timeline, cap * sizeof *t);
+    if (!t) return; /* a missing timeline row is not worth stopping a search for */
+    s->timeline = t;
+    s->cap_timeline = cap;
+  }
+  bn_dispatch_stats ds;
+  bn_dispatcher_stats(s->disp, &ds);
+  const double dt = now - s->timeline_t;
+  const int workers = ds.engines ? ds.engines : 1;
+  bn_tree_best b;
+  const uint64_t done = atomic_load(&s->completed), failed = atomic_load(&s->failures);
+  s->timeline[s->n_timeline++] = (bn_timeline_row){
+      .t = s->elapsed_before + (now - s->t_start),
+      .iterations = done,
+      .evaluations = done - failed,
+      .failures = failed,
+      .in_flight = bn__search_issued(s) - done,
+      .best_reward = bn_tree_best_terminals(s->tree, 1, s->best_min_visits, &b) == 1 ? b.mean : NAN,
+      .utilization = dt > 0 ? (ds.busy_seconds - s->timeline_busy) / (workers * dt) : 0.0,
+  };
+  s->timeline_busy = ds.busy_seconds;
+  s->timeline_t = now;
+}
+
+bn_engine_row *bn__stats_engine_rows(bn_search *s, size_t *n) {
+  bn_dispatch_stats ds;
+  bn_dispatcher_stats(s->disp, &ds);
+  const int first = ds.engines ? 1 : 0, last = ds.engines ? ds.engines : 0;
+  size_t cap = (size_t)(last - first + 1) + s->n_engines_before;
+  bn_engine_row *rows = calloc(cap, sizeof *rows);
+  if (!rows) return NULL;
+  size_t k = 0;
+  const double wall = bn_mtime() - s->t_start;
+  for (int r = first; r <= last; r++) {
+    uint64_t jobs = 0, failures = 0;
+    double busy = 0;
+    bn_dispatcher_engine_figures(s->disp, r, &jobs, &failures, &busy);
+    rows[k++] = (bn_engine_row){.rank = r, .jobs = jobs, .failures = failures, .busy_seconds = busy,
+                                .idle_seconds = wall > busy ? wall - busy : 0};
+  }
+  /* Earlier sessions: add to the same rank, or keep as its own row. */
+  for (size_t i = 0; i < s->n_engines_before; i++) {
+    const bn_engine_row *b = &s->engines_before[i];
+    size_t j = 0;
+    while (j < k && rows[j].rank != b->rank) j++;
+    if (j == k) rows[k++] = (bn_engine_row){.rank = b->rank};
+    rows[j].jobs += b->jobs;
+    rows[j].failures += b->failures;
+    rows[j].busy_seconds += b->busy_seconds;
+    rows[j].idle_seconds += b->idle_seconds;
+  }
+  *n = k;
+  return rows;
+}
