@@ -796,6 +796,557 @@ static void bn_tree_check_should_pass_after_concurrent_search(void) {
   bn_tree_destroy(&t);
 }
 
+/* ---- persistence: export, import, pending paths ---- */
+
+/* The "hop" domain: a counter from 0 to K, each action adds 1 or 2. State k is reached by
+ * paths of different lengths, so a node created deep by one parent can later get an edge
+ * from a shallower one (depth is the creating path's length, not the shortest). */
+typedef struct hop_state {
+  uint32_t k, pad;
+} hop_state;
+#define HOP_K 14
+static void hop_root(const void *ctx, void *s) {
+  (void)ctx;
+  memset(s, 0, sizeof(hop_state));
+}
+static int hop_actions(const void *ctx, const void *s, bn_action *out, int max) {
+  (void)ctx;
+  const hop_state *st = s;
+  int n = 0;
+  for (uint32_t step = 1; step <= 2 && n < max; step++)
+    if (st->k + step <= HOP_K) out[n++] = (bn_action)step;
+  return n;
+}
+static void hop_apply(const void *ctx, const void *s, bn_action a, void *next) {
+  (void)ctx;
+  hop_state *nx = next;
+  *nx = *(const hop_state *)s;
+  nx->k += (uint32_t)a;
+}
+static bool hop_terminal(const void *ctx, const void *s) {
+  (void)ctx;
+  return ((const hop_state *)s)->k == HOP_K;
+}
+static const bn_domain_ops hop_ops = {.api_version = BN_DOMAIN_API_VERSION,
+                                      .name = "hop",
+                                      .root = hop_root,
+                                      .actions = hop_actions,
+                                      .apply = hop_apply,
+                                      .is_terminal = hop_terminal};
+static bn_domain hop_domain(void) {
+  return (bn_domain){.ops = &hop_ops,
+                     .ctx = NULL,
+                     .info = {.state_size = sizeof(hop_state), .max_actions = 2, .max_depth = HOP_K}};
+}
+
+static void *copy_bytes(const void *p, size_t n) {
+  void *q = malloc(n ? n : 1);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(q);
+  if (n) memcpy(q, p, n);
+  return q;
+}
+
+/* A deep copy, freed with bn_tree_arrays_free like an export. */
+static bn_tree_arrays arrays_copy(const bn_tree_arrays *a) {
+  bn_tree_arrays c = *a;
+  const size_t nn = a->n_nodes, ne = a->n_edges;
+#define COPY(f, n) c.f = copy_bytes(a->f, (n) * sizeof *a->f)
+  c.states = copy_bytes(a->states, nn * a->state_size);
+  COPY(node_visits, nn);
+  COPY(node_reward_sum, nn);
+  COPY(node_first_edge, nn);
+  COPY(node_n_edges, nn);
+  COPY(node_depth, nn);
+  COPY(node_flags, nn);
+  COPY(node_samples, nn);
+  COPY(edge_parent, ne);
+  COPY(edge_child, ne);
+  COPY(edge_action, ne);
+  COPY(edge_visits, ne);
+  COPY(edge_reward_sum, ne);
+  COPY(edge_reward_sq, ne);
+#undef COPY
+  return c;
+}
+
+/* Every field and every array, bit for bit (rewards included). */
+static void assert_arrays_equal(const bn_tree_arrays *a, const bn_tree_arrays *b) {
+  CU_ASSERT_EQUAL_FATAL(a->n_nodes, b->n_nodes);
+  CU_ASSERT_EQUAL_FATAL(a->n_edges, b->n_edges);
+  CU_ASSERT_EQUAL_FATAL(a->state_size, b->state_size);
+  CU_ASSERT_EQUAL(a->n_backprops, b->n_backprops);
+  const size_t nn = a->n_nodes, ne = a->n_edges;
+#define SAME(f, n) CU_ASSERT(memcmp(a->f, b->f, (n) * sizeof *a->f) == 0)
+  CU_ASSERT(memcmp(a->states, b->states, nn * a->state_size) == 0);
+  SAME(node_visits, nn);
+  SAME(node_reward_sum, nn);
+  SAME(node_first_edge, nn);
+  SAME(node_n_edges, nn);
+  SAME(node_depth, nn);
+  SAME(node_flags, nn);
+  SAME(node_samples, nn);
+  SAME(edge_parent, ne);
+  SAME(edge_child, ne);
+  SAME(edge_action, ne);
+  SAME(edge_visits, ne);
+  SAME(edge_reward_sum, ne);
+  SAME(edge_reward_sq, ne);
+#undef SAME
+}
+
+static bn_tree_arrays export_ok(const bn_tree *t) {
+  bn_tree_arrays a;
+  CU_ASSERT_EQUAL_FATAL(bn_tree_export(t, &a), BN_OK);
+  return a;
+}
+
+static bn_tree *import_ok(const bn_domain *d, const bn_tree_params *p, const bn_tree_arrays *a) {
+  bn_tree *t = NULL;
+  char why[256] = "";
+  bn_err err = bn_tree_import(&t, d, p, a, why, sizeof why);
+  if (err != BN_OK) fprintf(stderr, "\n  import: %s (%s)\n", bn_strerror(err), why);
+  CU_ASSERT_EQUAL_FATAL(err, BN_OK);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+  return t;
+}
+
+/* The reward of iteration `seed` whose selection ended at path->leaf: the leaf's own, or a
+ * rollout's from it. */
+static double iteration_reward(const bn_tree *t, const bn_domain *d, const bn_path *path,
+                               uint64_t seed) {
+  unsigned char end[64];
+  const size_t ss = d->info.state_size;
+  memcpy(end, bn_tree_state(t, path->leaf), ss);
+  if (!path->terminal)
+    CU_ASSERT_EQUAL_FATAL(bn_rollout(d, bn_tree_state(t, path->leaf), seed, end), BN_OK);
+  if (d->ops == &bag_ops) return bag_reward(end);
+  if (d->ops == &count_ops) return count_reward(d, end);
+  return (double)(bn_mix64(seed) >> 11) * 0x1.0p-53;
+}
+
+/* `n` serial iterations with seeds first, first + 1, ...: every 11th abandoned, the rest
+ * backpropagated. Returns how many found the root exhausted. */
+static int run_iterations(bn_tree *t, const bn_domain *d, uint64_t first, int n) {
+  bn_edge_id e[64];
+  bn_path path = {.edges = e};
+  int exhausted = 0;
+  for (int i = 0; i < n; i++) {
+    const uint64_t seed = first + (uint64_t)i;
+    bool ex = false;
+    CU_ASSERT_EQUAL_FATAL(bn_tree_select(t, seed, &path, &ex), BN_OK);
+    if (ex) {
+      exhausted++;
+      continue;
+    }
+    if (seed % 11 == 0)
+      bn_tree_abandon(t, &path);
+    else
+      bn_tree_backprop(t, &path, iteration_reward(t, d, &path, seed));
+  }
+  return exhausted;
+}
+
+static void bn_tree_export_should_round_trip_through_import_with_identical_arrays(void) {
+  for (int k = 0; k < 3; k++) {
+    bn_domain d = k == 0 ? count_domain(6, 4) : k == 1 ? bag_domain(4, 5) : hop_domain();
+    bn_tree_params p = params(1.2);
+    p.exhaust_after = k == 1 ? 3 : 0; /* bag: exhaustion flags on the way */
+    bn_tree *t = make_tree(&d, &p);
+    run_iterations(t, &d, 0, 2000);
+    assert_valid(t);
+    bn_tree_arrays a = export_ok(t);
+    CU_ASSERT_EQUAL(a.n_nodes, bn_tree_node_count(t));
+    CU_ASSERT_EQUAL(a.n_edges, bn_tree_edge_count(t));
+    CU_ASSERT_EQUAL(a.state_size, d.info.state_size);
+    CU_ASSERT_EQUAL(a.n_backprops, bn_tree_node_visits(t, 0));
+    for (bn_node_id n = 0; n < a.n_nodes; n++) {
+      bn_edge_id first;
+      uint32_t count;
+      bn_tree_children(t, n, &first, &count);
+      CU_ASSERT_EQUAL(a.node_n_edges[n], count);
+      CU_ASSERT_EQUAL(!!(a.node_flags[n] & BN_NODE_TERMINAL), bn_tree_is_terminal(t, n));
+      CU_ASSERT_EQUAL(!!(a.node_flags[n] & BN_NODE_EXHAUSTED), bn_tree_is_exhausted(t, n));
+    }
+    if (k == 1) CU_ASSERT(bn_tree_is_exhausted(t, 0)); /* the bag space ran out */
+
+    bn_tree *u = import_ok(&d, &p, &a);
+    assert_valid(u);
+    CU_ASSERT_EQUAL(bn_tree_node_count(u), bn_tree_node_count(t));
+    for (bn_node_id n = 0; n < a.n_nodes; n++)
+      CU_ASSERT_EQUAL(bn_tree_find(u, bn_tree_state(t, n)), n);
+    bn_tree_arrays b = export_ok(u);
+    assert_arrays_equal(&a, &b);
+    if (k == 2) { /* hop: some node is deeper than a parent's depth + 1, and that is fine */
+      bool deeper = false;
+      for (bn_edge_id e = 0; e < a.n_edges; e++)
+        deeper |= a.node_depth[a.edge_child[e]] > a.node_depth[a.edge_parent[e]] + 1;
+      CU_ASSERT(deeper);
+    }
+    bn_tree_arrays_free(&a);
+    bn_tree_arrays_free(&b);
+    CU_ASSERT_PTR_NULL(a.states);
+    bn_tree_arrays_free(&a); /* twice is harmless */
+    bn_tree_arrays_free(NULL);
+    bn_tree_destroy(&u);
+    bn_tree_destroy(&t);
+  }
+}
+
+static void bn_tree_import_should_continue_the_search_exactly_like_the_original(void) {
+  /* No exhaustion here: the edges' dead-child hints are not exported (the import sets them
+   * for every exhausted child at once, the original as selection meets them), and where
+   * they differ, selection may differ too. */
+  bn_domain d = bag_domain(4, 6);
+  bn_tree_params p = params(1.0);
+  bn_tree *t = make_tree(&d, &p);
+  run_iterations(t, &d, 0, 300);
+  /* Three iterations in flight at the checkpoint. */
+  bn_edge_id pe[3][16];
+  bn_path pending[3];
+  for (int i = 0; i < 3; i++) {
+    pending[i] = (bn_path){.edges = pe[i]};
+    select_ok(t, 5000 + (uint64_t)i, &pending[i]);
+  }
+  bn_tree_arrays a = export_ok(t);
+  bn_tree *u = import_ok(&d, &p, &a);
+  for (int i = 0; i < 3; i++) CU_ASSERT_EQUAL(bn_tree_restore_path(u, &pending[i]), BN_OK);
+
+  bn_edge_id et[16], eu[16];
+  bn_path pt = {.edges = et}, pu = {.edges = eu};
+  int same = 0, exhausted = 0;
+  for (int i = 0; i < 1500; i++) {
+    const uint64_t seed = 300 + (uint64_t)i;
+    bool ext = false, exu = false;
+    CU_ASSERT_EQUAL_FATAL(bn_tree_select(t, seed, &pt, &ext), BN_OK);
+    CU_ASSERT_EQUAL_FATAL(bn_tree_select(u, seed, &pu, &exu), BN_OK);
+    CU_ASSERT_EQUAL_FATAL(ext, exu);
+    if (i == 100)
+      for (int j = 0; j < 3; j++) { /* the pending results come back */
+        bn_tree_backprop(t, &pending[j], 0.5);
+        bn_tree_backprop(u, &pending[j], 0.5);
+      }
+    if (ext) {
+      exhausted++;
+      continue;
+    }
+    bool equal = pt.len == pu.len && pt.leaf == pu.leaf && pt.terminal == pu.terminal &&
+                 memcmp(et, eu, (size_t)pt.len * sizeof et[0]) == 0;
+    CU_ASSERT(equal);
+    same += equal;
+    double r = iteration_reward(t, &d, &pt, seed);
+    bn_tree_backprop(t, &pt, r);
+    bn_tree_backprop(u, &pu, r);
+  }
+  CU_ASSERT_EQUAL(exhausted, 0);
+  CU_ASSERT_EQUAL(same, 1500);
+  assert_valid(t);
+  assert_valid(u);
+  bn_tree_arrays b = export_ok(t), c = export_ok(u);
+  assert_arrays_equal(&b, &c);
+  bn_tree_arrays_free(&a);
+  bn_tree_arrays_free(&b);
+  bn_tree_arrays_free(&c);
+  bn_tree_destroy(&u);
+  bn_tree_destroy(&t);
+}
+
+static void bn_tree_restore_path_should_put_back_marks_that_backprop_and_abandon_balance(void) {
+  bn_domain d = count_domain(4, 3);
+  bn_tree_params p = params(1.4);
+  p.exhaust_after = 1;
+  bn_tree *t = make_tree(&d, &p);
+  run_iterations(t, &d, 1, 40);
+  bn_edge_id pe[4][8];
+  bn_path pending[5];
+  for (int i = 0; i < 4; i++) {
+    pending[i] = (bn_path){.edges = pe[i]};
+    select_ok(t, 900 + (uint64_t)i, &pending[i]);
+  }
+  pending[4] = (bn_path){.edges = NULL, .len = 0, .leaf = 0}; /* a path of the root alone */
+  bool terminal_pending = false;
+  for (int i = 0; i < 4; i++) terminal_pending |= pending[i].terminal;
+  CU_ASSERT(terminal_pending); /* a terminal's sample is exported, not counted twice */
+
+  bn_tree_arrays a = export_ok(t);
+  bn_tree *u = import_ok(&d, &p, &a);
+  for (bn_node_id n = 0; n < a.n_nodes; n++) CU_ASSERT_EQUAL(bn_tree_node_in_flight(u, n), 0);
+  for (int i = 0; i < 4; i++) CU_ASSERT_EQUAL(bn_tree_restore_path(u, &pending[i]), BN_OK);
+  /* Exactly the marks the original holds. */
+  for (bn_node_id n = 0; n < a.n_nodes; n++) {
+    CU_ASSERT_EQUAL(bn_tree_node_in_flight(u, n), bn_tree_node_in_flight(t, n));
+    CU_ASSERT_EQUAL(bn_tree_node_samples(u, n), bn_tree_node_samples(t, n));
+    CU_ASSERT_EQUAL(bn_tree_is_exhausted(u, n), bn_tree_is_exhausted(t, n));
+  }
+  for (bn_edge_id e = 0; e < a.n_edges; e++)
+    CU_ASSERT_EQUAL(bn_tree_edge_in_flight(u, e), bn_tree_edge_in_flight(t, e));
+  CU_ASSERT_EQUAL(bn_tree_restore_path(u, &pending[4]), BN_OK);
+  CU_ASSERT_EQUAL(bn_tree_node_in_flight(u, 0), 5);
+  char why[256];
+  CU_ASSERT_EQUAL(bn_tree_check(u, why, sizeof why), BN_ERR_CORRUPT); /* in flight */
+
+  bn_tree_backprop(u, &pending[0], 1.0);
+  bn_tree_abandon(u, &pending[1]);
+  bn_tree_backprop(u, &pending[2], 0.0);
+  bn_tree_abandon(u, &pending[3]);
+  bn_tree_abandon(u, &pending[4]);
+  for (bn_node_id n = 0; n < bn_tree_node_count(u); n++)
+    CU_ASSERT_EQUAL(bn_tree_node_in_flight(u, n), 0);
+  for (bn_edge_id e = 0; e < bn_tree_edge_count(u); e++)
+    CU_ASSERT_EQUAL(bn_tree_edge_in_flight(u, e), 0);
+  CU_ASSERT_EQUAL(bn_tree_node_visits(u, 0), a.n_backprops + 2);
+  assert_valid(u);
+  run_iterations(u, &d, 2000, 50);
+  assert_valid(u);
+  bn_tree_arrays_free(&a);
+  bn_tree_destroy(&u);
+  for (int i = 0; i < 4; i++) bn_tree_abandon(t, &pending[i]);
+  assert_valid(t);
+  bn_tree_destroy(&t);
+}
+
+static void bn_tree_restore_path_should_reject_a_broken_chain(void) {
+  bn_domain d = count_domain(3, 3);
+  bn_tree_params p = params(1.4);
+  bn_tree *t = make_tree(&d, &p);
+  bn_edge_id e[8];
+  bn_path path = {.edges = e};
+  run_iterations(t, &d, 1, 60);
+  for (uint64_t seed = 77; seed < 177; seed++) { /* a path of 3 edges, for its links */
+    select_ok(t, seed, &path);
+    if (path.len == 3) break;
+    bn_tree_abandon(t, &path);
+  }
+  CU_ASSERT_EQUAL_FATAL(path.len, 3);
+  bn_tree_arrays a = export_ok(t);
+  bn_tree_abandon(t, &path);
+  bn_tree *u = import_ok(&d, &p, &a);
+  const bn_edge_id good[3] = {e[0], e[1], e[2]};
+  const bn_node_id leaf = path.leaf;
+  bn_edge_id b[16];
+  bn_path bad = {.edges = b};
+
+#define RESTORE_FAILS(setup)                                          \
+  do {                                                                \
+    memcpy(b, good, sizeof good);                                     \
+    bad.len = 3;                                                      \
+    bad.leaf = leaf;                                                  \
+    setup;                                                            \
+    CU_ASSERT_EQUAL(bn_tree_restore_path(u, &bad), BN_ERR_CORRUPT);   \
+  } while (0)
+  RESTORE_FAILS((void)0; memcpy(b, good, sizeof good); bad.len = 3; bad.leaf = leaf;
+                CU_ASSERT_EQUAL(bn_tree_restore_path(u, &bad), BN_OK); bn_tree_abandon(u, &bad);
+                bad.leaf = bn_tree_edge_child(u, good[1])); /* ends early */
+  RESTORE_FAILS(b[0] = good[1]);                     /* does not start at the root */
+  RESTORE_FAILS(b[1] = good[2]);                     /* a link skipped */
+  RESTORE_FAILS(b[2] = (bn_edge_id)a.n_edges);       /* edge id out of range */
+  RESTORE_FAILS(b[0] = BN_NONE);
+  RESTORE_FAILS(bad.leaf = (bn_node_id)a.n_nodes);   /* leaf out of range */
+  RESTORE_FAILS(bad.len = 0);                        /* empty, but the leaf is not the root */
+  RESTORE_FAILS(bad.len = -1);
+  RESTORE_FAILS(bad.len = bn_tree_path_capacity(u) + 1);
+#undef RESTORE_FAILS
+  /* No failed attempt left a mark. */
+  for (bn_node_id n = 0; n < bn_tree_node_count(u); n++)
+    CU_ASSERT_EQUAL(bn_tree_node_in_flight(u, n), 0);
+  for (bn_edge_id i = 0; i < bn_tree_edge_count(u); i++)
+    CU_ASSERT_EQUAL(bn_tree_edge_in_flight(u, i), 0);
+  assert_valid(u);
+  bn_tree_arrays_free(&a);
+  bn_tree_destroy(&u);
+  bn_tree_destroy(&t);
+}
+
+/* Import `a` expecting BN_ERR_CORRUPT with `word` in the reason and no tree. */
+static void import_fails(const bn_domain *d, const bn_tree_params *p, const bn_tree_arrays *a,
+                         const char *word, int line) {
+  bn_tree *u = NULL;
+  char why[256] = "";
+  bn_err err = bn_tree_import(&u, d, p, a, why, sizeof why);
+  CU_ASSERT_EQUAL(err, BN_ERR_CORRUPT);
+  CU_ASSERT_PTR_NULL(u);
+  if (err != BN_ERR_CORRUPT || !strstr(why, word)) {
+    fprintf(stderr, "\n  line %d: import gave %s \"%s\", expected \"%s\"\n", line,
+            bn_strerror(err), why, word);
+    CU_FAIL("reason");
+  }
+  bn_tree_destroy(&u);
+}
+
+/* Find a node matching `pred`, skipping the root; BN_NONE if none. */
+static bn_node_id find_node(const bn_tree_arrays *a, bool (*pred)(const bn_tree_arrays *, bn_node_id)) {
+  for (bn_node_id n = 1; n < a->n_nodes; n++)
+    if (pred(a, n)) return n;
+  return BN_NONE;
+}
+static bool is_open_leaf(const bn_tree_arrays *a, bn_node_id n) {
+  return a->node_flags[n] == 0; /* neither terminal nor expanded */
+}
+static bool is_inner(const bn_tree_arrays *a, bn_node_id n) {
+  /* expanded, two or more visited edges, and some child not exhausted */
+  if (!(a->node_flags[n] & BN_NODE_EXPANDED) || a->node_n_edges[n] < 2) return false;
+  const uint32_t f = a->node_first_edge[n];
+  return a->edge_visits[f] > 0 && a->edge_visits[f + 1] > 0 &&
+         !(a->node_flags[a->edge_child[f]] & BN_NODE_EXHAUSTED);
+}
+static bool is_unsorted_able(const bn_tree_arrays *a, bn_node_id n) {
+  const bag_state *s = (const bag_state *)(a->states + (size_t)n * a->state_size);
+  return s->len >= 2 && s->word[0] != s->word[s->len - 1];
+}
+
+static void bn_tree_import_should_reject_each_corruption_with_a_reason(void) {
+  bn_domain d = bag_domain(3, 4);
+  bn_tree_params p = params(1.4);
+  bn_tree *t = make_tree(&d, &p);
+  run_iterations(t, &d, 0, 400);
+  bn_tree_arrays a = export_ok(t);
+  bn_tree_destroy(&t);
+  const uint64_t nn = a.n_nodes, ne = a.n_edges;
+  const size_t ss = a.state_size;
+  const bn_node_id leaf = find_node(&a, is_open_leaf), inner = find_node(&a, is_inner),
+                   mixed = find_node(&a, is_unsorted_able);
+  CU_ASSERT_FATAL(leaf != BN_NONE && inner != BN_NONE && mixed != BN_NONE);
+  const uint32_t f = a.node_first_edge[inner];
+  bn_node_id terminal = BN_NONE, terminal2 = BN_NONE;
+  for (bn_node_id n = 1; n < nn; n++)
+    if (a.node_flags[n] & BN_NODE_TERMINAL) {
+      if (terminal == BN_NONE)
+        terminal = n;
+      else if (terminal2 == BN_NONE)
+        terminal2 = n;
+    }
+  CU_ASSERT_FATAL(terminal2 != BN_NONE);
+  bn_tree_arrays c;
+  bn_tree_params q;
+
+  /* Each case: a fresh copy, one damage, the word the reason must hold. */
+#define CASE(damage, word)                         \
+  do {                                             \
+    c = arrays_copy(&a);                           \
+    q = p;                                         \
+    damage;                                        \
+    import_fails(&d, &q, &c, word, __LINE__);      \
+    bn_tree_arrays_free(&c);                       \
+  } while (0)
+  CASE(c.edge_child[f] = (uint32_t)nn, "out of range");             /* child out of range */
+  CASE(c.edge_child[ne - 1] = UINT32_MAX, "out of range");
+  CASE(c.edge_parent[f] = (uint32_t)nn + 7, "out of range");
+  CASE(c.node_n_edges[inner] = (uint32_t)(ne - f + 1), "past the end"); /* range too long */
+  CASE((c.node_first_edge[inner] = UINT32_MAX, c.node_n_edges[inner] = UINT32_MAX),
+       "past the end");                                                  /* no wrap-around */
+  CASE(c.edge_parent[f] = leaf, "edge range");                     /* parent mismatch */
+  CASE(c.edge_parent[f + 1] = 0, "edge range");
+  CASE(c.node_first_edge[inner] = f + 1, "parent");                /* overlapping ranges */
+  CASE(memcpy(c.states + (size_t)terminal2 * ss, c.states + (size_t)terminal * ss, ss),
+       "same state");                                              /* duplicate state */
+  CASE(memcpy(c.states + (size_t)leaf * ss, c.states + (size_t)inner * ss, ss), "same state");
+  CASE(({
+         bag_state *m = (bag_state *)(c.states + (size_t)mixed * ss);
+         char first = m->word[0];
+         m->word[0] = m->word[m->len - 1];
+         m->word[m->len - 1] = first;
+       }),
+       "canonical");
+  /* A state the domain would choke on is never handed to it: only derived states are. */
+  CASE(((bag_state *)(c.states + (size_t)leaf * ss))->len = 200, "canonical state");
+  CASE(c.node_flags[leaf] |= BN_NODE_TERMINAL, "terminal flag");   /* wrong terminal flag */
+  CASE(c.node_flags[terminal] &= (uint8_t)~BN_NODE_TERMINAL, "terminal flag");
+  CASE(c.node_flags[terminal] |= BN_NODE_EXPANDED, "terminal with out-edges");
+  CASE(c.node_n_edges[leaf] = 1, "not expanded");
+  CASE(c.node_flags[leaf] = 0x40, "flags");
+  CASE(c.edge_visits[f] += 1, "visits");                           /* visit sums */
+  CASE(c.node_visits[leaf] += 1, "visits");
+  CASE(c.node_visits[0] += 1, "visits");
+  CASE(c.n_backprops += 1, "root visits");
+  CASE(c.edge_reward_sum[f] = NAN, "reward");                      /* NaN and friends */
+  CASE(c.edge_reward_sq[f] = -1, "reward");
+  CASE(c.edge_reward_sum[f] = INFINITY, "reward");
+  CASE(c.node_reward_sum[inner] = NAN, "reward");
+  CASE(c.node_reward_sum[leaf] += 0.25, "reward");
+  CASE(c.edge_reward_sum[f] = 1e6, "impossible");
+  CASE(((bag_state *)c.states)->len = 1, "root");                  /* root state wrong */
+  CASE(c.edge_child[f] = 0, "root");
+  CASE(c.node_depth[0] = 1, "root depth");
+  CASE(q.max_nodes = nn - 1, "search.max_nodes >=");               /* capacity */
+  CASE(q.max_edges = ne - 1, "search.max_edges >=");
+  CASE(c.state_size = ss + 1, "bytes");                            /* sizes */
+  CASE(c.n_nodes = 0, "root");
+  CASE(c.edge_visits = (free(c.edge_visits), NULL), "missing");
+  CASE(c.node_samples[leaf] = 1, "samples");                      /* samples, exhaustion */
+  CASE(c.node_samples[terminal] = 0, "selected only");
+  CASE(c.node_flags[inner] |= BN_NODE_EXHAUSTED, "exhausted");
+  CASE(c.node_flags[leaf] |= BN_NODE_EXHAUSTED, "exhausted");
+  CASE(c.node_flags[terminal] |= BN_NODE_EXHAUSTED, "exhaust_after");
+  CASE(c.edge_child[f] = c.edge_child[f + 1], "two edges");        /* edges vs the domain */
+  CASE(c.edge_action[f] = c.edge_action[f + 1], "action");
+  CASE(c.edge_action[f] = 1000, "action");
+  CASE(c.edge_child[f] = inner, "itself");
+  /* Two sibling edges swapped with their statistics: every sum holds, only the domain
+   * can tell that the actions no longer lead to those children. */
+  CASE(({
+         uint32_t ch = c.edge_child[f];
+         c.edge_child[f] = c.edge_child[f + 1];
+         c.edge_child[f + 1] = ch;
+         uint64_t v = c.edge_visits[f];
+         c.edge_visits[f] = c.edge_visits[f + 1];
+         c.edge_visits[f + 1] = v;
+         double r = c.edge_reward_sum[f];
+         c.edge_reward_sum[f] = c.edge_reward_sum[f + 1];
+         c.edge_reward_sum[f + 1] = r;
+         r = c.edge_reward_sq[f];
+         c.edge_reward_sq[f] = c.edge_reward_sq[f + 1];
+         c.edge_reward_sq[f + 1] = r;
+       }),
+       "canonical state that action");
+  /* The last edge dropped (its node's count shortened, its child and its sums kept
+   * consistent would need more edits): the edge then belongs to no range. */
+  CASE(c.node_n_edges[c.edge_parent[ne - 1]]--, "edge range");
+#undef CASE
+
+  /* The undamaged arrays still import. */
+  bn_tree *u = import_ok(&d, &p, &a);
+  bn_tree_destroy(&u);
+  bn_tree_arrays_free(&a);
+}
+
+static void bn_tree_import_should_accept_the_graph_of_a_search_that_filled_its_store(void) {
+  /* As in the full-store test: expansions undone, children left without their edge. A
+   * restart with a larger store is the reason to checkpoint such a graph. */
+  bn_domain d = count_domain(4, 4);
+  bn_tree_params p = params(1.4);
+  p.max_nodes = 10;
+  bn_tree *t = make_tree(&d, &p);
+  bn_edge_id e[8];
+  bn_path path = {.edges = e};
+  bool ex;
+  bn_err err = BN_OK;
+  for (int i = 0; i < 100 && err == BN_OK; i++) {
+    err = bn_tree_select(t, (uint64_t)i, &path, &ex);
+    if (err == BN_OK) bn_tree_backprop(t, &path, 0.5);
+  }
+  CU_ASSERT_EQUAL(err, BN_ERR_FULL);
+  bn_tree_arrays a = export_ok(t);
+  bool orphan = false; /* a child of the undone expansion, no edge leads to it */
+  for (bn_node_id n = 1; n < a.n_nodes; n++) {
+    bool reached = false;
+    for (bn_edge_id i = 0; i < a.n_edges; i++) reached |= a.edge_child[i] == n;
+    orphan |= !reached;
+  }
+  CU_ASSERT(orphan);
+  bn_tree *u = import_ok(&d, &p, &a); /* the same capacity */
+  assert_valid(u);
+  bn_tree_destroy(&u);
+  p.max_nodes = 9;
+  import_fails(&d, &p, &a, "needs search.max_nodes >= 10", __LINE__);
+  p.max_nodes = 1000;
+  u = import_ok(&d, &p, &a);
+  run_iterations(u, &d, 500, 200); /* the search goes on where it stopped */
+  CU_ASSERT(bn_tree_node_count(u) > 10);
+  assert_valid(u);
+  bn_tree_destroy(&u);
+  bn_tree_arrays_free(&a);
+  bn_tree_destroy(&t);
+}
+
 BN_TEST_MAIN("tree", BN_TEST(bn_tree_create_should_hold_the_canonical_root_as_node_0),
              BN_TEST(bn_tree_select_should_take_every_new_edge_once_before_any_revisit),
              BN_TEST(bn_tree_select_should_follow_uct_once_all_edges_are_visited),
@@ -810,4 +1361,10 @@ BN_TEST_MAIN("tree", BN_TEST(bn_tree_create_should_hold_the_canonical_root_as_no
              BN_TEST(bn_rollout_should_reach_a_terminal_deterministically_in_the_seed),
              BN_TEST(bn_tree_best_terminals_should_order_by_mean_then_visits),
              BN_TEST(bn_tree_check_should_catch_a_corrupted_count),
-             BN_TEST(bn_tree_check_should_pass_after_concurrent_search))
+             BN_TEST(bn_tree_check_should_pass_after_concurrent_search),
+             BN_TEST(bn_tree_export_should_round_trip_through_import_with_identical_arrays),
+             BN_TEST(bn_tree_import_should_continue_the_search_exactly_like_the_original),
+             BN_TEST(bn_tree_restore_path_should_put_back_marks_that_backprop_and_abandon_balance),
+             BN_TEST(bn_tree_restore_path_should_reject_a_broken_chain),
+             BN_TEST(bn_tree_import_should_reject_each_corruption_with_a_reason),
+             BN_TEST(bn_tree_import_should_accept_the_graph_of_a_search_that_filled_its_store))

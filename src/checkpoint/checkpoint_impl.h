@@ -84,10 +84,11 @@ BN_NODISCARD bn_err bn__snapshot_check(const bn_snapshot *snap, char *why, size_
 /* printf into why[whylen] if why is non-NULL; returns `e` (convenience for failures). */
 bn_err bn__why(bn_err e, char *why, size_t whylen, const char *fmt, ...) BN_PRINTF(4, 5);
 
-/* Readable form of a state: domain->ops->describe when `domain` is non-NULL and agrees on
- * the state size, lowercase hex otherwise. Always NUL-terminated; truncated to n - 1. */
-void bn__state_text(const bn_domain *domain, const unsigned char *state, size_t state_size, char *buf,
-                    size_t n);
+/* Readable form of a state into *buf (a malloc'ed buffer of *cap bytes, grown as needed;
+ * both may start NULL / 0): domain->ops->describe when `domain` is non-NULL and agrees on
+ * the state size, lowercase hex otherwise. BN_ERR_NOMEM if the buffer cannot grow. */
+BN_NODISCARD bn_err bn__state_text(const bn_domain *domain, const unsigned char *state, size_t state_size,
+                                   char **buf, size_t *cap);
 
 /* The n-th result row and its state in a (possibly chunked) snapshot. */
 static inline const bn_result_row *bn__result_row(const bn_snapshot *s, uint64_t i) {

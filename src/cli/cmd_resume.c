@@ -51,7 +51,7 @@ static const char *ini_value(const char *text, const char *name, size_t *n) {
       in_section = len == slen + 2 && strncmp(line + 1, name, slen) == 0;
     } else if (in_section) {
       size_t klen = strlen(dot + 1);
-      if (len > klen + 3 && strncmp(line, dot + 1, klen) == 0 && strncmp(line + klen, " = ", 3) == 0) {
+      if (len >= klen + 3 && strncmp(line, dot + 1, klen) == 0 && strncmp(line + klen, " = ", 3) == 0) {
         *n = len - klen - 3;
         return line + klen + 3;
       }

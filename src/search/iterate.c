@@ -56,7 +56,9 @@ static bool issue_one(bn_search *s) {
   uint32_t slot;
   if (!bn__slot_pool_take(s->pool, &slot)) return false;
   uint64_t it = atomic_fetch_add(&s->next_iteration, 1);
-  if (it >= s->budget) {
+  /* The budget counts iterations issued: numbers claimed and cancelled (at the end of an
+   * earlier session, say) do not use it up. */
+  if (it - atomic_load(&s->cancelled) >= s->budget) {
     atomic_fetch_add(&s->cancelled, 1);
     bn__slot_pool_give(s->pool, slot);
     bn__search_set_stop(s, BN_STOP_BUDGET);

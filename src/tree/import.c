@@ -2,15 +2,25 @@
  * of the iterations that were pending when it was written.
  *
  * The arrays may come from a damaged or hostile file, so nothing in them is trusted until
- * checked: sizes and capacity first, then each node (flags, canonical state, terminal flag
- * against the domain, edge range inside the edge array), then uniqueness while the
- * transposition table is rebuilt, then each edge (ids in range, inside its parent's range,
- * finite statistics), then each node's edges against the domain (the actions of the parent,
- * applied and canonicalized, must give exactly the edges expansion would have made, in its
- * order), then the statistics (node visits == sum of incoming edge visits, reward sums,
- * exhaustion). The first problem found is reported in words with BN_ERR_CORRUPT; the tree is
- * built only when everything holds, and bn_tree_check runs last as a guard. Every pass is
- * O(N + E); the domain pass costs about one expansion per expanded node. */
+ * checked, and the first problem is reported in words with BN_ERR_CORRUPT:
+ *
+ *   1. sizes and capacity, before any array is read; node 0 is the domain's root;
+ *   2. structure, without calling the domain: flags, every id and edge range in bounds,
+ *      edges owned by exactly one node's range, distinct children, states unique (while the
+ *      transposition table is rebuilt);
+ *   3. states against the domain. A state is trusted once derived: the root, then each
+ *      child an expanded trusted node's actions lead to. Expansion (expand.c) is replayed
+ *      for every expanded node, and its edges must be exactly the ones it would make (same
+ *      children, canonical, same first actions, same order). So the domain's functions only
+ *      ever see states it produced itself, never raw bytes from the file; and a state that
+ *      is not canonical, or not the child it claims to be, is caught. Nodes that no edge
+ *      reaches (children of an expansion undone when a store filled up) are derived from
+ *      the unexpanded nodes in a second pass, needed only when they exist;
+ *   4. statistics: finite rewards, node visits == sum of incoming edge visits, reward sums,
+ *      samples and exhaustion.
+ *
+ * The tree is handed out only when everything holds, after bn_tree_check as a last guard.
+ * Every pass is O(N + E); step 3 costs about one expansion per expanded node. */
 #include <float.h>
 #include <math.h>
 #include <stdarg.h>
@@ -27,6 +37,22 @@ typedef struct incoming {
   uint32_t degree;
   bool depth_ok; /* some parent has depth == this depth - 1 (the one that created it) */
 } incoming;
+
+/* Step 3's state: which nodes are trusted, a stack of those to expand, scratch. */
+enum { UNTRUSTED = 0, TRUSTED = 1, DONE = 2 };
+typedef struct derive {
+  bn_tree *t;
+  const bn_tree_arrays *a;
+  uint8_t *trust;     /* UNTRUSTED / TRUSTED (derived, not yet replayed) / DONE */
+  uint32_t *stamp;    /* node + 1 of the last expansion that listed the child */
+  bn_node_id *stack;  /* TRUSTED nodes the id-order sweep has passed already */
+  uint64_t depth;     /* entries on the stack */
+  uint64_t untrusted; /* nodes still UNTRUSTED */
+  bn_action *acts;
+  unsigned char *child;
+  char *why;
+  size_t whylen;
+} derive;
 
 static bn_err corrupt(char *why, size_t whylen, const char *fmt, ...) BN_PRINTF(3, 4);
 static bn_err corrupt(char *why, size_t whylen, const char *fmt, ...) {
@@ -45,65 +71,138 @@ static bn_err corrupt(char *why, size_t whylen, const char *fmt, ...) {
     goto fail;                               \
   } while (0)
 
+/* For calls that report bad input through `why`: no trace in the log (the caller decides
+ * what to say about a bad file). */
+#define QUIET(expr)          \
+  do {                       \
+    err = (expr);            \
+    if (err != BN_OK) goto fail; \
+  } while (0)
+
 #define ULL(x) ((unsigned long long)(x))
 
-/* Check every expanded node's edges against the domain: expansion (expand.c) applies the
- * node's actions in order, canonicalizes, and keeps one edge per distinct child, labelled
- * with the first action that reaches it. So walking the actions in order, an action either
- * is the next edge's action (and must reach that edge's child) or reaches the child of an
- * edge already walked. `stamp` is zeroed scratch of n_nodes entries. */
-static bn_err check_against_domain(bn_tree *t, const bn_tree_arrays *a, uint32_t *stamp,
-                                   char *why, size_t whylen) {
+/* Compute the children of trusted `state` into x->child one by one: the domain's actions
+ * in x->acts, or BN_ERR_DOMAIN. */
+static bn_err domain_actions(derive *x, uint64_t id, const unsigned char *state, int *n) {
+  const bn_domain *d = x->t->domain;
+  *n = d->ops->actions(d->ctx, state, x->acts, x->t->max_actions);
+  if (*n < 0 || *n > x->t->max_actions) {
+    corrupt(x->why, x->whylen, "domain %s: actions() returned %d (max_actions %d) at node %llu",
+            d->ops->name, *n, x->t->max_actions, ULL(id));
+    return BN_ERR_DOMAIN;
+  }
+  return BN_OK;
+}
+static void domain_child(derive *x, const unsigned char *state, bn_action action) {
+  const bn_domain *d = x->t->domain;
+  memset(x->child, 0, x->t->state_size); /* as expand.c: states are compared as bytes */
+  d->ops->apply(d->ctx, state, action, x->child);
+  if (d->ops->canonicalize) d->ops->canonicalize(d->ctx, x->child);
+}
+
+static void trust(derive *x, bn_node_id c, uint64_t sweep) {
+  if (x->trust[c] != UNTRUSTED) return;
+  x->trust[c] = TRUSTED;
+  x->untrusted--;
+  if (c < sweep) x->stack[x->depth++] = c; /* else the sweep gets there */
+}
+
+/* Replay the expansion of trusted node `id`: its terminal flag must be the domain's, and its
+ * edges exactly those expand.c makes. Walking the actions in order, an action is either the
+ * next edge's (and leads to that edge's child) or leads to the child of an edge already
+ * walked (actions reaching one child share the edge of the first). Children are trusted. */
+static bn_err replay(derive *x, bn_node_id id, uint64_t sweep) {
+  bn_tree *t = x->t;
+  const bn_tree_arrays *a = x->a;
   const bn_domain *d = t->domain;
   const size_t ss = t->state_size;
+  char *why = x->why;
+  size_t whylen = x->whylen;
   bn_err err = BN_OK;
-  bn_action *acts = malloc((size_t)t->max_actions * sizeof *acts);
-  unsigned char *child = malloc(ss);
-  BN_CHECK_GOTO(acts && child, BN_ERR_NOMEM, "import scratch");
+  const unsigned char *state = bn__state(t, id);
+  const bool term = a->node_flags[id] & BN_NODE_TERMINAL;
+  x->trust[id] = DONE;
+  if (term != d->ops->is_terminal(d->ctx, state))
+    CORRUPT("node %u: terminal flag %d disagrees with the domain", id, term);
+  if (!(a->node_flags[id] & BN_NODE_EXPANDED)) return BN_OK;
 
-  for (uint64_t id = 0; id < a->n_nodes; id++) {
-    if (!(a->node_flags[id] & BN_NODE_EXPANDED)) continue;
-    const unsigned char *state = bn__state(t, (bn_node_id)id);
-    const uint32_t first = a->node_first_edge[id], m = a->node_n_edges[id];
-    const int n = d->ops->actions(d->ctx, state, acts, t->max_actions);
-    if (n < 0 || n > t->max_actions) {
-      err = BN_ERR_DOMAIN;
-      corrupt(why, whylen, "domain %s: actions() returned %d (max_actions %d) at node %llu",
-              d->ops->name, n, t->max_actions, ULL(id));
-      goto fail;
+  const uint32_t first = a->node_first_edge[id], m = a->node_n_edges[id];
+  int n;
+  QUIET(domain_actions(x, id, state, &n));
+  uint32_t j = 0;
+  for (int i = 0; i < n; i++) {
+    domain_child(x, state, x->acts[i]);
+    if (j < m && a->edge_action[first + j] == x->acts[i]) {
+      const bn_node_id c = a->edge_child[first + j];
+      if (memcmp(x->child, bn__state(t, c), ss) != 0)
+        CORRUPT("edge %llu: its child %u does not hold the canonical state that action %d "
+                "leads to from node %u",
+                ULL(first + j), c, (int)x->acts[i], id);
+      x->stamp[c] = id + 1;
+      trust(x, c, sweep);
+      j++;
+      continue;
     }
-    uint32_t j = 0;
-    for (int i = 0; i < n; i++) {
-      memset(child, 0, ss); /* as expand.c: states are compared as bytes */
-      d->ops->apply(d->ctx, state, acts[i], child);
-      if (d->ops->canonicalize) d->ops->canonicalize(d->ctx, child);
-      if (j < m && a->edge_action[first + j] == acts[i]) {
-        const bn_node_id c = a->edge_child[first + j];
-        if (memcmp(child, bn__state(t, c), ss) != 0)
-          CORRUPT("edge %llu: action %d from node %llu does not lead to its child %u",
-                  ULL(first + j), (int)acts[i], ULL(id), c);
-        stamp[c] = (uint32_t)id + 1;
-        j++;
-        continue;
-      }
-      /* Not the next edge's action: it must reach a child already listed. */
-      const bn_node_id k = bn__table_lookup(t, child);
-      if (k == BN_NONE)
-        CORRUPT("node %llu: action %d leads to a state missing from the graph (edges lost?)",
-                ULL(id), (int)acts[i]);
-      if (stamp[k] != (uint32_t)id + 1)
-        CORRUPT("node %llu: action %d leads to node %u, but no edge before edge %llu does "
-                "(edges out of the domain's order?)",
-                ULL(id), (int)acts[i], k, ULL(first + j));
-    }
-    if (j != m)
-      CORRUPT("node %llu: %u edges, but the domain's actions give %u (edge %llu, action %d, "
-              "is not one of them)",
-              ULL(id), m, j, ULL(first + j), (int)a->edge_action[first + j]);
+    const bn_node_id k = bn__table_lookup(t, x->child);
+    if (k == BN_NONE)
+      CORRUPT("node %u: action %d leads to a state missing from the graph (edges lost?)", id,
+              (int)x->acts[i]);
+    if (x->stamp[k] != id + 1)
+      CORRUPT("node %u: action %d leads to node %u, but no edge before edge %llu does "
+              "(edges out of the domain's order?)",
+              id, (int)x->acts[i], k, ULL(first + j));
   }
+  if (j != m)
+    CORRUPT("node %u: %u edges, but the domain's actions give %u (edge %llu, action %d, is "
+            "not one of them)",
+            id, m, j, ULL(first + j), (int)a->edge_action[first + j]);
 fail:
-  free(acts);
-  free(child);
+  return err;
+}
+
+static bn_err drain(derive *x, uint64_t sweep) {
+  bn_err err = BN_OK;
+  while (x->depth > 0) QUIET(replay(x, x->stack[--x->depth], sweep));
+fail:
+  return err;
+}
+
+/* Step 3. Ids are dense in creation order and a node is created by its first parent, so a
+ * sweep in id order almost always meets a node after the parent that trusts it; the stack
+ * takes the others. */
+static bn_err derive_states(derive *x) {
+  const bn_tree_arrays *a = x->a;
+  const uint64_t nn = a->n_nodes;
+  char *why = x->why;
+  size_t whylen = x->whylen;
+  bn_err err = BN_OK;
+  x->trust[0] = TRUSTED; /* compared with the domain's root already */
+  x->untrusted = nn - 1;
+  for (uint64_t id = 0; id < nn; id++) {
+    if (x->trust[id] != TRUSTED) continue;
+    QUIET(replay(x, (bn_node_id)id, id));
+    QUIET(drain(x, id));
+  }
+  /* No edge leads to the children of an expansion undone (store full, domain error) unless
+   * their parent was expanded later: their parent is an unexpanded node. */
+  for (uint64_t id = 0; id < nn && x->untrusted > 0; id++) {
+    if (x->trust[id] != DONE || (a->node_flags[id] & (BN_NODE_EXPANDED | BN_NODE_TERMINAL)))
+      continue;
+    const unsigned char *state = bn__state(x->t, (bn_node_id)id);
+    int n;
+    QUIET(domain_actions(x, id, state, &n));
+    for (int i = 0; i < n; i++) {
+      domain_child(x, state, x->acts[i]);
+      const bn_node_id k = bn__table_lookup(x->t, x->child);
+      if (k != BN_NONE) trust(x, k, nn);
+    }
+    QUIET(drain(x, nn));
+  }
+  if (x->untrusted > 0)
+    for (uint64_t id = 0; id < nn; id++)
+      if (x->trust[id] == UNTRUSTED)
+        CORRUPT("node %llu: not reachable from the root by the domain's actions", ULL(id));
+fail:
   return err;
 }
 
@@ -118,10 +217,9 @@ bn_err bn_tree_import(bn_tree **tree, const bn_domain *domain, const bn_tree_par
   bn_err err = BN_OK;
   bn_tree *t = NULL;
   incoming *in = NULL;
-  uint32_t *stamp = NULL;
-  unsigned char *buf = NULL;
+  derive x = {.a = a, .why = why, .whylen = whylen};
 
-  /* Sizes and capacity, before any array is read. */
+  /* 1. Sizes and capacity, before any array is read; the root. */
   if (a->state_size != ss)
     CORRUPT("states of %zu bytes, but domain %s has %zu-byte states", a->state_size,
             ops->name ? ops->name : "?", ss);
@@ -138,72 +236,51 @@ bn_err bn_tree_import(bn_tree **tree, const bn_domain *domain, const bn_tree_par
   if (ne && (!a->edge_parent || !a->edge_child || !a->edge_action || !a->edge_visits ||
              !a->edge_reward_sum || !a->edge_reward_sq))
     CORRUPT("an edge array is missing");
-
-  /* A tree holding the domain's root as node 0, exactly as a new search would. */
-  BN_TRY(bn_tree_create(&t, domain, params));
+  BN_TRY(bn_tree_create(&t, domain, params)); /* the domain's root as node 0, as a new search */
   if (memcmp(a->states, bn__state(t, 0), ss) != 0)
     CORRUPT("node 0 is not the root state of domain %s (another domain or configuration?)",
             ops->name ? ops->name : "?");
   in = calloc(nn, sizeof *in);
-  stamp = calloc(nn, sizeof *stamp);
-  buf = malloc(ss);
-  BN_CHECK_GOTO(in && stamp && buf, BN_ERR_NOMEM, "import scratch for %llu nodes", ULL(nn));
+  x.t = t;
+  x.trust = calloc(nn, 1);
+  x.stamp = calloc(nn, sizeof *x.stamp);
+  x.stack = malloc(nn * sizeof *x.stack);
+  x.acts = malloc((size_t)t->max_actions * sizeof *x.acts);
+  x.child = malloc(ss);
+  BN_CHECK_GOTO(in && x.trust && x.stamp && x.stack && x.acts && x.child, BN_ERR_NOMEM,
+                "import scratch for %llu nodes", ULL(nn));
 
-  /* Nodes on their own: flags, state, terminal flag, edge range, counters. */
+  /* 2. Structure. Nodes alone: flags, edge range in bounds. */
   memcpy(t->states, a->states, (size_t)nn * ss);
   for (uint64_t id = 0; id < nn; id++) {
-    const unsigned char *state = bn__state(t, (bn_node_id)id);
     const uint8_t flags = a->node_flags[id];
     const bool term = flags & BN_NODE_TERMINAL, exh = flags & BN_NODE_EXHAUSTED,
                expd = flags & BN_NODE_EXPANDED;
     const uint32_t first = a->node_first_edge[id], n_edges = a->node_n_edges[id];
-    const uint32_t samples = a->node_samples[id];
-    const uint64_t visits = a->node_visits[id];
-    const double reward = a->node_reward_sum[id];
     if (flags & ~(BN_NODE_TERMINAL | BN_NODE_EXHAUSTED | BN_NODE_EXPANDED))
       CORRUPT("node %llu: unknown flags %#x", ULL(id), flags);
-    if (ops->canonicalize) {
-      memcpy(buf, state, ss);
-      ops->canonicalize(domain->ctx, buf);
-      if (memcmp(buf, state, ss) != 0) CORRUPT("node %llu: state not canonical", ULL(id));
-    }
-    if (term != ops->is_terminal(domain->ctx, state))
-      CORRUPT("node %llu: terminal flag %d disagrees with the domain", ULL(id), term);
     if (term && (expd || n_edges)) CORRUPT("node %llu: terminal with out-edges", ULL(id));
-    if (!expd && n_edges)
-      CORRUPT("node %llu: %u edges but not expanded", ULL(id), n_edges);
+    if (!expd && n_edges) CORRUPT("node %llu: %u edges but not expanded", ULL(id), n_edges);
     if ((uint64_t)first + n_edges > ne)
       CORRUPT("node %llu: edges [%u, %u + %u) past the end of the %llu edges", ULL(id), first,
               first, n_edges, ULL(ne));
     if (id == 0 && a->node_depth[0] != 0) CORRUPT("root depth %u, not 0", a->node_depth[0]);
-    if (!isfinite(reward)) CORRUPT("node %llu: reward sum %g", ULL(id), reward);
-    if (term) {
-      if (visits > samples)
-        CORRUPT("node %llu: %llu visits but selected only %u times", ULL(id), ULL(visits),
-                samples);
-      if (exh != (exhaust_after > 0 && samples >= exhaust_after))
-        CORRUPT("node %llu: terminal selected %u times but exhausted=%d with "
-                "search.exhaust_after = %u (was it changed?)",
-                ULL(id), samples, exh, exhaust_after);
-    } else {
-      if (samples) CORRUPT("node %llu: not terminal but %u samples", ULL(id), samples);
-      if (exh && !expd) CORRUPT("node %llu: exhausted but never expanded", ULL(id));
-    }
     bn__node *node = &t->nodes[id];
-    atomic_store_explicit(&node->visits, visits, memory_order_relaxed);
-    atomic_store_explicit(&node->reward_sum, bn__double_to_bits(reward), memory_order_relaxed);
+    atomic_store_explicit(&node->visits, a->node_visits[id], memory_order_relaxed);
+    atomic_store_explicit(&node->reward_sum, bn__double_to_bits(a->node_reward_sum[id]),
+                          memory_order_relaxed);
     node->first_edge = n_edges ? first : 0;
     node->n_edges = n_edges;
     node->depth = a->node_depth[id];
     atomic_store_explicit(&node->status, expd ? BN__EXPANDED : BN__UNEXPANDED,
                           memory_order_relaxed);
-    atomic_store_explicit(&node->flags, (uint8_t)((term ? BN__TERMINAL : 0) |
-                                                  (exh ? BN__EXHAUSTED : 0)),
+    atomic_store_explicit(&node->flags,
+                          (uint8_t)((term ? BN__TERMINAL : 0) | (exh ? BN__EXHAUSTED : 0)),
                           memory_order_relaxed);
-    atomic_store_explicit(&t->node_samples[id], samples, memory_order_relaxed);
+    atomic_store_explicit(&t->node_samples[id], a->node_samples[id], memory_order_relaxed);
   }
 
-  /* Unique states: the transposition table, rebuilt from the states in one pass. */
+  /* Unique states: the transposition table, rebuilt from the bytes (no domain call). */
   bn_node_id dup = 0, orig = 0;
   err = bn__table_rebuild(t, nn, &dup, &orig);
   if (err == BN_ERR_CORRUPT)
@@ -212,7 +289,7 @@ bn_err bn_tree_import(bn_tree **tree, const bn_domain *domain, const bn_tree_par
   atomic_store_explicit(&t->n_nodes, (uint32_t)nn, memory_order_relaxed);
   atomic_store_explicit(&t->node_reserved, nn, memory_order_relaxed);
 
-  /* Edges on their own: ids in range, inside the parent's range, sane statistics. */
+  /* Edges alone: ids in range, inside their parent's range. */
   for (uint64_t e = 0; e < ne; e++) {
     const bn_node_id p = a->edge_parent[e], c = a->edge_child[e];
     if (p >= nn) CORRUPT("edge %llu: parent %u out of range (%llu nodes)", ULL(e), p, ULL(nn));
@@ -222,6 +299,52 @@ bn_err bn_tree_import(bn_tree **tree, const bn_domain *domain, const bn_tree_par
     if (!(a->node_flags[p] & BN_NODE_EXPANDED) || e < a->node_first_edge[p] ||
         e >= (uint64_t)a->node_first_edge[p] + a->node_n_edges[p])
       CORRUPT("edge %llu: not in the edge range of its parent %u", ULL(e), p);
+    in[c].degree++;
+    bn__edge *edge = &t->edges[e];
+    edge->child = c;
+    atomic_store_explicit(&edge->visits, a->edge_visits[e], memory_order_relaxed);
+    atomic_store_explicit(&edge->reward_sum, bn__double_to_bits(a->edge_reward_sum[e]),
+                          memory_order_relaxed);
+    atomic_store_explicit(&edge->reward_sq, bn__double_to_bits(a->edge_reward_sq[e]),
+                          memory_order_relaxed);
+    /* The dead-child hint is derived state: set it now rather than on first selection. */
+    atomic_store_explicit(&edge->in_flight,
+                          a->node_flags[c] & BN_NODE_EXHAUSTED ? BN__EDGE_DEAD : 0u,
+                          memory_order_relaxed);
+    t->edge_parent[e] = p;
+    t->edge_action[e] = a->edge_action[e];
+  }
+  atomic_store_explicit(&t->n_edges, ne, memory_order_relaxed);
+
+  /* Nodes with their edges: a range holds only the node's own edges, children distinct.
+   * With the edge pass (every edge inside its parent's range), every edge belongs to exactly
+   * one range. */
+  for (uint64_t id = 0; id < nn; id++) {
+    const uint8_t flags = a->node_flags[id];
+    if (flags & BN_NODE_EXPANDED)
+      for (uint32_t i = 0; i < a->node_n_edges[id]; i++) {
+        const uint64_t e = (uint64_t)a->node_first_edge[id] + i;
+        const bn_node_id c = a->edge_child[e];
+        if (a->edge_parent[e] != id)
+          CORRUPT("node %llu: edge %llu in its range names parent %u", ULL(id), ULL(e),
+                  a->edge_parent[e]);
+        if (x.stamp[c] == (uint32_t)id + 1)
+          CORRUPT("node %llu: two edges lead to child %u", ULL(id), c);
+        x.stamp[c] = (uint32_t)id + 1;
+      }
+    /* Without an incoming edge a node was never selected (see step 3 for why it exists). */
+    if (id > 0 && in[id].degree == 0 &&
+        ((flags & BN_NODE_EXPANDED) || a->node_samples[id] || a->node_visits[id]))
+      CORRUPT("node %llu: no incoming edge, yet expanded, sampled or visited", ULL(id));
+  }
+
+  /* 3. States against the domain. */
+  memset(x.stamp, 0, nn * sizeof *x.stamp);
+  QUIET(derive_states(&x));
+
+  /* 4. Statistics. Edges: finite, possible; their sums into the children. */
+  for (uint64_t e = 0; e < ne; e++) {
+    const bn_node_id p = a->edge_parent[e], c = a->edge_child[e];
     const uint64_t v = a->edge_visits[e];
     const double r = a->edge_reward_sum[e], q = a->edge_reward_sq[e];
     if (!isfinite(r) || !isfinite(q) || q < 0)
@@ -235,42 +358,36 @@ bn_err bn_tree_import(bn_tree **tree, const bn_domain *domain, const bn_tree_par
       CORRUPT("node %u: incoming edge visits overflow", c);
     s->reward += r;
     s->abs += bound;
-    s->degree++;
     if (a->node_depth[c] == a->node_depth[p] + 1) s->depth_ok = true;
-
-    bn__edge *edge = &t->edges[e];
-    edge->child = c;
-    atomic_store_explicit(&edge->visits, v, memory_order_relaxed);
-    atomic_store_explicit(&edge->reward_sum, bn__double_to_bits(r), memory_order_relaxed);
-    atomic_store_explicit(&edge->reward_sq, bn__double_to_bits(q), memory_order_relaxed);
-    /* The dead-child hint is derived state: set it now rather than on first selection. */
-    atomic_store_explicit(&edge->in_flight,
-                          a->node_flags[c] & BN_NODE_EXHAUSTED ? BN__EDGE_DEAD : 0u,
-                          memory_order_relaxed);
-    t->edge_parent[e] = p;
-    t->edge_action[e] = a->edge_action[e];
   }
-  atomic_store_explicit(&t->n_edges, ne, memory_order_relaxed);
-
-  /* Nodes with their edges: ranges owned, distinct children, exhaustion, visit sums. */
-  bool unexplained = false; /* a node only an undone expansion can explain (see below) */
+  /* Nodes: samples, exhaustion, visit and reward sums. */
+  bool undone = false; /* a node only an undone expansion explains (see below) */
   for (uint64_t id = 0; id < nn; id++) {
     const uint8_t flags = a->node_flags[id];
+    const bool term = flags & BN_NODE_TERMINAL, exh = flags & BN_NODE_EXHAUSTED;
+    const uint32_t samples = a->node_samples[id];
     const uint64_t visits = a->node_visits[id];
+    const double reward = a->node_reward_sum[id];
+    if (!isfinite(reward)) CORRUPT("node %llu: reward sum %g", ULL(id), reward);
+    if (term) {
+      if (visits > samples)
+        CORRUPT("node %llu: %llu visits but selected only %u times", ULL(id), ULL(visits),
+                samples);
+      if (exh != (exhaust_after > 0 && samples >= exhaust_after))
+        CORRUPT("node %llu: terminal selected %u times but exhausted=%d with "
+                "search.exhaust_after = %u (was it changed?)",
+                ULL(id), samples, exh, exhaust_after);
+    } else {
+      if (samples) CORRUPT("node %llu: not terminal but %u samples", ULL(id), samples);
+      if (exh && !(flags & BN_NODE_EXPANDED))
+        CORRUPT("node %llu: exhausted but never expanded", ULL(id));
+    }
     if (flags & BN_NODE_EXPANDED) {
-      const uint32_t first = a->node_first_edge[id], n_edges = a->node_n_edges[id];
       uint64_t out_visits = 0;
-      for (uint32_t i = 0; i < n_edges; i++) {
-        const uint64_t e = (uint64_t)first + i;
-        const bn_node_id c = a->edge_child[e];
-        if (a->edge_parent[e] != id)
-          CORRUPT("node %llu: edge %llu in its range names parent %u", ULL(id), ULL(e),
-                  a->edge_parent[e]);
-        if (stamp[c] == (uint32_t)id + 1)
-          CORRUPT("node %llu: two edges lead to child %u", ULL(id), c);
-        stamp[c] = (uint32_t)id + 1;
-        if ((flags & BN_NODE_EXHAUSTED) && !(a->node_flags[c] & BN_NODE_EXHAUSTED))
-          CORRUPT("node %llu: exhausted but its child %u is not", ULL(id), c);
+      for (uint32_t i = 0; i < a->node_n_edges[id]; i++) {
+        const uint64_t e = (uint64_t)a->node_first_edge[id] + i;
+        if (exh && !(a->node_flags[a->edge_child[e]] & BN_NODE_EXHAUSTED))
+          CORRUPT("node %llu: exhausted but its child %u is not", ULL(id), a->edge_child[e]);
         if (__builtin_add_overflow(out_visits, a->edge_visits[e], &out_visits))
           CORRUPT("node %llu: out-edge visits overflow", ULL(id));
       }
@@ -287,47 +404,35 @@ bn_err bn_tree_import(bn_tree **tree, const bn_domain *domain, const bn_tree_par
     if (visits != s->visits)
       CORRUPT("node %llu: %llu visits but its incoming edges carry %llu", ULL(id), ULL(visits),
               ULL(s->visits));
-    const double r = a->node_reward_sum[id];
     const double tol = 1e-12 + 4 * DBL_EPSILON * (double)(visits + 1) * s->abs;
-    if (!(fabs(r - s->reward) <= tol))
-      CORRUPT("node %llu: reward sum %.17g but its incoming edges carry %.17g", ULL(id), r,
+    if (!(fabs(reward - s->reward) <= tol))
+      CORRUPT("node %llu: reward sum %.17g but its incoming edges carry %.17g", ULL(id), reward,
               s->reward);
     /* An expansion undone (store full, domain error) leaves the children it created without
-     * their creating edge: nodes with no incoming edge, or none from a parent one level up.
-     * They are legitimate (a search that filled its store is the usual reason to restart
-     * with a larger one); bn_tree_check accepts them once an undone expansion is on record. */
-    if (s->degree == 0) {
-      if ((flags & BN_NODE_EXPANDED) || a->node_samples[id])
-        CORRUPT("node %llu: no incoming edge, yet expanded or sampled", ULL(id));
-      unexplained = true;
-    } else if (!s->depth_ok) {
-      unexplained = true;
-    }
+     * their creating edge: no incoming edge at all, or none from a parent one level up.
+     * Legitimate (a search that filled its store is the usual reason to restart with a
+     * larger one); bn_tree_check accepts them once an undone expansion is on record. */
+    if (s->degree == 0 || !s->depth_ok) undone = true;
   }
-
-  /* The edges are exactly those expansion would make, with the domain's actions. */
-  memset(stamp, 0, nn * sizeof *stamp);
-  BN_TRY(check_against_domain(t, a, stamp, why, whylen));
 
   atomic_store_explicit(&t->n_selects, a->n_backprops, memory_order_relaxed);
   atomic_store_explicit(&t->n_backprops, a->n_backprops, memory_order_relaxed);
   atomic_store_explicit(&t->n_abandons, 0, memory_order_relaxed);
-  atomic_store_explicit(&t->expand_failures, unexplained ? 1 : 0, memory_order_relaxed);
+  atomic_store_explicit(&t->expand_failures, undone ? 1 : 0, memory_order_relaxed);
   atomic_thread_fence(memory_order_release);
 
-  /* The final guard: every invariant the other files rely on. */
+  /* The last guard: every invariant the other files rely on (acyclic, among others). */
   err = bn_tree_check(t, why, whylen);
   if (err != BN_OK) goto fail;
-
-  free(in);
-  free(stamp);
-  free(buf);
   *tree = t;
-  return BN_OK;
+  t = NULL;
 fail:
   free(in);
-  free(stamp);
-  free(buf);
+  free(x.trust);
+  free(x.stamp);
+  free(x.stack);
+  free(x.acts);
+  free(x.child);
   bn_tree_destroy(&t);
   return err;
 }
@@ -352,11 +457,11 @@ bn_err bn_tree_restore_path(bn_tree *t, const bn_path *path) {
              t->edge_parent[e], node);
     node = t->edges[e].child;
   }
-  BN_CHECK(node == path->leaf, BN_ERR_CORRUPT, "pending path ends at node %u, not at its leaf %u",
-           node, path->leaf);
+  BN_CHECK(node == path->leaf, BN_ERR_CORRUPT,
+           "pending path ends at node %u, not at its leaf %u", node, path->leaf);
 
-  /* The marks bn_tree_select leaves (root, then each edge and its child); the terminal's
-   * sample count is part of the arrays already. */
+  /* The marks bn_tree_select leaves: the root, then each edge and its child. The sample a
+   * terminal leaf counted at selection is in the arrays already. */
   atomic_fetch_add_explicit(&t->nodes[0].in_flight, 1, memory_order_relaxed);
   for (int i = 0; i < len; i++) {
     bn__edge *e = &t->edges[path->edges[i]];

@@ -1,0 +1,55 @@
+/* Validated reads of HDF5 objects for the checkpoint reader (src/checkpoint only).
+ *
+ * Every helper checks before it trusts: the link exists and is a hard link (no soft or
+ * external links out of the file), the object has the expected class, element size,
+ * signedness and rank, the sizes multiply without overflow and fit in the file (unless the
+ * dataset is filtered), strings are NUL-terminated within their length. A problem becomes
+ * BN_ERR_CORRUPT (BN_ERR_NOMEM for a failed allocation) with a one-line reason in the
+ * reader's `why`; the HDF5 error stack, if any, goes to the log at debug level. */
+#ifndef BN_CHECKPOINT_H5CHECK_H
+#define BN_CHECKPOINT_H5CHECK_H
+
+#include <stdint.h>
+
+#include "checkpoint/checkpoint_impl.h"
+
+/* The state of one read: the open file, its size, where the first problem is written. */
+typedef struct bn__rd {
+  hid_t file;
+  uint64_t file_size;
+  char *why;
+  size_t whylen;
+} bn__rd;
+
+/* Record a problem (the first one wins) and return `e`. */
+bn_err bn__rd_fail(bn__rd *r, bn_err e, const char *fmt, ...) BN_PRINTF(3, 4);
+/* Record "<what>: <HDF5's most specific message>" as BN_ERR_CORRUPT, log the stack. */
+bn_err bn__rd_h5fail(bn__rd *r, const char *fmt, ...) BN_PRINTF(2, 3);
+
+/* A numeric attribute of `loc` (named `where` in messages) of exactly `type`. */
+BN_NODISCARD bn_err bn__rd_attr_num(bn__rd *r, hid_t loc, const char *where, const char *name, bn__ftype type,
+                                    void *out);
+/* A string attribute (fixed-length NUL-terminated, or variable-length), malloc'ed copy. */
+BN_NODISCARD bn_err bn__rd_attr_str(bn__rd *r, hid_t loc, const char *where, const char *name, char **out);
+
+/* Open the dataset or group at absolute `path`, checking each link on the way. */
+BN_NODISCARD bn_err bn__rd_open_dataset(bn__rd *r, const char *path, hid_t *out);
+BN_NODISCARD bn_err bn__rd_open_group(bn__rd *r, const char *path, hid_t *out);
+
+/* Read the array dataset at `path`: `type` elements, rank 1 ([n]) or rank 2 ([n x width]).
+ * *n == UINT64_MAX on entry accepts any length and returns it; otherwise the length must
+ * equal *n. *out is a new array (at least 1 byte, so empty arrays are non-NULL). */
+BN_NODISCARD bn_err bn__rd_array(bn__rd *r, const char *path, bn__ftype type, int rank, uint64_t width,
+                                 uint64_t *n, void **out);
+
+/* Open the compound table t->path and check its fields (names, kinds, sizes, state width).
+ * *n receives its length. */
+BN_NODISCARD bn_err bn__rd_table_open(bn__rd *r, const bn__table *t, uint64_t state_size, hid_t *ds,
+                                      uint64_t *n);
+/* Read a whole small table (no BN__F_STATE field) into a new array of C structs. */
+BN_NODISCARD bn_err bn__rd_table(bn__rd *r, const bn__table *t, uint64_t *n, void **out);
+
+/* calloc(count, size) with overflow check, never of 0 bytes; BN_ERR_NOMEM via the reader. */
+BN_NODISCARD bn_err bn__rd_alloc(bn__rd *r, uint64_t count, size_t size, const char *what, void **out);
+
+#endif

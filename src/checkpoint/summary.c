@@ -1,0 +1,202 @@
+/* `banyan inspect`: a readable summary of a snapshot. Sections, in order: run identity,
+ * search counters, best states, failures grouped by reason, engine use, checkpoint history
+ * (first and last few when long), timeline (first and last rows). Output only: never fails
+ * (an allocation failure shortens the failure section, with a note). */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "checkpoint/checkpoint_impl.h"
+
+#define HISTORY_EDGE 3  /* history rows shown at each end when there are many */
+#define MAX_REASONS 20  /* failure reasons listed, most frequent first */
+
+/* Mirrors bn_stop_reason (include/banyan/search.h), which this module does not depend on. */
+static const char *stop_text(uint32_t r) {
+  static const char *const names[] = {"none", "budget reached", "time limit", "space exhausted",
+                                      "graph full", "signal", "error"};
+  return r < sizeof names / sizeof names[0] ? names[r] : "unknown";
+}
+
+static void put_time(FILE *out, double t) {
+  struct tm tm;
+  char buf[64];
+  if (isfinite(t) && t >= 0 && t < 253402300800.0) { /* before year 10000 */
+    const time_t s = (time_t)t;
+    if (gmtime_r(&s, &tm) && strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S UTC", &tm) > 0) {
+      fputs(buf, out);
+      return;
+    }
+  }
+  fprintf(out, "%.3f", t);
+}
+
+static void put_identity(const bn_snapshot *s, FILE *out) {
+  fprintf(out, "checkpoint\n");
+  fprintf(out, "  domain           %s\n", s->domain ? s->domain : "?");
+  fprintf(out, "  banyan version   %s (format %u)\n", s->banyan_version ? s->banyan_version : "?",
+          BN_CHECKPOINT_FORMAT_VERSION);
+  fprintf(out, "  created          ");
+  put_time(out, s->created);
+  fprintf(out, "\n  updated          ");
+  put_time(out, s->updated);
+  fprintf(out, "\n  seed             %llu\n", (unsigned long long)s->seed);
+  fprintf(out, "  state size       %llu bytes\n", (unsigned long long)s->state_size);
+}
+
+static void put_counters(const bn_snapshot *s, FILE *out) {
+  fprintf(out, "search\n");
+  fprintf(out, "  iterations       %llu of budget %llu (%llu claimed)\n", (unsigned long long)s->completed,
+          (unsigned long long)s->budget, (unsigned long long)s->next_iteration);
+  fprintf(out, "  evaluations      %llu\n", (unsigned long long)s->evaluations);
+  fprintf(out, "  failures         %llu\n", (unsigned long long)s->failures);
+  fprintf(out, "  cancelled        %llu\n", (unsigned long long)s->cancelled);
+  fprintf(out, "  pending          %llu\n", (unsigned long long)s->n_pending);
+  if (s->finished)
+    fprintf(out, "  finished         yes (%s)\n", stop_text(s->stop_reason));
+  else if (s->stop_reason)
+    fprintf(out, "  finished         no (stopped: %s; resume continues)\n", stop_text(s->stop_reason));
+  else
+    fprintf(out, "  finished         no (in progress)\n");
+  fprintf(out, "  elapsed          %.1f s\n", s->elapsed_seconds);
+  fprintf(out, "  mode             %s\n", s->deterministic ? "deterministic" : "free");
+  fprintf(out, "  graph            %llu nodes, %llu edges\n", (unsigned long long)s->tree.n_nodes,
+          (unsigned long long)s->tree.n_edges);
+  fprintf(out, "  checkpoints      %llu written\n", (unsigned long long)s->checkpoints);
+}
+
+static void put_best(const bn_snapshot *s, const bn_domain *domain, FILE *out) {
+  fprintf(out, "best states (%llu)\n", (unsigned long long)s->n_best);
+  char *text = NULL;
+  size_t cap = 0;
+  for (uint64_t i = 0; i < s->n_best; i++) {
+    const bn_best_row *b = &s->best[i];
+    const char *shown = b->text;
+    if (!memchr(b->text, '\0', sizeof b->text) || !b->text[0]) {
+      shown = "?";
+      if (b->node < s->tree.n_nodes && s->tree.states &&
+          bn__state_text(domain, s->tree.states + (size_t)b->node * s->state_size, (size_t)s->state_size, &text,
+                         &cap) == BN_OK)
+        shown = text;
+    }
+    fprintf(out, "  %3llu. mean %-12.6g visits %-8llu node %-8u %s\n", (unsigned long long)(i + 1), b->mean,
+            (unsigned long long)b->visits, b->node, shown);
+  }
+  free(text);
+}
+
+typedef struct reason_count {
+  const char *reason;
+  uint64_t count;
+} reason_count;
+
+static int by_text(const void *a, const void *b) {
+  return strncmp(*(const char *const *)a, *(const char *const *)b, BN_JOB_REASON_LEN);
+}
+
+static int by_count(const void *a, const void *b) {
+  const reason_count *x = a, *y = b;
+  if (x->count != y->count) return x->count < y->count ? 1 : -1;
+  return strncmp(x->reason, y->reason, BN_JOB_REASON_LEN);
+}
+
+static void put_failures(const bn_snapshot *s, FILE *out) {
+  uint64_t failed = 0;
+  for (uint64_t i = 0; i < s->n_results; i++) failed += bn__result_row(s, i)->status == BN_JOB_FAILED;
+  fprintf(out, "failures by reason (%llu of %llu results)\n", (unsigned long long)failed,
+          (unsigned long long)s->n_results);
+  if (failed == 0) return;
+  const char **reasons = malloc(failed * sizeof *reasons);
+  reason_count *groups = malloc(failed * sizeof *groups);
+  if (!reasons || !groups) {
+    fprintf(out, "  (not enough memory to group them)\n");
+    free(reasons);
+    free(groups);
+    return;
+  }
+  size_t k = 0, g = 0;
+  for (uint64_t i = 0; i < s->n_results; i++) {
+    const bn_result_row *r = bn__result_row(s, i);
+    if (r->status == BN_JOB_FAILED) reasons[k++] = r->reason;
+  }
+  qsort(reasons, k, sizeof *reasons, by_text);
+  for (size_t i = 0; i < k; i++) {
+    if (g > 0 && strncmp(groups[g - 1].reason, reasons[i], BN_JOB_REASON_LEN) == 0) {
+      groups[g - 1].count++;
+    } else {
+      groups[g].reason = reasons[i];
+      groups[g++].count = 1;
+    }
+  }
+  qsort(groups, g, sizeof *groups, by_count);
+  for (size_t i = 0; i < g && i < MAX_REASONS; i++)
+    fprintf(out, "  %10llu  %.*s\n", (unsigned long long)groups[i].count, BN_JOB_REASON_LEN,
+            groups[i].reason[0] ? groups[i].reason : "(no reason given)");
+  if (g > MAX_REASONS) fprintf(out, "  ... %zu more reasons\n", g - MAX_REASONS);
+  free(reasons);
+  free(groups);
+}
+
+static void put_engines(const bn_snapshot *s, FILE *out) {
+  fprintf(out, "engines (%llu)\n", (unsigned long long)s->n_engines);
+  if (s->n_engines == 0) return;
+  fprintf(out, "  %6s %12s %10s %12s %12s %12s\n", "rank", "jobs", "failures", "busy s", "idle s", "utilization");
+  for (uint64_t i = 0; i < s->n_engines; i++) {
+    const bn_engine_row *e = &s->engines[i];
+    const double total = e->busy_seconds + e->idle_seconds;
+    fprintf(out, "  %6d %12llu %10llu %12.1f %12.1f", e->rank, (unsigned long long)e->jobs,
+            (unsigned long long)e->failures, e->busy_seconds, e->idle_seconds);
+    if (total > 0) fprintf(out, " %11.1f%%\n", 100.0 * e->busy_seconds / total);
+    else fprintf(out, " %12s\n", "-");
+  }
+}
+
+static void put_history_row(const bn_checkpoint_row *h, FILE *out) {
+  fprintf(out, "  ");
+  put_time(out, h->t_unix);
+  fprintf(out, "  iterations %-10llu snapshot %.3f s  write %.3f s  %.1f MB\n", (unsigned long long)h->iterations,
+          h->snapshot_seconds, h->write_seconds, (double)h->bytes / 1e6);
+}
+
+static void put_history(const bn_snapshot *s, FILE *out) {
+  fprintf(out, "checkpoint history (%llu)\n", (unsigned long long)s->n_history);
+  for (uint64_t i = 0; i < s->n_history; i++) {
+    if (s->n_history > 2 * HISTORY_EDGE && i == HISTORY_EDGE) {
+      fprintf(out, "  ... %llu more ...\n", (unsigned long long)(s->n_history - 2 * HISTORY_EDGE));
+      i = s->n_history - HISTORY_EDGE - 1;
+      continue;
+    }
+    put_history_row(&s->history[i], out);
+  }
+}
+
+static void put_timeline_row(const char *label, const bn_timeline_row *t, FILE *out) {
+  fprintf(out, "  %-5s t %.1f s  iterations %llu  evaluations %llu  failures %llu  in flight %llu  best %.6g  "
+          "utilization %.1f%%\n",
+          label, t->t, (unsigned long long)t->iterations, (unsigned long long)t->evaluations,
+          (unsigned long long)t->failures, (unsigned long long)t->in_flight, t->best_reward, 100.0 * t->utilization);
+}
+
+static void put_timeline(const bn_snapshot *s, FILE *out) {
+  fprintf(out, "timeline (%llu rows)\n", (unsigned long long)s->n_timeline);
+  if (s->n_timeline == 0) return;
+  put_timeline_row("first", &s->timeline[0], out);
+  if (s->n_timeline > 1) put_timeline_row("last", &s->timeline[s->n_timeline - 1], out);
+}
+
+void bn_checkpoint_print_summary(const bn_snapshot *snap, const bn_domain *domain, FILE *out) {
+  if (!snap || !out) return;
+  if (domain && domain->info.state_size != snap->state_size) {
+    fprintf(out, "(the domain's states have %zu bytes, the checkpoint's %llu: states shown in hex)\n",
+            domain->info.state_size, (unsigned long long)snap->state_size);
+    domain = NULL;
+  }
+  put_identity(snap, out);
+  put_counters(snap, out);
+  put_best(snap, domain, out);
+  if (snap->n_results == 0 || (snap->result_rows && snap->result_chunk_rows > 0)) put_failures(snap, out);
+  put_engines(snap, out);
+  put_history(snap, out);
+  put_timeline(snap, out);
+}

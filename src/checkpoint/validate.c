@@ -1,0 +1,106 @@
+/* Coherence checks of a snapshot, shared by the writer (a snapshot that could not be read
+ * back is refused before anything touches the disk) and the reader (a file that parses but
+ * does not add up is corrupt). Indices into the graph are bn_tree_import's business; this
+ * checks what the checkpoint format itself promises. One pass over the result rows, so a
+ * million rows cost a few milliseconds. */
+#include <math.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "banyan/engine.h"
+#include "checkpoint/checkpoint_impl.h"
+
+bn_err bn__why(bn_err e, char *why, size_t whylen, const char *fmt, ...) {
+  if (why && whylen > 0) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(why, whylen, fmt, ap);
+    va_end(ap);
+  }
+  return e;
+}
+
+#define BAD(...) return bn__why(BN_ERR_CORRUPT, why, whylen, __VA_ARGS__)
+#define ULL(x) ((unsigned long long)(x))
+
+static bool valid_kind(uint8_t k) { return k == BN_JOB_REWARD || k == BN_JOB_SIMULATE; }
+
+static bn_err check_identity(const bn_snapshot *s, char *why, size_t whylen) {
+  if (s->state_size == 0 || s->state_size > BN__CKPT_MAX_STATE_SIZE)
+    BAD("state_size %llu outside 1..%llu", ULL(s->state_size), ULL(BN__CKPT_MAX_STATE_SIZE));
+  if (s->path_cap > BN__CKPT_MAX_PATH_CAP) BAD("path_cap %llu above %u", ULL(s->path_cap), BN__CKPT_MAX_PATH_CAP);
+  if (s->tree.state_size != s->state_size)
+    BAD("tree state size %llu differs from state_size %llu", ULL(s->tree.state_size), ULL(s->state_size));
+  if (!isfinite(s->created) || !isfinite(s->updated)) BAD("created/updated times are not finite");
+  if (!isfinite(s->elapsed_seconds) || s->elapsed_seconds < 0)
+    BAD("elapsed_seconds %g is not a finite non-negative number", s->elapsed_seconds);
+  if (s->deterministic > 1 || s->finished > 1)
+    BAD("deterministic (%u) and finished (%u) must be 0 or 1", s->deterministic, s->finished);
+  return BN_OK;
+}
+
+/* Every claimed iteration is at most one of: applied (a row of /results), cancelled, or
+ * pending; results split into evaluations and failures; the root saw at most every result. */
+static bn_err check_counters(const bn_snapshot *s, char *why, size_t whylen) {
+  if (s->completed != s->n_results)
+    BAD("completed = %llu but /results has %llu rows", ULL(s->completed), ULL(s->n_results));
+  if (s->failures > s->completed || s->evaluations != s->completed - s->failures)
+    BAD("evaluations (%llu) + failures (%llu) != completed (%llu)", ULL(s->evaluations), ULL(s->failures),
+        ULL(s->completed));
+  if (s->n_results > s->next_iteration)
+    BAD("%llu results but only %llu iterations claimed", ULL(s->n_results), ULL(s->next_iteration));
+  if (s->cancelled > s->next_iteration - s->completed ||
+      s->n_pending > s->next_iteration - s->completed - s->cancelled)
+    BAD("completed (%llu) + cancelled (%llu) + pending (%llu) exceed the %llu iterations claimed",
+        ULL(s->completed), ULL(s->cancelled), ULL(s->n_pending), ULL(s->next_iteration));
+  if (s->applied_upto > s->next_iteration)
+    BAD("applied_upto %llu beyond next_iteration %llu", ULL(s->applied_upto), ULL(s->next_iteration));
+  if (s->tree.n_backprops > s->completed)
+    BAD("the tree has %llu backprops but only %llu results were applied", ULL(s->tree.n_backprops),
+        ULL(s->completed));
+  return BN_OK;
+}
+
+static bn_err check_results(const bn_snapshot *s, char *why, size_t whylen) {
+  uint64_t failed = 0;
+  for (uint64_t i = 0; i < s->n_results; i++) {
+    const bn_result_row *r = bn__result_row(s, i);
+    if (!valid_kind(r->kind)) BAD("/results row %llu: kind %u is neither reward (1) nor simulate (2)", ULL(i), r->kind);
+    if (r->status != BN_JOB_OK && r->status != BN_JOB_FAILED)
+      BAD("/results row %llu: status %u is neither ok (1) nor failed (2)", ULL(i), r->status);
+    if (r->job_id >= s->next_iteration)
+      BAD("/results row %llu: job_id %llu not below next_iteration %llu", ULL(i), ULL(r->job_id),
+          ULL(s->next_iteration));
+    if (!memchr(r->reason, '\0', sizeof r->reason)) BAD("/results row %llu: reason is not NUL-terminated", ULL(i));
+    failed += r->status == BN_JOB_FAILED;
+  }
+  if (failed != s->failures)
+    BAD("/results has %llu failed rows but failures = %llu", ULL(failed), ULL(s->failures));
+  return BN_OK;
+}
+
+static bn_err check_rows(const bn_snapshot *s, char *why, size_t whylen) {
+  for (uint64_t i = 0; i < s->n_pending; i++) {
+    const bn_pending_row *p = &s->pending[i];
+    if (!valid_kind(p->kind)) BAD("/pending row %llu: kind %u is neither reward nor simulate", ULL(i), p->kind);
+    if (p->path_len > s->path_cap)
+      BAD("/pending row %llu: path_len %u above path_cap %u", ULL(i), p->path_len, s->path_cap);
+    if (p->iteration >= s->next_iteration)
+      BAD("/pending row %llu: iteration %llu not below next_iteration %llu", ULL(i), ULL(p->iteration),
+          ULL(s->next_iteration));
+  }
+  for (uint64_t i = 0; i < s->n_best; i++)
+    if (!memchr(s->best[i].text, '\0', sizeof s->best[i].text))
+      BAD("/best row %llu: text is not NUL-terminated", ULL(i));
+  return BN_OK;
+}
+
+bn_err bn__snapshot_check(const bn_snapshot *s, char *why, size_t whylen) {
+  BN_CALL(check_identity(s, why, whylen));
+  BN_CALL(check_counters(s, why, whylen));
+  BN_CALL(check_results(s, why, whylen));
+  BN_CALL(check_rows(s, why, whylen));
+  return BN_OK;
+}
