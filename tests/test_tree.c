@@ -836,7 +836,9 @@ static const bn_domain_ops hop_ops = {.api_version = BN_DOMAIN_API_VERSION,
 static bn_domain hop_domain(void) {
   return (bn_domain){.ops = &hop_ops,
                      .ctx = NULL,
-                     .info = {.state_size = sizeof(hop_state), .max_actions = 2, .max_depth = HOP_K}};
+                     .info = {.state_size = sizeof(hop_state),
+                              .max_actions = 2,
+                              .max_depth = HOP_K}};
 }
 
 static void *copy_bytes(const void *p, size_t n) {
@@ -865,6 +867,7 @@ static bn_tree_arrays arrays_copy(const bn_tree_arrays *a) {
   COPY(edge_visits, ne);
   COPY(edge_reward_sum, ne);
   COPY(edge_reward_sq, ne);
+  COPY(edge_flags, ne);
 #undef COPY
   return c;
 }
@@ -891,6 +894,7 @@ static void assert_arrays_equal(const bn_tree_arrays *a, const bn_tree_arrays *b
   SAME(edge_visits, ne);
   SAME(edge_reward_sum, ne);
   SAME(edge_reward_sq, ne);
+  SAME(edge_flags, ne);
 #undef SAME
 }
 
@@ -1124,26 +1128,30 @@ static void bn_tree_restore_path_should_reject_a_broken_chain(void) {
   const bn_node_id leaf = path.leaf;
   bn_edge_id b[16];
   bn_path bad = {.edges = b};
+  /* The path itself is fine. */
+  memcpy(b, good, sizeof good);
+  bad.len = 3;
+  bad.leaf = leaf;
+  CU_ASSERT_EQUAL(bn_tree_restore_path(u, &bad), BN_OK);
+  bn_tree_abandon(u, &bad);
 
-#define RESTORE_FAILS(setup)                                          \
-  do {                                                                \
-    memcpy(b, good, sizeof good);                                     \
-    bad.len = 3;                                                      \
-    bad.leaf = leaf;                                                  \
-    setup;                                                            \
-    CU_ASSERT_EQUAL(bn_tree_restore_path(u, &bad), BN_ERR_CORRUPT);   \
+#define RESTORE_FAILS(damage)                                        \
+  do {                                                               \
+    memcpy(b, good, sizeof good);                                    \
+    bad.len = 3;                                                     \
+    bad.leaf = leaf;                                                 \
+    damage;                                                          \
+    CU_ASSERT_EQUAL(bn_tree_restore_path(u, &bad), BN_ERR_CORRUPT);  \
   } while (0)
-  RESTORE_FAILS((void)0; memcpy(b, good, sizeof good); bad.len = 3; bad.leaf = leaf;
-                CU_ASSERT_EQUAL(bn_tree_restore_path(u, &bad), BN_OK); bn_tree_abandon(u, &bad);
-                bad.leaf = bn_tree_edge_child(u, good[1])); /* ends early */
-  RESTORE_FAILS(b[0] = good[1]);                     /* does not start at the root */
-  RESTORE_FAILS(b[1] = good[2]);                     /* a link skipped */
-  RESTORE_FAILS(b[2] = (bn_edge_id)a.n_edges);       /* edge id out of range */
+  RESTORE_FAILS(bad.leaf = bn_tree_edge_child(u, good[1]));   /* the leaf is not the end */
+  RESTORE_FAILS(b[0] = good[1]);                              /* does not start at the root */
+  RESTORE_FAILS(b[1] = good[2]);                              /* a link skipped */
+  RESTORE_FAILS(b[2] = (bn_edge_id)a.n_edges);                /* edge id out of range */
   RESTORE_FAILS(b[0] = BN_NONE);
-  RESTORE_FAILS(bad.leaf = (bn_node_id)a.n_nodes);   /* leaf out of range */
-  RESTORE_FAILS(bad.len = 0);                        /* empty, but the leaf is not the root */
+  RESTORE_FAILS(bad.leaf = (bn_node_id)a.n_nodes);            /* leaf out of range */
+  RESTORE_FAILS(bad.len = 0);                                 /* empty, leaf not the root */
   RESTORE_FAILS(bad.len = -1);
-  RESTORE_FAILS(bad.len = bn_tree_path_capacity(u) + 1);
+  RESTORE_FAILS(bad.len = bn_tree_path_capacity(u) + 1);      /* longer than a path can be */
 #undef RESTORE_FAILS
   /* No failed attempt left a mark. */
   for (bn_node_id n = 0; n < bn_tree_node_count(u); n++)
@@ -1173,7 +1181,8 @@ static void import_fails(const bn_domain *d, const bn_tree_params *p, const bn_t
 }
 
 /* Find a node matching `pred`, skipping the root; BN_NONE if none. */
-static bn_node_id find_node(const bn_tree_arrays *a, bool (*pred)(const bn_tree_arrays *, bn_node_id)) {
+static bn_node_id find_node(const bn_tree_arrays *a,
+                            bool (*pred)(const bn_tree_arrays *, bn_node_id)) {
   for (bn_node_id n = 1; n < a->n_nodes; n++)
     if (pred(a, n)) return n;
   return BN_NONE;
@@ -1192,6 +1201,28 @@ static bool is_unsorted_able(const bn_tree_arrays *a, bn_node_id n) {
   const bag_state *s = (const bag_state *)(a->states + (size_t)n * a->state_size);
   return s->len >= 2 && s->word[0] != s->word[s->len - 1];
 }
+
+/* Damage that keeps every id, range and sum valid. */
+static void unsort_word(bn_tree_arrays *c, bn_node_id n) {
+  bag_state *s = (bag_state *)(c->states + (size_t)n * c->state_size);
+  char first = s->word[0];
+  s->word[0] = s->word[s->len - 1];
+  s->word[s->len - 1] = first;
+}
+#define SWAP(type, x, y) \
+  do {                   \
+    type tmp_ = (x);     \
+    (x) = (y);           \
+    (y) = tmp_;          \
+  } while (0)
+static void swap_edges(bn_tree_arrays *c, uint32_t e) { /* e and e + 1, statistics included */
+  SWAP(uint32_t, c->edge_child[e], c->edge_child[e + 1]);
+  SWAP(uint64_t, c->edge_visits[e], c->edge_visits[e + 1]);
+  SWAP(double, c->edge_reward_sum[e], c->edge_reward_sum[e + 1]);
+  SWAP(double, c->edge_reward_sq[e], c->edge_reward_sq[e + 1]);
+  SWAP(uint8_t, c->edge_flags[e], c->edge_flags[e + 1]);
+}
+#undef SWAP
 
 static void bn_tree_import_should_reject_each_corruption_with_a_reason(void) {
   bn_domain d = bag_domain(3, 4);
@@ -1239,13 +1270,7 @@ static void bn_tree_import_should_reject_each_corruption_with_a_reason(void) {
   CASE(memcpy(c.states + (size_t)terminal2 * ss, c.states + (size_t)terminal * ss, ss),
        "same state");                                              /* duplicate state */
   CASE(memcpy(c.states + (size_t)leaf * ss, c.states + (size_t)inner * ss, ss), "same state");
-  CASE(({
-         bag_state *m = (bag_state *)(c.states + (size_t)mixed * ss);
-         char first = m->word[0];
-         m->word[0] = m->word[m->len - 1];
-         m->word[m->len - 1] = first;
-       }),
-       "canonical");
+  CASE(unsort_word(&c, mixed), "canonical");
   /* A state the domain would choke on is never handed to it: only derived states are. */
   CASE(((bag_state *)(c.states + (size_t)leaf * ss))->len = 200, "canonical state");
   CASE(c.node_flags[leaf] |= BN_NODE_TERMINAL, "terminal flag");   /* wrong terminal flag */
@@ -1259,6 +1284,7 @@ static void bn_tree_import_should_reject_each_corruption_with_a_reason(void) {
   CASE(c.n_backprops += 1, "root visits");
   CASE(c.edge_reward_sum[f] = NAN, "reward");                      /* NaN and friends */
   CASE(c.edge_reward_sq[f] = -1, "reward");
+  CASE(c.edge_flags[f] = 0x10, "unknown flags");
   CASE(c.edge_reward_sum[f] = INFINITY, "reward");
   CASE(c.node_reward_sum[inner] = NAN, "reward");
   CASE(c.node_reward_sum[leaf] += 0.25, "reward");
@@ -1282,21 +1308,7 @@ static void bn_tree_import_should_reject_each_corruption_with_a_reason(void) {
   CASE(c.edge_child[f] = inner, "itself");
   /* Two sibling edges swapped with their statistics: every sum holds, only the domain
    * can tell that the actions no longer lead to those children. */
-  CASE(({
-         uint32_t ch = c.edge_child[f];
-         c.edge_child[f] = c.edge_child[f + 1];
-         c.edge_child[f + 1] = ch;
-         uint64_t v = c.edge_visits[f];
-         c.edge_visits[f] = c.edge_visits[f + 1];
-         c.edge_visits[f + 1] = v;
-         double r = c.edge_reward_sum[f];
-         c.edge_reward_sum[f] = c.edge_reward_sum[f + 1];
-         c.edge_reward_sum[f + 1] = r;
-         r = c.edge_reward_sq[f];
-         c.edge_reward_sq[f] = c.edge_reward_sq[f + 1];
-         c.edge_reward_sq[f + 1] = r;
-       }),
-       "canonical state that action");
+  CASE(swap_edges(&c, f), "canonical state that action");
   /* The last edge dropped (its node's count shortened, its child and its sums kept
    * consistent would need more edits): the edge then belongs to no range. */
   CASE(c.node_n_edges[c.edge_parent[ne - 1]]--, "edge range");

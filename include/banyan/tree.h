@@ -145,7 +145,13 @@ typedef struct bn_tree_arrays {
   uint64_t *edge_visits;
   double *edge_reward_sum;
   double *edge_reward_sq;
+  uint8_t *edge_flags;        /* BN_EDGE_* (NULL on import: derived from the children) */
 } bn_tree_arrays;
+
+/* Edge flags in bn_tree_arrays.edge_flags. Selection marks an edge when it finds the child
+ * exhausted and skips it from then on; the mark changes later random draws, so an exact
+ * restart needs it saved. */
+enum { BN_EDGE_CHILD_EXHAUSTED = 1 };
 
 /* Copy the graph into freshly allocated arrays (free with bn_tree_arrays_free). The tree
  * must be quiescent (no select/backprop running): the caller pauses its threads; the copy

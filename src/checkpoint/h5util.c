@@ -1,11 +1,22 @@
 /* HDF5 error handling for the checkpoint module: silence HDF5's own stack printing, and
- * print the stack through banyan's log (or summarise it into a reader's `why`) instead. */
+ * print the stack through banyan's log (or summarise it into a reader's `why`) instead.
+ *
+ * Also keeps HDF5 from cleaning up at process exit (H5dont_atexit, before the library
+ * initialises): HDF5 1.10 leaves a file whose H5Fclose failed (its metadata flush hit a
+ * full disk or an I/O error) half-destroyed in its tables, and its exit handler then
+ * crashes on it. The module closes everything it opens, so there is nothing to clean. */
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "checkpoint/h5util.h"
 
+static pthread_once_t setup_once = PTHREAD_ONCE_INIT;
+
+static void setup(void) { (void)H5dont_atexit(); }
+
 void bn__h5_quiet(bn__h5_guard *g) {
+  (void)pthread_once(&setup_once, setup);
   g->saved = H5Eget_auto2(H5E_DEFAULT, &g->func, &g->data) >= 0;
   (void)H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
 }

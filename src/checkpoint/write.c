@@ -8,8 +8,10 @@
  * per HDF5 chunk (chunks of about 4 MiB, written whole, bypassing the chunk cache). No
  * fill values are written. Attributes use the 1.8 object format so the effective
  * configuration may exceed 64 KiB. */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "checkpoint/checkpoint_impl.h"
 
@@ -191,12 +193,16 @@ fail:
   return err;
 }
 
-/* Rows per /results chunk: about BN__CKPT_CHUNK_BYTES, at least 1, at most 64 Ki. */
-static hsize_t results_chunk_rows(size_t row_bytes) {
+/* Rows per /results chunk: about BN__CKPT_CHUNK_BYTES (at most 64 Ki rows), but no more
+ * than the rows there are, rounded up to a power of two (at least 16): a small run does
+ * not carry a mostly empty 4 MiB chunk, and appending rows later stays reasonable. */
+static hsize_t results_chunk_rows(size_t row_bytes, uint64_t n_rows) {
   size_t rows = BN__CKPT_CHUNK_BYTES / row_bytes;
   if (rows < 1) rows = 1;
   if (rows > BN__CKPT_MAX_CHUNK_ROWS) rows = BN__CKPT_MAX_CHUNK_ROWS;
-  return rows;
+  uint64_t fit = 16;
+  while (fit < n_rows && fit < rows) fit *= 2;
+  return fit < rows ? (hsize_t)fit : (hsize_t)rows;
 }
 
 /* Pack rows [first, first + n) of the results log into buf in the packed layout. */
@@ -223,7 +229,7 @@ static bn_err write_results(hid_t file, const bn_snapshot *s) {
   hid_t ftype = -1, mtype = -1, fspace = -1, mspace = -1, dcpl = -1, ds = -1;
   unsigned char *buf = NULL;
   const size_t row_bytes = bn__table_packed_size(&bn__results_table, s->state_size);
-  const hsize_t chunk = results_chunk_rows(row_bytes);
+  const hsize_t chunk = results_chunk_rows(row_bytes, s->n_results);
   const hsize_t dims[1] = {s->n_results}, maxdims[1] = {H5S_UNLIMITED};
   BN_TRY(bn__table_type(&bn__results_table, s->state_size, BN__LAYOUT_FILE, &ftype));
   BN_TRY(bn__table_type(&bn__results_table, s->state_size, BN__LAYOUT_PACKED, &mtype));
@@ -318,7 +324,15 @@ bn_err bn__checkpoint_write_file(const char *path, const bn_snapshot *s) {
   BN_H5(bn__h5_close(&fapl));
   return BN_OK;
 fail:
-  (void)bn__h5_close(&file);
+  if (file >= 0) {
+    /* Free the partial file's blocks first (a full disk is the usual cause), so the
+     * metadata flush inside H5Fclose can succeed; the caller removes the file. */
+    if (truncate(path, 0) != 0) bn_debug("cannot truncate %s: %s", path, strerror(errno));
+    if (bn__h5_close(&file) < 0) {
+      bn__h5_report(BN_LOG_WARN, __FILE__, __LINE__, __func__, "H5Fclose after a failed write");
+      bn_warn("HDF5 could not close %s after the failure; its handle stays open until exit", path);
+    }
+  }
   (void)bn__h5_close(&fapl);
   return err;
 }

@@ -56,6 +56,10 @@ typedef bn_err (*bn_cli_prepare_fn)(const bn_cli_args *args, bn_config **cfg, bn
  * status. */
 int bn__cli_mpi_search(int argc, char **argv, const bn_cli_args *args, bn_cli_prepare_fn prepare, void *ctx);
 
+/* Take the exclusive lock FILE.lock for the life of this process, waiting a bounded time
+ * for another run that holds it to end. BN_ERR_CONFIG (message printed) if it does not. */
+bn_err bn__cli_lock_checkpoint(const char *path);
+
 /* Read a checkpoint, falling back to FILE.prev (with a warning) when FILE is damaged.
  * Prints the reason and returns it on failure. */
 bn_err bn__cli_read_checkpoint(const char *path, struct bn_snapshot *snap, char *used, size_t usedlen);

@@ -98,6 +98,8 @@ static bn_err prepare_resume(const bn_cli_args *args, bn_config **cfg, bn_domain
                              void *ctxp) {
   resume_ctx *ctx = ctxp;
   const char *path = args->config_path;
+  /* Lock before reading: a run still writing this file must finish first. */
+  BN_CALL(bn__cli_lock_checkpoint(path));
   BN_CALL(bn__cli_read_checkpoint(path, &ctx->snap, ctx->used, sizeof ctx->used));
   BN_CALL(bn__cli_config_from_checkpoint(ctx->used, &ctx->snap, args, cfg, domain));
   char *now = bn_config_effective_text(*cfg);
@@ -114,6 +116,7 @@ static bn_err prepare_resume(const bn_cli_args *args, bn_config **cfg, bn_domain
   bn_config_where(*cfg, "checkpoint.file", where, sizeof where);
   const char *file = strcmp(where, "--set") == 0 ? bn_config_string(*cfg, "checkpoint.file") : path;
   if (bn_config_bool(*cfg, "checkpoint.enabled")) {
+    if (file != path) BN_CALL(bn__cli_lock_checkpoint(file));
     opt->checkpoint_path = strdup(file);
     BN_CHECK(opt->checkpoint_path, BN_ERR_NOMEM, "no memory");
   }

@@ -61,6 +61,11 @@ static bn_err prepare_run(const bn_cli_args *args, bn_config **cfg, bn_domain *d
     free(path);
     return BN_ERR_CONFIG;
   }
+  bn_err e = bn__cli_lock_checkpoint(path);
+  if (e != BN_OK) {
+    free(path);
+    return e;
+  }
   opt->checkpoint_path = path;
   return BN_OK;
 }

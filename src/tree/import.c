@@ -145,8 +145,9 @@ static bn_err replay(derive *x, bn_node_id id, uint64_t sweep) {
     }
     const bn_node_id k = bn__table_lookup(t, x->child);
     if (k == BN_NONE)
-      CORRUPT("node %u: action %d leads to a state missing from the graph (edges lost?)", id,
-              (int)x->acts[i]);
+      CORRUPT("node %u: action %d leads to a state missing from the graph (edges lost, or "
+              "another domain configuration?)",
+              id, (int)x->acts[i]);
     if (x->stamp[k] != id + 1)
       CORRUPT("node %u: action %d leads to node %u, but no edge before edge %llu does "
               "(edges out of the domain's order?)",
@@ -307,10 +308,15 @@ bn_err bn_tree_import(bn_tree **tree, const bn_domain *domain, const bn_tree_par
                           memory_order_relaxed);
     atomic_store_explicit(&edge->reward_sq, bn__double_to_bits(a->edge_reward_sq[e]),
                           memory_order_relaxed);
-    /* The dead-child hint is derived state: set it now rather than on first selection. */
-    atomic_store_explicit(&edge->in_flight,
-                          a->node_flags[c] & BN_NODE_EXHAUSTED ? BN__EDGE_DEAD : 0u,
-                          memory_order_relaxed);
+    /* The dead-child mark as saved (it steers later random draws); without saved flags,
+     * derive it from the child. A mark on a live child is damage. */
+    bool dead = a->edge_flags ? (a->edge_flags[e] & BN_EDGE_CHILD_EXHAUSTED) != 0
+                              : (a->node_flags[c] & BN_NODE_EXHAUSTED) != 0;
+    if (a->edge_flags && (a->edge_flags[e] & ~BN_EDGE_CHILD_EXHAUSTED))
+      CORRUPT("edge %llu: unknown flags %#x", ULL(e), a->edge_flags[e]);
+    if (dead && !(a->node_flags[c] & BN_NODE_EXHAUSTED))
+      CORRUPT("edge %llu: marked as leading to an exhausted node, but node %u is not exhausted", ULL(e), c);
+    atomic_store_explicit(&edge->in_flight, dead ? BN__EDGE_DEAD : 0u, memory_order_relaxed);
     t->edge_parent[e] = p;
     t->edge_action[e] = a->edge_action[e];
   }

@@ -3,9 +3,9 @@
  * The tree is quiescent (the caller has paused its threads), so this is a straight copy:
  * one allocation per array, then one pass over the node records and one over the edge
  * records, each writing its columns side by side. What is derived or transient stays out:
- * in-flight counts (a checkpoint stores the pending paths instead) and the EDGE_DEAD hint
- * (bn_tree_import recomputes it from the children's exhausted flags). The reverse is in
- * import.c. */
+ * in-flight counts (a checkpoint stores the pending paths instead). The EDGE_DEAD mark goes
+ * out as BN_EDGE_CHILD_EXHAUSTED: selection sets it lazily and it changes later random
+ * draws, so an exact restart needs it. The reverse is in import.c. */
 #include <stdlib.h>
 
 #include "tree/tree_impl.h"
@@ -34,6 +34,7 @@ void bn_tree_arrays_free(bn_tree_arrays *a) {
   free(a->edge_visits);
   free(a->edge_reward_sum);
   free(a->edge_reward_sq);
+  free(a->edge_flags);
   memset(a, 0, sizeof *a);
 }
 
@@ -58,10 +59,11 @@ bn_err bn_tree_export(const bn_tree *t, bn_tree_arrays *out) {
   a.edge_visits = alloc_array(ne, sizeof *a.edge_visits);
   a.edge_reward_sum = alloc_array(ne, sizeof *a.edge_reward_sum);
   a.edge_reward_sq = alloc_array(ne, sizeof *a.edge_reward_sq);
+  a.edge_flags = alloc_array(ne, sizeof *a.edge_flags);
   BN_CHECK_GOTO(a.states && a.node_visits && a.node_reward_sum && a.node_first_edge &&
                     a.node_n_edges && a.node_depth && a.node_flags && a.node_samples &&
                     a.edge_parent && a.edge_child && a.edge_action && a.edge_visits &&
-                    a.edge_reward_sum && a.edge_reward_sq,
+                    a.edge_reward_sum && a.edge_reward_sq && a.edge_flags,
                 BN_ERR_NOMEM, "export arrays for %llu nodes and %llu edges",
                 (unsigned long long)nn, (unsigned long long)ne);
 
@@ -96,6 +98,9 @@ bn_err bn_tree_export(const bn_tree *t, bn_tree_arrays *out) {
                                             memory_order_relaxed);
     a.edge_reward_sum[e] = bn__load_double(&edge->reward_sum);
     a.edge_reward_sq[e] = bn__load_double(&edge->reward_sq);
+    a.edge_flags[e] = (atomic_load_explicit(&edge->in_flight, memory_order_relaxed) & BN__EDGE_DEAD)
+                          ? BN_EDGE_CHILD_EXHAUSTED
+                          : 0;
   }
   a.n_backprops = atomic_load_explicit((_Atomic uint64_t *)&t->nodes[0].visits,
                                        memory_order_relaxed);
