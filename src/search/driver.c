@@ -72,6 +72,7 @@ static bool balanced(const bn_search *s) { return bn__search_issued(s) == atomic
 
 static bool finished(void *ctx) {
   bn_search *s = ctx;
+  if (s->deterministic) return bn__sequencer_done(s);
   return atomic_load(&s->stop) != BN_STOP_NONE && balanced(s);
 }
 
@@ -250,7 +251,7 @@ static bn_err run_team(bn_search *s) {
       for (;;) {
         err = bn_dispatcher_run(s->disp, &hooks);
 #pragma omp taskwait
-        if (err != BN_OK || s->abandoned || (balanced(s) && bn_outbox_size(s->outbox) == 0)) break;
+        if (err != BN_OK || s->abandoned || (finished(s) && bn_outbox_size(s->outbox) == 0)) break;
       }
     }
   }
@@ -292,7 +293,7 @@ bn_err bn_search_run(const bn_config *cfg, const bn_domain *domain, MPI_Comm com
   if (s->abandoned)
     bn_warn("%llu jobs were still running after %.0f s: they are pending in the checkpoint",
             (unsigned long long)ds.in_flight, s->drain_seconds);
-  if (!s->abandoned && bn_config_bool(cfg, "search.check")) {
+  if (balanced(s) && bn_config_bool(cfg, "search.check")) {
     char why[256];
     BN_CHECK_GOTO(bn_tree_check(s->tree, why, sizeof why) == BN_OK, BN_ERR_INTERNAL,
                   "search graph invariant violated at the end of the run: %s", why);

@@ -136,6 +136,10 @@ void bn__search_apply_one(bn_search *s, uint32_t slot);
 /* sequencer.c: deterministic mode. on_results marks slots done and kicks the sequencer. */
 void bn__sequencer_results(bn_search *s, const uint32_t *slots, size_t n);
 void bn__sequencer_kick(bn_search *s);
+/* The stop ends the run for good (budget, exhausted): every result gets applied. */
+bool bn__sequencer_final(const bn_search *s);
+/* Stopped and nothing more may be applied now (what is left stays pending). */
+bool bn__sequencer_done(const bn_search *s);
 
 /* checkpointing.c (dispatcher thread unless said otherwise). */
 bn_err bn__ckpt_start(bn_search *s);

@@ -74,11 +74,25 @@ static bool advance_once(bn_search *s) {
     select_next(s);
     return true;
   }
-  if (A < S && result_ready(s, A)) {
+  /* Stopped: a finished run (budget, exhausted) applies every result, as the uninterrupted
+   * run would; a run that will be resumed applies only what the schedule allows before
+   * selection S, and leaves the rest pending in its checkpoint. */
+  if (A < S && (bn__sequencer_final(s) || A + s->det_window < S) && result_ready(s, A)) {
     apply_next(s);
     return true;
   }
   return false;
+}
+
+bool bn__sequencer_final(const bn_search *s) {
+  int r = atomic_load(&s->stop);
+  return r == BN_STOP_BUDGET || r == BN_STOP_EXHAUSTED;
+}
+
+bool bn__sequencer_done(const bn_search *s) {
+  if (atomic_load(&s->stop) == BN_STOP_NONE || atomic_load(&s->seq_running)) return false;
+  const uint64_t S = atomic_load(&s->next_iteration), A = atomic_load(&s->applied_upto);
+  return A == S || (!bn__sequencer_final(s) && A + s->det_window >= S);
 }
 
 static void run_sequencer(bn_search *s) {
@@ -88,7 +102,7 @@ static void run_sequencer(bn_search *s) {
     atomic_store(&s->seq_running, 0);
     /* A result may have landed after the last look: take the baton back if so. */
     const uint64_t S = atomic_load(&s->next_iteration), A = atomic_load(&s->applied_upto);
-    bool more = (A < S && result_ready(s, A)) ||
+    bool more = (A < S && (bn__sequencer_final(s) || A + s->det_window < S) && result_ready(s, A)) ||
                 (atomic_load(&s->stop) == BN_STOP_NONE && (A + s->det_window >= S || S >= s->budget));
     if (!more || atomic_exchange(&s->seq_running, 1)) return;
   }

@@ -224,7 +224,7 @@ def same_tree(a, b):
 def case_deterministic():
     """Deterministic mode: an uninterrupted run and the same run stopped by a signal twice and
     resumed give identical /tree datasets and /results; 1 engine and 8 engines give identical trees."""
-    budget = 2500
+    budget = 6000
     common = ("search.deterministic=true", f"search.iterations={budget}", "domain.synthetic.cost=sleep",
               "domain.synthetic.cost_dist=uniform", "domain.synthetic.cost_min=0.0005",
               "domain.synthetic.cost_max=0.003", "search.progress_seconds=0", "checkpoint.every_seconds=0.5")

@@ -1,0 +1,156 @@
+#!/usr/bin/env python3
+"""Read a banyan checkpoint with h5py, independently of banyan's own reader, and check that
+the file is what docs/checkpoint-format.md promises.
+
+usage: read_with_h5py.py CHECKPOINT EXPECTED_RESULTS EXPECTED_BEST_TEXT
+
+Checks: `h5dump -H` accepts the file; the root attributes exist with their types and
+format_version == 1; completed == len(/results) == EXPECTED_RESULTS, evaluations + failures
+== completed; /best[0]['text'] == EXPECTED_BEST_TEXT; every /tree/nodes array has the
+length of /tree/states, every /tree/edges array the same length; /tree/states is
+[nodes x state_size]; the /results state field is uint8[state_size]; /pending/paths is
+[pending x path_cap]. Exits 0 when all hold, 1 on the first mismatch (printed), 77 (CTest
+SKIP_RETURN_CODE) when h5py is not installed for any Python found.
+"""
+import os
+import shutil
+import subprocess
+import sys
+
+
+def reexec_with_h5py():
+    """h5py may live in the system Python only (e.g. Debian's python3-h5py under pyenv)."""
+    for candidate in ("/usr/bin/python3", "/usr/local/bin/python3"):
+        if os.path.exists(candidate) and os.path.realpath(candidate) != os.path.realpath(sys.executable):
+            probe = subprocess.run([candidate, "-c", "import h5py, numpy"], capture_output=True)
+            if probe.returncode == 0:
+                os.execv(candidate, [candidate] + sys.argv)
+    print("h5py is not installed: skipped", file=sys.stderr)
+    sys.exit(77)
+
+
+try:
+    import h5py
+    import numpy as np
+except ImportError:
+    reexec_with_h5py()
+
+
+class Mismatch(Exception):
+    pass
+
+
+def expect(cond, what):
+    if not cond:
+        raise Mismatch(what)
+
+
+def text(value):
+    """A fixed-length string attribute or field (bytes) or a variable-length one (str)."""
+    if isinstance(value, np.ndarray):
+        value = value[()]
+    if isinstance(value, (bytes, np.bytes_)):
+        return bytes(value).split(b"\0", 1)[0].decode("utf-8")
+    return str(value)
+
+
+ROOT_ATTRS = {
+    "format_version": "u4", "banyan_version": "S", "domain": "S", "created": "f8", "updated": "f8",
+    "config": "S", "seed": "u8", "state_size": "u8", "path_cap": "u4", "budget": "u8",
+    "next_iteration": "u8", "completed": "u8", "evaluations": "u8", "failures": "u8",
+    "cancelled": "u8", "applied_upto": "u8", "deterministic": "u1", "finished": "u1",
+    "stop_reason": "u4", "elapsed_seconds": "f8", "checkpoints": "u8",
+}
+NODE_ARRAYS = {"visits": "u8", "reward_sum": "f8", "first_edge": "u4", "n_edges": "u4", "depth": "u2",
+               "flags": "u1", "samples": "u4"}
+EDGE_ARRAYS = {"parent": "u4", "child": "u4", "action": "i4", "visits": "u8", "reward_sum": "f8",
+               "reward_sq": "f8"}
+
+
+def check_h5dump(path):
+    h5dump = shutil.which("h5dump")
+    if not h5dump:
+        print("h5dump not found (hdf5-tools): header check skipped", file=sys.stderr)
+        return
+    run = subprocess.run([h5dump, "-H", path], capture_output=True, text=True)
+    expect(run.returncode == 0, "h5dump -H failed: " + run.stderr.strip()[:500])
+    for name in ("/tree", "/results", "/pending", "/stats", "/best", "format_version"):
+        expect(name.strip("/") in run.stdout, "h5dump -H does not show " + name)
+
+
+def check(path, n_results, best_text):
+    check_h5dump(path)
+    with h5py.File(path, "r") as f:
+        for name, kind in ROOT_ATTRS.items():
+            expect(name in f.attrs, "root attribute %s is missing" % name)
+            dt = f.attrs.get_id(name).dtype
+            if kind == "S":
+                expect(dt.kind in ("S", "O"), "root attribute %s is not a string (%s)" % (name, dt))
+            else:
+                expect(dt == np.dtype("<" + kind) or dt == np.dtype(kind),
+                       "root attribute %s is %s, expected %s" % (name, dt, kind))
+        a = f.attrs
+        expect(int(a["format_version"]) == 1, "format_version is %s" % a["format_version"])
+        ss, cap = int(a["state_size"]), int(a["path_cap"])
+        expect(int(a["completed"]) == n_results, "completed = %s, expected %d" % (a["completed"], n_results))
+        expect(int(a["evaluations"]) + int(a["failures"]) == int(a["completed"]),
+               "evaluations + failures != completed")
+        text(a["domain"]), text(a["config"]), text(a["banyan_version"])
+
+        results = f["results"]
+        expect(results.shape == (n_results,), "/results has shape %s, expected (%d,)" % (results.shape, n_results))
+        expect(results.maxshape == (None,), "/results is not extendible (maxshape %s)" % (results.maxshape,))
+        expect(results.chunks is not None, "/results is not chunked")
+        expect(results.dtype["state"].shape == (ss,), "/results state field is %s, expected (%d,)"
+               % (results.dtype["state"].shape, ss))
+        for field in ("job_id", "seed", "kind", "status", "attempts", "engine", "reward", "t_created",
+                      "t_sent", "t_started", "t_finished", "t_received", "reason"):
+            expect(field in results.dtype.names, "/results has no field " + field)
+        if n_results:
+            rows = results[...]
+            expect(int((rows["status"] == 2).sum()) == int(a["failures"]), "failed rows != failures")
+
+        best = f["best"]
+        expect(best.shape[0] >= 1, "/best is empty")
+        got = text(best[0]["text"])
+        expect(got == best_text, "/best[0] text is %r, expected %r" % (got, best_text))
+
+        states = f["tree/states"]
+        expect(states.ndim == 2 and states.shape[1] == ss, "/tree/states has shape %s" % (states.shape,))
+        n_nodes = states.shape[0]
+        for name, kind in NODE_ARRAYS.items():
+            d = f["tree/nodes/" + name]
+            expect(d.shape == (n_nodes,), "/tree/nodes/%s has shape %s, expected (%d,)" % (name, d.shape, n_nodes))
+            expect(d.dtype == np.dtype("<" + kind) or d.dtype == np.dtype(kind), "/tree/nodes/%s is %s" % (name, d.dtype))
+        n_edges = f["tree/edges/parent"].shape[0]
+        for name, kind in EDGE_ARRAYS.items():
+            d = f["tree/edges/" + name]
+            expect(d.shape == (n_edges,), "/tree/edges/%s has shape %s, expected (%d,)" % (name, d.shape, n_edges))
+            expect(d.dtype == np.dtype("<" + kind) or d.dtype == np.dtype(kind), "/tree/edges/%s is %s" % (name, d.dtype))
+        expect(int(f["tree"].attrs["backprops"]) <= int(a["completed"]), "/tree backprops > completed")
+
+        pending = f["pending/rows"]
+        n_pending = pending.shape[0]
+        expect(f["pending/paths"].shape == (n_pending, cap), "/pending/paths has shape %s" % (f["pending/paths"].shape,))
+        expect(f["pending/states"].shape == (n_pending, ss), "/pending/states has shape %s" % (f["pending/states"].shape,))
+        for name in ("timeline", "engines", "checkpoints"):
+            expect(f["stats/" + name].ndim == 1, "/stats/%s is not a table" % name)
+    return n_nodes, n_edges
+
+
+def main(argv):
+    if len(argv) != 4:
+        print(__doc__.strip().splitlines()[2], file=sys.stderr)
+        return 2
+    path, n_results, best_text = argv[1], int(argv[2]), argv[3]
+    try:
+        n_nodes, n_edges = check(path, n_results, best_text)
+    except (Mismatch, KeyError, OSError) as e:
+        print("%s: %s" % (path, e), file=sys.stderr)
+        return 1
+    print("%s: ok (%d nodes, %d edges, %d results)" % (path, n_nodes, n_edges, n_results))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
