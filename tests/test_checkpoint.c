@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "banyan/checkpoint.h"
@@ -94,6 +95,7 @@ static void build(bn_snapshot *s, const spec *p) {
   a->edge_visits = xcalloc(p->edges, sizeof *a->edge_visits);
   a->edge_reward_sum = xcalloc(p->edges, sizeof *a->edge_reward_sum);
   a->edge_reward_sq = xcalloc(p->edges, sizeof *a->edge_reward_sq);
+  a->edge_flags = xcalloc(p->edges, sizeof *a->edge_flags);
   for (uint64_t e = 0; e < p->edges; e++) {
     a->edge_parent[e] = (uint32_t)(e / 3);
     a->edge_child[e] = (uint32_t)(e + 1);
@@ -101,6 +103,7 @@ static void build(bn_snapshot *s, const spec *p) {
     a->edge_visits[e] = e * 5;
     a->edge_reward_sum[e] = (double)e / 3.0;
     a->edge_reward_sq[e] = (double)e / 7.0;
+    a->edge_flags[e] = (uint8_t)(e % 2);
   }
 
   uint64_t failures = 0;
@@ -229,6 +232,7 @@ static const char *diff(const bn_snapshot *a, const bn_snapshot *b) {
   SAME_ARRAY(tree.edge_visits, ne);
   SAME_ARRAY(tree.edge_reward_sum, ne);
   SAME_ARRAY(tree.edge_reward_sq, ne);
+  SAME_ARRAY(tree.edge_flags, ne);
   SAME(n_results);
   for (uint64_t i = 0; i < a->n_results; i++) {
     const bn_result_row *x = &a->result_rows[i / a->result_chunk_rows][i % a->result_chunk_rows];
@@ -303,6 +307,8 @@ typedef struct blob {
 
 static blob slurp(const char *path) {
   blob b = {NULL, 0};
+  struct stat st;
+  if (stat(path, &st) != 0 || !S_ISREG(st.st_mode)) return b;
   FILE *f = fopen(path, "rb");
   if (!f) return b;
   fseek(f, 0, SEEK_END);
@@ -496,36 +502,57 @@ static void bn_checkpoint_write_should_fail_cleanly_in_a_missing_directory(void)
   remove_dir();
 }
 
-/* A write that fails half-way (the file size limit is hit inside HDF5) must leave NAME
- * byte-identical and remove NAME.tmp. Works as root, unlike a read-only directory. */
+/* A write that fails half-way (the file size limit is hit inside HDF5, as a full disk
+ * would be) must leave NAME byte-identical and remove NAME.tmp; the next write in the same
+ * process must succeed. Runs in a child process: HDF5 may keep the failed file's handle
+ * until exit. Works as root, unlike a read-only directory. */
 static void bn_checkpoint_write_should_leave_name_intact_when_writing_fails(void) {
   make_dir();
   const char *path = in_dir("run.h5");
   write_small(path, &small);
   blob before = slurp(path);
-  spec big = small;
-  big.results = 20000;
+  fflush(NULL);
+  pid_t pid = fork();
+  CU_ASSERT_FATAL(pid >= 0);
+  if (pid == 0) {
+    spec big = small;
+    big.results = 20000;
+    bn_snapshot s;
+    build(&s, &big);
+    struct rlimit old, lim;
+    if (getrlimit(RLIMIT_FSIZE, &old) != 0) _exit(10);
+    lim = old;
+    lim.rlim_cur = 256 * 1024;
+    signal(SIGXFSZ, SIG_IGN);
+    if (setrlimit(RLIMIT_FSIZE, &lim) != 0) _exit(11);
+    bn_log_setup(-1, BN_LOG_SILENT);
+    bn_err e = bn_checkpoint_write(path, &s, NULL);
+    if (setrlimit(RLIMIT_FSIZE, &old) != 0) _exit(12);
+    if (e != BN_ERR_HDF5 && e != BN_ERR_IO) _exit(13);
+    blob after = slurp(path);
+    if (!same_blob(before, after)) _exit(14);
+    if (exists(in_dir("run.h5.tmp")) || exists(in_dir("run.h5.prev"))) _exit(15);
+    uint64_t bytes = 0;
+    if (bn_checkpoint_write(path, &s, &bytes) != BN_OK || bytes <= 256 * 1024) _exit(16);
+    _exit(0);
+  }
+  int status = 0;
+  CU_ASSERT_FATAL(waitpid(pid, &status, 0) == pid);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+    fprintf(stderr, "\n  child: %s %d\n", WIFEXITED(status) ? "exit" : "signal",
+            WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+  CU_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  /* What the child left: the new checkpoint, the old one as NAME.prev, no temporaries. */
+  blob prev = slurp(in_dir("run.h5.prev"));
+  CU_ASSERT(same_blob(before, prev));
+  CU_ASSERT(!exists(in_dir("run.h5.tmp")) && !exists(in_dir("run.h5.prev.tmp")));
   bn_snapshot s;
-  build(&s, &big);
-  struct rlimit old, lim;
-  CU_ASSERT_FATAL(getrlimit(RLIMIT_FSIZE, &old) == 0);
-  lim = old;
-  lim.rlim_cur = 256 * 1024;
-  void (*prev_handler)(int) = signal(SIGXFSZ, SIG_IGN);
-  CU_ASSERT_FATAL(setrlimit(RLIMIT_FSIZE, &lim) == 0);
-  bn_log_setup(-1, BN_LOG_SILENT);
-  bn_err e = bn_checkpoint_write(path, &s, NULL);
-  bn_log_setup(-1, BN_LOG_INFO);
-  CU_ASSERT_FATAL(setrlimit(RLIMIT_FSIZE, &old) == 0);
-  signal(SIGXFSZ, prev_handler);
-  CU_ASSERT(e == BN_ERR_HDF5 || e == BN_ERR_IO);
-  blob after = slurp(path);
-  CU_ASSERT(same_blob(before, after));
-  CU_ASSERT(!exists(in_dir("run.h5.tmp")));
-  CU_ASSERT(!exists(in_dir("run.h5.prev"))); /* nothing was replaced */
-  free(before.data);
-  free(after.data);
+  char why[256];
+  CU_ASSERT_EQUAL_FATAL(bn_checkpoint_read(path, &s, why, sizeof why), BN_OK);
+  CU_ASSERT_EQUAL(s.n_results, 20000);
   bn_snapshot_free(&s);
+  free(prev.data);
+  free(before.data);
   remove_dir();
 }
 
@@ -723,13 +750,13 @@ static void bn_checkpoint_read_should_refuse_bad_attributes(void) {
   H5Fclose(f);
   expect_refused(p, BN_ERR_CORRUPT, "attribute seed of / is not uint64");
 
-  /* a string attribute that fills its fixed length without a NUL */
+  /* a NUL-terminated string type whose bytes fill its length without a NUL */
   p = copy_of(good, "unterminated.h5");
   f = open_rw(p);
   CU_ASSERT(H5Adelete(f, "domain") >= 0);
   hid_t t = H5Tcopy(H5T_C_S1);
   H5Tset_size(t, 4);
-  H5Tset_strpad(t, H5T_STR_NULLPAD);
+  H5Tset_strpad(t, H5T_STR_NULLTERM);
   hid_t sp = H5Screate(H5S_SCALAR);
   hid_t a = H5Acreate2(f, "domain", t, sp, H5P_DEFAULT, H5P_DEFAULT);
   CU_ASSERT(a >= 0 && H5Awrite(a, t, "abcd") >= 0);
@@ -738,6 +765,47 @@ static void bn_checkpoint_read_should_refuse_bad_attributes(void) {
   H5Tclose(t);
   H5Fclose(f);
   expect_refused(p, BN_ERR_CORRUPT, "attribute domain of / is not NUL-terminated");
+  remove_dir();
+}
+
+/* Replace string attribute `name` of the root with `text` stored as `type`. */
+static void set_attr_str(hid_t f, const char *name, hid_t type, const void *value) {
+  CU_ASSERT(H5Adelete(f, name) >= 0);
+  hid_t sp = H5Screate(H5S_SCALAR);
+  hid_t a = H5Acreate2(f, name, type, sp, H5P_DEFAULT, H5P_DEFAULT);
+  CU_ASSERT(a >= 0 && H5Awrite(a, type, value) >= 0);
+  H5Aclose(a);
+  H5Sclose(sp);
+}
+
+static void bn_checkpoint_read_should_accept_strings_as_other_tools_write_them(void) {
+  make_dir();
+  char good[256];
+  snprintf(good, sizeof good, "%s", in_dir("good.h5"));
+  write_small(good, &small);
+  const char *p = copy_of(good, "strings.h5");
+  hid_t f = open_rw(p);
+  hid_t nullpad = H5Tcopy(H5T_C_S1), spacepad = H5Tcopy(H5T_C_S1), vl = H5Tcopy(H5T_C_S1);
+  H5Tset_size(nullpad, 9); /* numpy bytes_ through h5py: exactly filled, no NUL */
+  H5Tset_strpad(nullpad, H5T_STR_NULLPAD);
+  H5Tset_size(spacepad, 8); /* Fortran style */
+  H5Tset_strpad(spacepad, H5T_STR_SPACEPAD);
+  H5Tset_size(vl, H5T_VARIABLE); /* a Python str through h5py */
+  set_attr_str(f, "domain", nullpad, "synthetic");
+  set_attr_str(f, "banyan_version", spacepad, "0.1     ");
+  const char *config = "[search]\nc = 2\n";
+  set_attr_str(f, "config", vl, &config);
+  H5Tclose(nullpad);
+  H5Tclose(spacepad);
+  H5Tclose(vl);
+  H5Fclose(f);
+  bn_snapshot s;
+  char why[256] = "";
+  CU_ASSERT_EQUAL_FATAL(bn_checkpoint_read(p, &s, why, sizeof why), BN_OK);
+  CU_ASSERT_STRING_EQUAL(s.domain, "synthetic");
+  CU_ASSERT_STRING_EQUAL(s.banyan_version, "0.1");
+  CU_ASSERT_STRING_EQUAL(s.config_text, config);
+  bn_snapshot_free(&s);
   remove_dir();
 }
 
@@ -813,6 +881,7 @@ static char *capture(bn_err (*fn)(const bn_snapshot *, const bn_domain *, FILE *
   CU_ASSERT_FATAL(f != NULL);
   CU_ASSERT_EQUAL(fn(s, d, f), BN_OK);
   fclose(f);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(text);
   return text;
 }
 
@@ -833,8 +902,9 @@ static void bn_checkpoint_export_csv_should_write_one_quoted_row_per_result(void
       "1700000001.25,1700000002,1700000002.5,\"\",\"0104\"\n"
       "2,2,4354685564936845354,reward,failed,3,2,0,1700000002,1700000002.125,1700000002.25,1700000003,"
       "1700000003.5,\"bad, \"\"odd\"\"\nline\",\"0205\"\n";
-  if (strcmp(text, want) != 0) fprintf(stderr, "\n--- got\n%s--- want\n%s", text, want);
-  CU_ASSERT_STRING_EQUAL(text, want);
+  const char *got = text ? text : "";
+  if (strcmp(got, want) != 0) fprintf(stderr, "\n--- got\n%s--- want\n%s", got, want);
+  CU_ASSERT_STRING_EQUAL(got, want);
   free(text);
   bn_snapshot_free(&s);
 }
@@ -950,6 +1020,7 @@ BN_TEST_MAIN("checkpoint", BN_TEST(bn_checkpoint_write_should_round_trip_every_f
              BN_TEST(bn_checkpoint_read_should_refuse_a_missing_dataset),
              BN_TEST(bn_checkpoint_read_should_refuse_datasets_of_the_wrong_size_or_type),
              BN_TEST(bn_checkpoint_read_should_refuse_bad_attributes),
+             BN_TEST(bn_checkpoint_read_should_accept_strings_as_other_tools_write_them),
              BN_TEST(bn_checkpoint_read_should_refuse_a_results_table_of_the_wrong_shape),
              BN_TEST(bn_checkpoint_read_should_survive_flipped_bytes),
              BN_TEST(bn_checkpoint_export_csv_should_write_one_quoted_row_per_result),

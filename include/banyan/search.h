@@ -16,6 +16,7 @@
 #include "banyan/config.h"
 #include "banyan/domain.h"
 #include "banyan/error.h"
+#include "banyan/tree.h"
 
 typedef enum bn_stop_reason {
   BN_STOP_NONE = 0,
@@ -36,6 +37,8 @@ typedef struct bn_search_options {
   int quiet;                   /* no progress lines or final table on stdout */
   const char *checkpoint_path; /* write checkpoints here (NULL: none) */
   const struct bn_snapshot *resume_from; /* continue this checkpoint (NULL: a new run) */
+  bn_tree *resume_tree;        /* its graph from bn_search_check_checkpoint (taken over by the
+                                  search; NULL: imported from resume_from) */
 } bn_search_options;
 
 typedef struct bn_search_outcome {
@@ -47,6 +50,15 @@ typedef struct bn_search_outcome {
   int abandoned;        /* jobs were still running at the engines when rank 0 stopped (after a
                            signal and checkpoint.drain_seconds): the engines must be aborted */
 } bn_search_outcome;
+
+/* Check everything in a checkpoint that `resume` relies on, before any rank starts work:
+ * the graph imports and validates under cfg's parameters, and every pending path is a chain
+ * in it. BN_ERR_CORRUPT with the reason in why otherwise. With `keep`, the imported graph
+ * (no marks in flight) is handed to the caller, to pass on as bn_search_options.resume_tree.
+ * Single-threaded; no MPI. */
+BN_API BN_NODISCARD bn_err bn_search_check_checkpoint(const bn_config *cfg, const bn_domain *domain,
+                                                      const struct bn_snapshot *snap, bn_tree **keep, char *why,
+                                                      size_t whylen);
 
 /* Ask a running search to stop issuing work (async-signal-safe). */
 BN_API void bn_search_request_stop(void);

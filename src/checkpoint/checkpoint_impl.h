@@ -23,7 +23,7 @@
 #define BN__CKPT_MAX_CHUNK_ROWS 65536u
 
 /* Kinds of compound fields. Integers and doubles are stored little-endian (H5T_STD_*LE,
- * H5T_IEEE_F64LE), strings as fixed-length NUL-terminated ASCII, states as an array of
+ * H5T_IEEE_F64LE), strings as fixed-length NUL-terminated UTF-8, states as an array of
  * state_size unsigned bytes. */
 typedef enum bn__ftype {
   BN__F_U8,

@@ -105,6 +105,7 @@ static bn_err member_type(const bn__field *f, uint64_t state_size, bn__layout la
     BN_H5_SET(t, H5Tcopy(H5T_C_S1));
     BN_H5(H5Tset_size(t, f->size));
     BN_H5(H5Tset_strpad(t, H5T_STR_NULLTERM));
+    BN_H5(H5Tset_cset(t, H5T_CSET_UTF8));
     *owned = 1;
   } else if (f->type == BN__F_STATE) {
     const hsize_t dim = state_size;

@@ -134,7 +134,8 @@ static bn_err get_shape(bn__rd *r, hid_t ds, const char *path, int rank, hsize_t
   return err;
 }
 
-/* An unfiltered dataset cannot hold more bytes than the file: refuse before allocating. */
+/* An unfiltered dataset cannot hold more bytes than the file, a filtered (compressed) one
+ * not more than 64 Ki times its stored bytes: refuse absurd sizes before allocating. */
 static bn_err check_fits(bn__rd *r, hid_t ds, const char *path, uint64_t count, size_t elem) {
   size_t bytes;
   if (count > SIZE_MAX || __builtin_mul_overflow((size_t)count, elem, &bytes))
@@ -148,6 +149,9 @@ static bn_err check_fits(bn__rd *r, hid_t ds, const char *path, uint64_t count, 
   if (filters == 0 && bytes > r->file_size)
     return bn__rd_fail(r, BN_ERR_CORRUPT, "%s claims %zu bytes but the file has %llu", path, bytes,
                        (unsigned long long)r->file_size);
+  if (filters > 0 && bytes / 65536 > H5Dget_storage_size(ds) + 1)
+    return bn__rd_fail(r, BN_ERR_CORRUPT, "%s claims %zu bytes from %llu stored ones", path, bytes,
+                       (unsigned long long)H5Dget_storage_size(ds));
   return BN_OK;
 }
 
@@ -345,14 +349,20 @@ bn_err bn__rd_attr_str(bn__rd *r, hid_t loc, const char *where, const char *name
       err = bn__rd_fail(r, BN_ERR_CORRUPT, "attribute %s of %s has an invalid length %zu", name, where, size);
       goto done;
     }
-    err = bn__rd_alloc(r, size, 1, name, (void **)&text);
+    err = bn__rd_alloc(r, size + 1, 1, name, (void **)&text);
     if (err != BN_OK) goto done;
     if (H5Aread(a, mt, text) < 0) {
       err = bn__rd_h5fail(r, "cannot read attribute %s of %s", name, where);
       goto done;
     }
-    if (!memchr(text, '\0', size))
+    /* NULLTERM (what banyan writes) promises a NUL within the length; NULLPAD and SPACEPAD
+     * (what h5py and other tools write) may fill it completely. */
+    const H5T_str_t pad = H5Tget_strpad(t);
+    if (pad == H5T_STR_NULLTERM && !memchr(text, '\0', size))
       err = bn__rd_fail(r, BN_ERR_CORRUPT, "attribute %s of %s is not NUL-terminated", name, where);
+    text[size] = '\0';
+    if (pad == H5T_STR_SPACEPAD)
+      for (size_t n = strlen(text); n > 0 && text[n - 1] == ' '; n--) text[n - 1] = '\0';
   }
 done:
   if (vl) (void)H5free_memory(vl);

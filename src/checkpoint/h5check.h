@@ -29,7 +29,8 @@ bn_err bn__rd_h5fail(bn__rd *r, const char *fmt, ...) BN_PRINTF(2, 3);
 /* A numeric attribute of `loc` (named `where` in messages) of exactly `type`. */
 BN_NODISCARD bn_err bn__rd_attr_num(bn__rd *r, hid_t loc, const char *where, const char *name, bn__ftype type,
                                     void *out);
-/* A string attribute (fixed-length NUL-terminated, or variable-length), malloc'ed copy. */
+/* A string attribute, malloc'ed copy: fixed-length NULLTERM (NUL required within the
+ * length), NULLPAD or SPACEPAD (may fill the length), or variable-length. */
 BN_NODISCARD bn_err bn__rd_attr_str(bn__rd *r, hid_t loc, const char *where, const char *name, char **out);
 
 /* Open the dataset or group at absolute `path`, checking each link on the way. */

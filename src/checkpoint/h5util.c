@@ -1,19 +1,30 @@
 /* HDF5 error handling for the checkpoint module: silence HDF5's own stack printing, and
  * print the stack through banyan's log (or summarise it into a reader's `why`) instead.
  *
- * Also keeps HDF5 from cleaning up at process exit (H5dont_atexit, before the library
- * initialises): HDF5 1.10 leaves a file whose H5Fclose failed (its metadata flush hit a
- * full disk or an I/O error) half-destroyed in its tables, and its exit handler then
- * crashes on it. The module closes everything it opens, so there is nothing to clean. */
+ * Also guards process exit: HDF5 1.10 leaves a file whose H5Fclose failed (its metadata
+ * flush hit a full disk or an I/O error) half-destroyed in its tables, and its own exit
+ * handler then crashes on it. So HDF5's handler is switched off (H5dont_atexit, before the
+ * library initialises) and ours runs H5close only while no close has failed; after such a
+ * failure the library's memory is simply left to the operating system. */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "checkpoint/h5util.h"
 
 static pthread_once_t setup_once = PTHREAD_ONCE_INIT;
+static atomic_int close_failed;
 
-static void setup(void) { (void)H5dont_atexit(); }
+static void at_exit(void) {
+  if (!atomic_load(&close_failed)) (void)H5close();
+}
+
+static void setup(void) {
+  (void)H5dont_atexit();
+  (void)atexit(at_exit);
+}
 
 void bn__h5_quiet(bn__h5_guard *g) {
   (void)pthread_once(&setup_once, setup);
@@ -77,7 +88,10 @@ herr_t bn__h5_close(hid_t *id) {
   if (!id || *id < 0) return 0;
   herr_t r;
   switch (H5Iget_type(*id)) {
-    case H5I_FILE: r = H5Fclose(*id); break;
+    case H5I_FILE:
+      r = H5Fclose(*id);
+      if (r < 0) atomic_store(&close_failed, 1); /* never touch it again, not even at exit */
+      break;
     case H5I_GROUP: r = H5Gclose(*id); break;
     case H5I_DATASET: r = H5Dclose(*id); break;
     case H5I_DATATYPE: r = H5Tclose(*id); break;

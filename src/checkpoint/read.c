@@ -78,6 +78,7 @@ static bn_err read_tree(bn__rd *r, const bn_snapshot *s, bn_tree_arrays *a) {
   BN_CALL(bn__rd_array(r, "/tree/edges/visits", BN__F_U64, 1, 1, &ne, (void **)&a->edge_visits));
   BN_CALL(bn__rd_array(r, "/tree/edges/reward_sum", BN__F_F64, 1, 1, &ne, (void **)&a->edge_reward_sum));
   BN_CALL(bn__rd_array(r, "/tree/edges/reward_sq", BN__F_F64, 1, 1, &ne, (void **)&a->edge_reward_sq));
+  BN_CALL(bn__rd_array(r, "/tree/edges/flags", BN__F_U8, 1, 1, &ne, (void **)&a->edge_flags));
   a->n_nodes = nn;
   a->n_edges = ne;
   return BN_OK;
@@ -185,9 +186,10 @@ static bn_err read_stats(bn__rd *r, bn_snapshot *s) {
   return BN_OK;
 }
 
-/* open(2) first: a missing or unreadable file is an I/O error, not a corrupt one. */
+/* open(2) first: a missing or unreadable file is an I/O error, not a corrupt one.
+ * O_NONBLOCK: a FIFO given by mistake must not hang the reader. */
 static bn_err probe_file(bn__rd *r, const char *path) {
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0) return bn__rd_fail(r, BN_ERR_IO, "cannot open %s: %s", path, strerror(errno));
   struct stat st;
   const int ok = fstat(fd, &st) == 0;
@@ -246,12 +248,10 @@ bn_err bn_checkpoint_read(const char *path, bn_snapshot *out, char *why, size_t 
   BN_TRY(read_results(&r, &s));
   BN_TRY(read_pending(&r, &s));
   BN_TRY(read_stats(&r, &s));
-  if (H5Fclose(r.file) < 0) {
-    r.file = -1;
+  if (bn__h5_close(&r.file) < 0) {
     err = bn__rd_h5fail(&r, "cannot close %s", path);
     goto fail;
   }
-  r.file = -1;
   err = bn__snapshot_check(&s, r.why, r.whylen);
   if (err != BN_OK) {
     bn_debug("checkpoint read: %s", r.why);

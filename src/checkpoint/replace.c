@@ -41,7 +41,7 @@ static bn_err check_arguments(const char *path, const bn_snapshot *s) {
                                a->node_n_edges && a->node_depth && a->node_flags && a->node_samples),
            BN_ERR_ARG, "checkpoint write: %llu nodes but a node array is NULL", (unsigned long long)a->n_nodes);
   BN_CHECK(a->n_edges == 0 || (a->edge_parent && a->edge_child && a->edge_action && a->edge_visits &&
-                               a->edge_reward_sum && a->edge_reward_sq),
+                               a->edge_reward_sum && a->edge_reward_sq && a->edge_flags),
            BN_ERR_ARG, "checkpoint write: %llu edges but an edge array is NULL", (unsigned long long)a->n_edges);
   if (s->n_results > 0) {
     BN_CHECK(s->result_chunk_rows > 0 && s->result_rows && s->result_states, BN_ERR_ARG,

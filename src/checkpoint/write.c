@@ -37,7 +37,7 @@ static bn_err attr_u32(hid_t loc, const char *name, uint32_t v) { return attr_nu
 static bn_err attr_u8(hid_t loc, const char *name, uint8_t v) { return attr_num(loc, name, BN__F_U8, &v); }
 static bn_err attr_f64(hid_t loc, const char *name, double v) { return attr_num(loc, name, BN__F_F64, &v); }
 
-/* A fixed-length, NUL-terminated ASCII string attribute sized to the text (NULL -> ""). */
+/* A fixed-length, NUL-terminated UTF-8 string attribute sized to the text (NULL -> ""). */
 static bn_err attr_str(hid_t loc, const char *name, const char *text) {
   bn_err err = BN_OK;
   hid_t type = -1, space = -1, a = -1;
@@ -45,6 +45,7 @@ static bn_err attr_str(hid_t loc, const char *name, const char *text) {
   BN_H5_SET(type, H5Tcopy(H5T_C_S1));
   BN_H5(H5Tset_size(type, strlen(text) + 1));
   BN_H5(H5Tset_strpad(type, H5T_STR_NULLTERM));
+  BN_H5(H5Tset_cset(type, H5T_CSET_UTF8));
   BN_H5_SET(space, H5Screate(H5S_SCALAR));
   BN_H5_SET(a, H5Acreate2(loc, name, type, space, H5P_DEFAULT, H5P_DEFAULT));
   BN_H5(H5Awrite(a, type, text));
@@ -165,6 +166,7 @@ static bn_err write_tree(hid_t file, const bn_tree_arrays *a) {
   BN_TRY(write_col(edges, "visits", BN__F_U64, ne, a->edge_visits));
   BN_TRY(write_col(edges, "reward_sum", BN__F_F64, ne, a->edge_reward_sum));
   BN_TRY(write_col(edges, "reward_sq", BN__F_F64, ne, a->edge_reward_sq));
+  BN_TRY(write_col(edges, "flags", BN__F_U8, ne, a->edge_flags));
   BN_H5(bn__h5_close(&edges));
   BN_H5(bn__h5_close(&nodes));
   BN_H5(bn__h5_close(&tree));

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "banyan/checkpoint.h"
+#include "banyan/search.h"
 #include "cli/cli.h"
 
 static const char *const inspect_usage =
@@ -24,14 +25,19 @@ static const char *const export_usage =
     "\n"
     "exit status: 0 ok, 1 unreadable or damaged file or OUT not writable, 2 bad command line\n";
 
-/* Read FILE and open its domain for readable states (without it, states show as hex). */
+/* Read FILE, open its domain and check the whole checkpoint as `resume` would: a file that
+ * resume would refuse is refused here too. */
 static int open_checkpoint(const bn_cli_args *args, bn_snapshot *snap, bn_domain *domain) {
-  char used[4096];
+  char used[4096], why[512] = "";
   if (bn__cli_read_checkpoint(args->config_path, snap, used, sizeof used) != BN_OK) return BN_EXIT_FAILURE;
   bn_config *cfg = NULL;
-  if (bn__cli_config_from_checkpoint(used, snap, NULL, &cfg, domain) != BN_OK)
-    fprintf(stderr, "banyan: states are shown as hex\n");
+  if (bn__cli_config_from_checkpoint(used, snap, NULL, &cfg, domain) != BN_OK) return BN_EXIT_FAILURE;
+  bn_err e = bn_search_check_checkpoint(cfg, domain, snap, NULL, why, sizeof why);
   bn_config_destroy(&cfg);
+  if (e != BN_OK) {
+    fprintf(stderr, "banyan: %s: %s\n", used, why[0] ? why : bn_strerror(e));
+    return BN_EXIT_FAILURE;
+  }
   return BN_EXIT_OK;
 }
 
@@ -47,7 +53,7 @@ static int run_command(int argc, char **argv, const char *name, const char *usag
     bn_snapshot snap = {0};
     bn_domain domain = {0};
     status = open_checkpoint(&args, &snap, &domain);
-    if (status == BN_EXIT_OK) status = body(&args, &snap, domain.ops ? &domain : NULL);
+    if (status == BN_EXIT_OK) status = body(&args, &snap, &domain);
     bn_domain_close(&domain);
     bn_snapshot_free(&snap);
   }

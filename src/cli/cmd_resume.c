@@ -120,6 +120,13 @@ static bn_err prepare_resume(const bn_cli_args *args, bn_config **cfg, bn_domain
     opt->checkpoint_path = strdup(file);
     BN_CHECK(opt->checkpoint_path, BN_ERR_NOMEM, "no memory");
   }
+  char why[512] = "";
+  bn_err e = bn_search_check_checkpoint(*cfg, domain, &ctx->snap, &opt->resume_tree, why, sizeof why);
+  if (e != BN_OK) {
+    fprintf(stderr, "banyan: %s: %s\n", ctx->used, why[0] ? why : bn_strerror(e));
+    bn_domain_close(domain);
+    return e;
+  }
   opt->resume_from = &ctx->snap;
   return BN_OK;
 }

@@ -120,7 +120,7 @@ static void on_signal(int sig) {
   stop_requested = 1;
 }
 
-static void tree_params(const bn_config *cfg, bn_tree_params *tp) {
+void bn__search_tree_params(const bn_config *cfg, bn_tree_params *tp) {
   *tp = (bn_tree_params){
       .c = bn_config_real(cfg, "search.c"),
       .rule = bn_config_enum(cfg, "search.selection") == 1 ? BN_SELECT_WU_UCT : BN_SELECT_VIRTUAL_LOSS,
@@ -159,8 +159,10 @@ static bn_err setup(bn_search *s, const bn_config *cfg, const bn_domain *domain,
   s->created = bn_wtime();
 
   bn_tree_params tp;
-  tree_params(cfg, &tp);
-  if (snap) {
+  bn__search_tree_params(cfg, &tp);
+  if (snap && opt->resume_tree) {
+    s->tree = opt->resume_tree; /* checked and imported before the ranks started */
+  } else if (snap) {
     char why[512] = "";
     bn_err e = bn_tree_import(&s->tree, domain, &tp, &snap->tree, why, sizeof why);
     BN_CHECK(e == BN_OK, e, "the checkpoint's search graph is not usable: %s", why);

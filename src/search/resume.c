@@ -3,6 +3,7 @@
  * jobs (same id, same seed) are queued again. The graph itself was imported and validated
  * by bn_tree_import before this runs; everything here is checked too, since the file may
  * be damaged or hostile. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -81,4 +82,39 @@ bn_err bn__search_restore(bn_search *s, const bn_snapshot *snap) {
   memcpy(s->engines_before, snap->engines, snap->n_engines * sizeof *s->engines_before);
   s->n_engines_before = snap->n_engines;
   return restore_pending(s, snap);
+}
+
+bn_err bn_search_check_checkpoint(const bn_config *cfg, const bn_domain *domain, const bn_snapshot *snap,
+                                  bn_tree **keep, char *why, size_t whylen) {
+  bn_tree_params tp;
+  bn__search_tree_params(cfg, &tp);
+  bn_tree *tree = NULL;
+  bn_err err = bn_tree_import(&tree, domain, &tp, &snap->tree, why, whylen);
+  if (err != BN_OK) return err;
+  bn_edge_id *edges = malloc((snap->path_cap ? snap->path_cap : 1) * sizeof *edges);
+  if (!edges) err = BN_ERR_NOMEM;
+  for (uint64_t k = 0; err == BN_OK && k < snap->n_pending; k++) {
+    const bn_pending_row *p = &snap->pending[k];
+    if (p->path_len > snap->path_cap || (int)snap->path_cap != bn_tree_path_capacity(tree)) {
+      snprintf(why, whylen, "pending iteration %llu: path of %u edges (capacity %u)",
+               (unsigned long long)p->iteration, p->path_len, snap->path_cap);
+      err = BN_ERR_CORRUPT;
+      break;
+    }
+    memcpy(edges, snap->pending_paths + k * snap->path_cap, p->path_len * sizeof *edges);
+    bn_path path = {.edges = edges, .len = (int)p->path_len, .leaf = p->leaf, .terminal = p->kind == BN_JOB_REWARD};
+    if (bn_tree_restore_path(tree, &path) != BN_OK) {
+      snprintf(why, whylen, "pending iteration %llu: its path is not a chain of the graph",
+               (unsigned long long)p->iteration);
+      err = BN_ERR_CORRUPT;
+    } else {
+      bn_tree_abandon(tree, &path); /* the marks go back on when the search restores it */
+    }
+  }
+  free(edges);
+  if (err == BN_OK && keep)
+    *keep = tree;
+  else
+    bn_tree_destroy(&tree);
+  return err;
 }

@@ -158,6 +158,9 @@ void bn__stats_tick(bn_search *s, double now, int force);
 /* Per-engine rows for a snapshot: earlier sessions plus this one. Caller frees. */
 bn_engine_row *bn__stats_engine_rows(bn_search *s, size_t *n);
 
+/* driver.c: the graph's parameters from the configuration. */
+void bn__search_tree_params(const bn_config *cfg, bn_tree_params *tp);
+
 /* resume.c: restore counters, results, statistics and pending iterations of a snapshot
  * into a search whose tree was imported from it. */
 bn_err bn__search_restore(bn_search *s, const bn_snapshot *snap);

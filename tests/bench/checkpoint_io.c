@@ -78,6 +78,7 @@ static void build(bn_snapshot *s, uint64_t nodes, uint64_t results) {
   a->edge_visits = must(malloc(edges * sizeof *a->edge_visits));
   a->edge_reward_sum = must(malloc(edges * sizeof *a->edge_reward_sum));
   a->edge_reward_sq = must(malloc(edges * sizeof *a->edge_reward_sq));
+  a->edge_flags = must(calloc(edges, sizeof *a->edge_flags));
   for (uint64_t e = 0; e < edges; e++) {
     a->edge_parent[e] = (uint32_t)(e / 3);
     a->edge_child[e] = (uint32_t)((e * 7 + 1) % nodes);

@@ -34,10 +34,11 @@ def command(config, sets, summary, n=None):
 
 
 def run(config, sets, timeout=240, n=None):
+    """Run in a fresh directory (the checkpoint goes there), return (status, summary, out, err)."""
     with tempfile.TemporaryDirectory() as tmp:
         summary = os.path.join(tmp, "summary.json")
         p = subprocess.run(command(config, sets, summary, n), env=ENV, capture_output=True, text=True,
-                           timeout=timeout)
+                           timeout=timeout, cwd=tmp)
         data = None
         if os.path.exists(summary):
             with open(summary) as f:
@@ -148,7 +149,7 @@ def stop_with_signal(cmd, sig, expect_engines):
     with tempfile.TemporaryDirectory() as tmp:
         summary = os.path.join(tmp, "summary.json")
         cmd = cmd + ["--summary", summary]
-        p = subprocess.Popen(cmd, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        p = subprocess.Popen(cmd, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp)
         time.sleep(4)
         p.send_signal(sig)
         out, err = p.communicate(timeout=60)
