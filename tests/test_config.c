@@ -90,7 +90,7 @@ static void bn_config_core_options_should_list_the_documented_options(void) {
       "search.deterministic", "engine.depth",
       "engine.batch", "engine.max_batch", "engine.message_overhead", "engine.idle_sleep_max",
       "checkpoint.enabled", "checkpoint.file", "checkpoint.every_seconds",
-      "checkpoint.every_evaluations", "checkpoint.timeline_seconds", "checkpoint.drain_seconds",
+      "checkpoint.every_evaluations", "checkpoint.max_time_share", "checkpoint.timeline_seconds", "checkpoint.drain_seconds",
       "domain.name", "log.level"};
   CU_ASSERT_EQUAL_FATAL(n, sizeof names / sizeof names[0]);
   for (size_t i = 0; i < n; i++) {
@@ -572,7 +572,7 @@ static void bn_config_print_table_should_list_every_option(void) {
   fclose(out);
   size_t lines = 0;
   for (const char *p = text; *p; p++) lines += *p == '\n';
-  CU_ASSERT_EQUAL(lines, 1 + 30 + 3);
+  CU_ASSERT_EQUAL(lines, 1 + 31 + 3);
   CU_ASSERT_PTR_NOT_NULL(strstr(text, "search.iterations"));
   CU_ASSERT_PTR_NOT_NULL(strstr(text, "[1, 1e15]"));
   CU_ASSERT_PTR_NOT_NULL(strstr(text, "[0, 9223372036854775807]"));

@@ -51,6 +51,8 @@ static const bn_option core_options[] = {
              "seconds between checkpoints (0: only at the end and on signals)"),
     INT_OPT("checkpoint.every_evaluations", "0", 0, 1e15,
             "also checkpoint after this many new results (0: off)"),
+    REAL_OPT("checkpoint.max_time_share", "0.05", 0, 1,
+             "longest share of run time spent writing checkpoints: the interval grows to keep it (0: off)"),
     REAL_OPT("checkpoint.timeline_seconds", "5", 0.01, 1e6,
              "seconds between rows of the /stats/timeline table"),
     REAL_OPT("checkpoint.drain_seconds", "30", 0, 1e6,

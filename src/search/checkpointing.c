@@ -112,8 +112,10 @@ static void record_last_write(bn_search *s) {
   bn_ckpt_writer *w = s->writer;
   pthread_mutex_lock(&w->mu);
   if (s->n_history > 0 && w->done > 0) {
-    s->history[s->n_history - 1].write_seconds = w->write_seconds;
-    s->history[s->n_history - 1].bytes = w->bytes;
+    bn_checkpoint_row *h = &s->history[s->n_history - 1];
+    h->write_seconds = w->write_seconds;
+    h->bytes = w->bytes;
+    s->ckpt_cost = h->snapshot_seconds + h->write_seconds;
   }
   pthread_mutex_unlock(&w->mu);
 }
@@ -264,13 +266,19 @@ bn_err bn__ckpt_tick(bn_search *s, double now) {
     return bn__ckpt_now(s, true);
   }
   uint64_t done = atomic_load(&s->completed);
-  bool due = (s->ckpt_every_seconds > 0 && now >= s->next_ckpt_time) ||
-             (s->ckpt_every_evals > 0 && done >= s->next_ckpt_evals);
+  const bool time_due = s->ckpt_every_seconds > 0 && now >= s->next_ckpt_time;
+  const bool evals_due = s->ckpt_every_evals > 0 && done >= s->next_ckpt_evals && now >= s->next_ckpt_time;
+  const bool due = time_due || evals_due;
   if (!due) return BN_OK;
   uint64_t before = s->checkpoints;
   BN_CALL(bn__ckpt_now(s, false));
   if (s->checkpoints != before) {
-    s->next_ckpt_time = now + s->ckpt_every_seconds;
+    /* Writing the whole file grows with the run (the results log above all): stretch the
+     * interval so checkpoints take at most ckpt_max_share of the time, judging by the cost
+     * of the last one. */
+    double gap = s->ckpt_every_seconds;
+    if (s->ckpt_max_share > 0 && s->ckpt_cost / s->ckpt_max_share > gap) gap = s->ckpt_cost / s->ckpt_max_share;
+    s->next_ckpt_time = now + gap;
     s->next_ckpt_evals = done + s->ckpt_every_evals;
   }
   return BN_OK;

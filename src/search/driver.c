@@ -155,6 +155,7 @@ static bn_err setup(bn_search *s, const bn_config *cfg, const bn_domain *domain,
   s->ckpt_every_seconds = bn_config_real(cfg, "checkpoint.every_seconds");
   s->ckpt_every_evals = (uint64_t)bn_config_int(cfg, "checkpoint.every_evaluations");
   s->drain_seconds = bn_config_real(cfg, "checkpoint.drain_seconds");
+  s->ckpt_max_share = bn_config_real(cfg, "checkpoint.max_time_share");
   s->ckpt_path = opt ? opt->checkpoint_path : NULL;
   s->created = bn_wtime();
 

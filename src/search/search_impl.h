@@ -68,6 +68,8 @@ typedef struct bn_search {
   const char *ckpt_path;        /* NULL: no checkpoints */
   bn_ckpt_writer *writer;
   double ckpt_every_seconds, next_ckpt_time, drain_seconds, drain_deadline;
+  double ckpt_max_share;        /* writing may take at most this share of the run's time */
+  double ckpt_cost;             /* seconds the last checkpoint cost (snapshot + write) */
   uint64_t ckpt_every_evals, next_ckpt_evals;
   int signal_checkpointed;      /* the checkpoint taken on a stop signal is on its way */
   int abandoned;                /* gave up waiting for jobs in flight after a signal */
