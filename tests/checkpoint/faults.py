@@ -221,6 +221,30 @@ def same_tree(a, b):
     return a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a)
 
 
+def stop_twice_and_compare(config, common, budget, label):
+    """An uninterrupted run and the same run stopped by SIGUSR1 twice and resumed."""
+    with tempfile.TemporaryDirectory() as tmp:
+        a, b = os.path.join(tmp, "a.h5"), os.path.join(tmp, "b.h5")
+        r = run(mpirun(3, "run", config, "--quiet", *sets(*common, f"checkpoint.file={a}")))
+        check(r.returncode == 0, f"{label}: uninterrupted run (status {r.returncode})", r.stderr[-500:])
+        cmd = mpirun(3, "run", config, "--quiet", *sets(*common, f"checkpoint.file={b}"))
+        for stop in range(2):
+            p = start(cmd)
+            time.sleep(1.5)
+            os.kill(p.pid, signal.SIGUSR1)
+            out, err = p.communicate(timeout=120)
+            check(p.returncode == 3, f"{label}: stop {stop + 1}: status 3 (got {p.returncode})", err[-500:])
+            cmd = mpirun(4, "resume", b, "--quiet")
+        r = run(cmd)
+        check(r.returncode == 0, f"{label}: final resume (status {r.returncode})", r.stderr[-500:])
+        ta, ja, ra = tree_and_results(a)
+        tb, jb, rb = tree_and_results(b)
+        check(len(ja) == budget and len(jb) == budget, f"{label}: both have {budget} results")
+        check(same_tree(ta, tb), f"{label}: stopped twice and resumed: identical /tree datasets")
+        check(np.array_equal(ja, jb) and np.array_equal(ra, rb), f"{label}: stopped twice and resumed: identical /results")
+        return ta
+
+
 def case_deterministic():
     """Deterministic mode: an uninterrupted run and the same run stopped by a signal twice and
     resumed give identical /tree datasets and /results; 1 engine and 8 engines give identical trees."""
@@ -228,34 +252,28 @@ def case_deterministic():
     common = ("search.deterministic=true", f"search.iterations={budget}", "domain.synthetic.cost=sleep",
               "domain.synthetic.cost_dist=uniform", "domain.synthetic.cost_min=0.0005",
               "domain.synthetic.cost_max=0.003", "search.progress_seconds=0", "checkpoint.every_seconds=0.5")
+    stop_twice_and_compare(SYNTH, common, budget, "synthetic")
     with tempfile.TemporaryDirectory() as tmp:
-        a, b, c = (os.path.join(tmp, x) for x in ("a.h5", "b.h5", "c.h5"))
-        r = run(mpirun(3, "run", SYNTH, "--quiet", *sets(*common, f"checkpoint.file={a}")))
-        check(r.returncode == 0, f"uninterrupted run (status {r.returncode})", r.stderr[-500:])
-        cmd = mpirun(3, "run", SYNTH, "--quiet", *sets(*common, f"checkpoint.file={b}"))
-        for stop in range(2):
-            p = start(cmd)
-            time.sleep(1.5)
-            os.kill(p.pid, signal.SIGUSR1)
-            out, err = p.communicate(timeout=120)
-            check(p.returncode == 3, f"stop {stop + 1}: status 3 (got {p.returncode})", err[-500:])
-            cmd = mpirun(4, "resume", b, "--quiet")
-        r = run(cmd)
-        check(r.returncode == 0, f"final resume (status {r.returncode})", r.stderr[-500:])
-        ta, ja, ra = tree_and_results(a)
-        tb, jb, rb = tree_and_results(b)
-        check(len(ja) == budget and len(jb) == budget, f"both have {budget} results")
-        check(same_tree(ta, tb), "stopped twice and resumed: identical /tree datasets")
-        check(np.array_equal(ja, jb) and np.array_equal(ra, rb), "stopped twice and resumed: identical /results")
-        r = run(mpirun(9, "run", SYNTH, "--quiet", *sets(*common, f"checkpoint.file={c}",
-                                                          "domain.synthetic.cost_max=0.0006")))
+        a, c = os.path.join(tmp, "a.h5"), os.path.join(tmp, "c.h5")
+        fast = common + ("domain.synthetic.cost_max=0.0006",)
+        r = run(mpirun(9, "run", SYNTH, "--quiet", *sets(*fast, f"checkpoint.file={c}")))
         check(r.returncode == 0, f"8-engine run (status {r.returncode})", r.stderr[-500:])
-        r = run(mpirun(2, "run", SYNTH, "--quiet", *sets(*common, f"checkpoint.file={a}", "domain.synthetic.cost_max=0.0006")) + ["--overwrite"])
+        r = run(mpirun(2, "run", SYNTH, "--quiet", *sets(*fast, f"checkpoint.file={a}")))
         check(r.returncode == 0, f"1-engine run (status {r.returncode})", r.stderr[-500:])
         ta, ja, ra = tree_and_results(a)
         tc, jc, rc = tree_and_results(c)
         check(same_tree(ta, tc), "1 engine and 8 engines: identical /tree datasets")
         check(np.array_equal(ja, jc) and np.array_equal(ra, rc), "1 engine and 8 engines: identical /results")
+
+
+def case_deterministic_exhaustion():
+    """The same with exhaustion under way (circuits exhausted after 5 samples), where selection's
+    marks of exhausted children must survive the checkpoint for the runs to stay identical."""
+    budget = 12000
+    common = ("search.deterministic=true", f"search.iterations={budget}", "search.exhaust_after=5",
+              "domain.circuit.delay=0.0006", "search.progress_seconds=0", "checkpoint.every_seconds=0.5")
+    tree = stop_twice_and_compare(CIRCUIT, common, budget, "circuit")
+    check(int(np.count_nonzero(tree["edges/flags"])) > 0, "edges marked as leading to exhausted circuits were saved")
 
 
 def case_h5py():
