@@ -45,14 +45,7 @@ bn_err bn__cli_config_from_checkpoint(const char *path, const bn_snapshot *snap,
     err = BN_ERR_CONFIG;
     goto fail;
   }
-  const bn_domain_ops *ops = bn_domain_find(name);
-  if (!ops) {
-    fprintf(stderr, "banyan: %s: unknown domain \"%s\"\n", path, name);
-    err = BN_ERR_CONFIG;
-    goto fail;
-  }
-  if (bn_domain_open(domain, ops, cfg) != BN_OK) {
-    fprintf(stderr, "banyan: %s: the domain rejected the saved configuration (see above)\n", path);
+  if (bn__cli_open_domain(cfg, path, domain) != BN_OK) {
     err = BN_ERR_CONFIG;
     goto fail;
   }

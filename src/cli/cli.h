@@ -39,6 +39,10 @@ bool bn__cli_parse(int argc, char **argv, const char *command, const char *const
 /* A config with the core and every built-in domain's options declared. */
 bn_err bn__cli_new_config(bn_config **cfg);
 
+/* Open the domain cfg names ("source" names the configuration in messages). BN_ERR_CONFIG
+ * with the reason printed if it is unknown or rejects its options. */
+bn_err bn__cli_open_domain(const bn_config *cfg, const char *source, bn_domain *domain);
+
 /* Load args->config_path and the --set overrides, validate, check domain.name, and open
  * the domain; messages to stderr. BN_ERR_CONFIG for anything the user must fix. */
 bn_err bn__cli_load(const bn_cli_args *args, bn_config **cfg, bn_domain *domain);

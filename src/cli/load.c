@@ -24,6 +24,24 @@ fail:
   return err;
 }
 
+bn_err bn__cli_open_domain(const bn_config *cfg, const char *source, bn_domain *domain) {
+  const char *name = bn_config_string(cfg, "domain.name");
+  const bn_domain_ops *ops = bn_domain_find(name);
+  if (!ops) {
+    char where[512];
+    bn_config_where(cfg, "domain.name", where, sizeof where);
+    fprintf(stderr, "%s: domain.name: unknown domain \"%s\" (built in:", where, name);
+    for (size_t i = 0; bn_domain_builtin(i); i++) fprintf(stderr, " %s", bn_domain_builtin(i)->name);
+    fprintf(stderr, ")\n");
+    return BN_ERR_CONFIG;
+  }
+  if (bn_domain_open(domain, ops, cfg) != BN_OK) {
+    fprintf(stderr, "%s: [domain.%s]: the domain rejected its configuration (see above)\n", source, name);
+    return BN_ERR_CONFIG;
+  }
+  return BN_OK;
+}
+
 bn_err bn__cli_load(const bn_cli_args *args, bn_config **out, bn_domain *domain) {
   bn_config *cfg = NULL;
   bn_err err = BN_OK;
@@ -37,19 +55,7 @@ bn_err bn__cli_load(const bn_cli_args *args, bn_config **out, bn_domain *domain)
     err = BN_ERR_CONFIG;
     goto fail;
   }
-  const char *name = bn_config_string(cfg, "domain.name");
-  const bn_domain_ops *ops = bn_domain_find(name);
-  char where[512];
-  bn_config_where(cfg, "domain.name", where, sizeof where);
-  if (!ops) {
-    fprintf(stderr, "%s: domain.name: unknown domain \"%s\" (built in:", where, name);
-    for (size_t i = 0; bn_domain_builtin(i); i++) fprintf(stderr, " %s", bn_domain_builtin(i)->name);
-    fprintf(stderr, ")\n");
-    err = BN_ERR_CONFIG;
-    goto fail;
-  }
-  if (bn_domain_open(domain, ops, cfg) != BN_OK) {
-    fprintf(stderr, "%s: [domain.%s]: the domain rejected its configuration (see above)\n", args->config_path, name);
+  if (bn__cli_open_domain(cfg, args->config_path, domain) != BN_OK) {
     err = BN_ERR_CONFIG;
     goto fail;
   }

@@ -17,10 +17,25 @@ void bn__search_set_stop(bn_search *s, bn_stop_reason r) {
   atomic_compare_exchange_strong(&s->stop, &none, (int)r);
 }
 
-static void fail_task(bn_search *s, bn_err e) {
+void bn__search_fail(bn_search *s, bn_err e) {
   int ok = BN_OK;
   atomic_compare_exchange_strong(&s->error, &ok, (int)e);
   bn__search_set_stop(s, BN_STOP_ERROR);
+}
+
+bool bn__search_select(bn_search *s, uint64_t it, uint32_t slot) {
+  bool exhausted = false;
+  bn_err e = bn_tree_select(s->tree, bn_seed_derive(s->seed, it, BN_RNG_SELECT), &s->paths[slot], &exhausted);
+  if (e == BN_OK && !exhausted) return true;
+  if (exhausted) {
+    bn__search_set_stop(s, BN_STOP_EXHAUSTED);
+  } else if (e == BN_ERR_FULL) {
+    bn__search_set_stop(s, BN_STOP_FULL);
+  } else {
+    bn_error("iteration %llu: selection failed: %s", (unsigned long long)it, bn_strerror(e));
+    bn__search_fail(s, e);
+  }
+  return false;
 }
 
 uint64_t bn__search_issued(const bn_search *s) {
@@ -44,7 +59,7 @@ bool bn__search_queue_job(bn_search *s, uint32_t slot, uint64_t it, bool termina
   if (bn_outbox_push(s->outbox, slot)) return true;
   /* Cannot happen: the outbox holds every slot. Stop loudly. */
   bn_error("outbox full with %u slots", s->n_slots);
-  fail_task(s, BN_ERR_INTERNAL);
+  bn__search_fail(s, BN_ERR_INTERNAL);
   return false;
 }
 
@@ -64,22 +79,12 @@ static bool issue_one(bn_search *s) {
     bn__search_set_stop(s, BN_STOP_BUDGET);
     return false;
   }
-  bn_path *path = &s->paths[slot];
-  bool exhausted = false;
-  bn_err e = bn_tree_select(s->tree, bn_seed_derive(s->seed, it, BN_RNG_SELECT), path, &exhausted);
-  if (e != BN_OK || exhausted) {
+  if (!bn__search_select(s, it, slot)) {
     atomic_fetch_add(&s->cancelled, 1);
     bn__slot_pool_give(s->pool, slot);
-    if (exhausted) {
-      bn__search_set_stop(s, BN_STOP_EXHAUSTED);
-    } else if (e == BN_ERR_FULL) {
-      bn__search_set_stop(s, BN_STOP_FULL);
-    } else {
-      bn_error("iteration %llu: selection failed: %s", (unsigned long long)it, bn_strerror(e));
-      fail_task(s, e);
-    }
     return false;
   }
+  const bn_path *path = &s->paths[slot];
   if (!bn__search_queue_job(s, slot, it, path->terminal)) {
     bn_tree_abandon(s->tree, path);
     atomic_store(&s->slot_busy[slot], 0);
@@ -133,7 +138,7 @@ void bn__search_apply_one(bn_search *s, uint32_t slot) {
   };
   memcpy(row.reason, j->reason, sizeof row.reason);
   bn_err e = bn__results_log_append(s->log, &row, j->result_state);
-  if (e != BN_OK) fail_task(s, e);
+  if (e != BN_OK) bn__search_fail(s, e);
   atomic_store(&s->slot_busy[slot], 0);
 }
 

@@ -123,6 +123,11 @@ typedef struct bn_search {
 void bn__search_issue(bn_search *s, uint32_t n);
 /* iterate.c: apply the results in `slots` to the tree and refill. Runs inside a task. */
 void bn__search_apply(bn_search *s, const uint32_t *slots, size_t n);
+/* iterate.c: select iteration `it` into the path of `slot`; false (stop reason set) when
+ * the space is exhausted, the graph is full or selection failed. */
+bool bn__search_select(bn_search *s, uint64_t it, uint32_t slot);
+/* Record the first error of a task and stop the run. */
+void bn__search_fail(bn_search *s, bn_err e);
 /* Set the stop reason if none is set yet. */
 void bn__search_set_stop(bn_search *s, bn_stop_reason r);
 /* Jobs issued (claimed and not cancelled). */

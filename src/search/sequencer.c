@@ -9,8 +9,6 @@
  * their slot (slot of iteration i = i % (W + 1): at most W + 1 iterations are in flight).
  * The dispatcher marks slots done and kicks the sequencer; a kick that finds it running is
  * absorbed, and the sequencer looks again after it stops, so no wake-up is lost. */
-#include "banyan/log.h"
-#include "banyan/rng.h"
 #include "search/search_impl.h"
 
 static uint32_t slot_of(const bn_search *s, uint64_t it) { return (uint32_t)(it % (s->det_window + 1u)); }
@@ -32,22 +30,8 @@ static void apply_next(bn_search *s) {
 static void select_next(bn_search *s) {
   uint64_t it = atomic_load(&s->next_iteration);
   uint32_t slot = slot_of(s, it);
-  bn_path *path = &s->paths[slot];
-  bool exhausted = false;
-  bn_err e = bn_tree_select(s->tree, bn_seed_derive(s->seed, it, BN_RNG_SELECT), path, &exhausted);
-  if (e != BN_OK || exhausted) {
-    if (exhausted) {
-      bn__search_set_stop(s, BN_STOP_EXHAUSTED);
-    } else if (e == BN_ERR_FULL) {
-      bn__search_set_stop(s, BN_STOP_FULL);
-    } else {
-      bn_error("iteration %llu: selection failed: %s", (unsigned long long)it, bn_strerror(e));
-      int ok = BN_OK;
-      atomic_compare_exchange_strong(&s->error, &ok, (int)e);
-      bn__search_set_stop(s, BN_STOP_ERROR);
-    }
-    return;
-  }
+  if (!bn__search_select(s, it, slot)) return;
+  const bn_path *path = &s->paths[slot];
   atomic_store(&s->next_iteration, it + 1);
   if (!bn__search_queue_job(s, slot, it, path->terminal)) {
     bn_tree_abandon(s->tree, path);

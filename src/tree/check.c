@@ -18,20 +18,9 @@ typedef struct scratch {
   bool depth_ok;      /* some parent has depth == this depth - 1 */
 } scratch;
 
-static bn_err violation(char *why, size_t whylen, const char *fmt, ...) BN_PRINTF(3, 4);
-static bn_err violation(char *why, size_t whylen, const char *fmt, ...) {
-  if (why && whylen) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(why, whylen, fmt, ap);
-    va_end(ap);
-  }
-  return BN_ERR_CORRUPT;
-}
-
 #define VIOLATION(...)                              \
   do {                                              \
-    err = violation(why, whylen, __VA_ARGS__);      \
+    err = bn__tree_why(why, whylen, __VA_ARGS__);   \
     goto out;                                       \
   } while (0)
 

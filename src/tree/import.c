@@ -54,20 +54,9 @@ typedef struct derive {
   size_t whylen;
 } derive;
 
-static bn_err corrupt(char *why, size_t whylen, const char *fmt, ...) BN_PRINTF(3, 4);
-static bn_err corrupt(char *why, size_t whylen, const char *fmt, ...) {
-  if (why && whylen) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(why, whylen, fmt, ap);
-    va_end(ap);
-  }
-  return BN_ERR_CORRUPT;
-}
-
 #define CORRUPT(...)                         \
   do {                                       \
-    err = corrupt(why, whylen, __VA_ARGS__); \
+    err = bn__tree_why(why, whylen, __VA_ARGS__); \
     goto fail;                               \
   } while (0)
 
@@ -87,7 +76,7 @@ static bn_err domain_actions(derive *x, uint64_t id, const unsigned char *state,
   const bn_domain *d = x->t->domain;
   *n = d->ops->actions(d->ctx, state, x->acts, x->t->max_actions);
   if (*n < 0 || *n > x->t->max_actions) {
-    corrupt(x->why, x->whylen, "domain %s: actions() returned %d (max_actions %d) at node %llu",
+    bn__tree_why(x->why, x->whylen, "domain %s: actions() returned %d (max_actions %d) at node %llu",
             d->ops->name, *n, x->t->max_actions, ULL(id));
     return BN_ERR_DOMAIN;
   }

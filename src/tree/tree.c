@@ -2,6 +2,8 @@
  *
  * The work is elsewhere: store.c (arenas), transpose.c (transposition table), expand.c,
  * select.c, exhaust.c, backprop.c, best.c, check.c, rollout.c. */
+#include <stdarg.h>
+#include <stdio.h>
 #include <math.h>
 #include <stdlib.h>
 
@@ -161,3 +163,13 @@ double bn_tree_edge_reward_sq(const bn_tree *t, bn_edge_id e) {
 
 bn__node *bn__tree_node_record(bn_tree *t, bn_node_id id) { return &t->nodes[id]; }
 bn__edge *bn__tree_edge_record(bn_tree *t, bn_edge_id id) { return &t->edges[id]; }
+
+bn_err bn__tree_why(char *why, size_t whylen, const char *fmt, ...) {
+  if (why && whylen) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(why, whylen, fmt, ap);
+    va_end(ap);
+  }
+  return BN_ERR_CORRUPT;
+}

@@ -106,6 +106,10 @@ struct bn_tree {
 };
 
 /* ---- atomics on doubles ---- */
+/* Write a reason for bad data into why (if any) and return BN_ERR_CORRUPT: the checker
+ * and the importer report problems this way rather than through the log. */
+bn_err bn__tree_why(char *why, size_t whylen, const char *fmt, ...) BN_PRINTF(3, 4);
+
 static inline double bn__bits_to_double(uint64_t b) {
   double d;
   memcpy(&d, &b, sizeof d);
