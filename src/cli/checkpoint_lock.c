@@ -23,8 +23,8 @@ bn_err bn__cli_lock_checkpoint(const char *path) {
   BN_CHECK(snprintf(lock, sizeof lock, "%s.lock", path) < (int)sizeof lock, BN_ERR_ARG, "path too long");
   int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (fd < 0) {
-    fprintf(stderr, "banyan: cannot create %s: %s\n", lock, strerror(errno));
-    return BN_ERR_IO;
+    fprintf(stderr, "banyan: cannot create %s: %s (check checkpoint.file)\n", lock, strerror(errno));
+    return BN_ERR_CONFIG;
   }
   const double deadline = bn_mtime() + lock_wait_seconds;
   bool told = false;
