@@ -90,6 +90,30 @@ def case_signal():
             check(set(ids) <= set(ids2), f"{label}: every checkpointed result is still there")
 
 
+def case_drain_timeout():
+    """Jobs still running when checkpoint.drain_seconds runs out: they are stored as pending,
+    the engines are aborted with status 3, and resume runs them again: every id exactly once."""
+    with tempfile.TemporaryDirectory() as tmp:
+        ck = os.path.join(tmp, "run.h5")
+        budget = 16
+        p = start(mpirun(3, "run", SYNTH, "--quiet", *sets(f"search.iterations={budget}", f"checkpoint.file={ck}",
+                                                            "domain.synthetic.cost=sleep",
+                                                            "domain.synthetic.cost_mean=1.0",
+                                                            "checkpoint.drain_seconds=0.3")))
+        time.sleep(3.5)
+        os.kill(p.pid, signal.SIGUSR1)
+        out, err = p.communicate(timeout=120)
+        check(p.returncode == 3, f"exit status 3 (got {p.returncode})", err[-800:])
+        with h5py.File(ck, "r") as f:
+            pending = len(f["pending/rows"])
+            done = len(f["results"])
+        check(pending > 0, f"jobs still running are pending in the checkpoint ({pending} pending, {done} done)")
+        r = run(mpirun(3, "resume", ck, "--quiet"))
+        check(r.returncode == 0, f"resume exits 0 (got {r.returncode})", r.stderr[-800:])
+        ids = results_ids(ck)
+        check(len(ids) == budget and len(set(ids)) == budget, f"{budget} distinct results after resume (got {len(ids)})")
+
+
 def case_sigkill():
     """The run killed with SIGKILL at 20 random instants while checkpointing often: after each
     kill resume succeeds from a complete checkpoint; no job id twice; nothing checkpointed lost."""
