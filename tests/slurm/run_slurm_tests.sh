@@ -1,0 +1,289 @@
+#!/bin/bash
+# run_slurm_tests.sh BANYAN CONFIG_DIR -- test the slurm/ scripts against a real Slurm.
+#
+# Starts a private one-node Slurm (munged, slurmctld, slurmd; config, state, spool, logs and
+# sockets in a temp dir, loopback only), submits slurm/*.sbatch and checks the results:
+#   (a) single-node.sbatch completes and its checkpoint holds the budget's evaluations;
+#   (b) requeue.sbatch with a 1-minute limit and an early USR1 is checkpointed, requeued,
+#       resumed and completes, with every job id exactly once in /results;
+#   (c) sweep-array.sbatch with three seeds gives three distinct result files.
+# Installs slurm-wlm and munge with apt-get when missing (root). If Slurm cannot be
+# started it FAILS (exit 1) -- it never skips. Prints ok/FAIL lines; exit 0 iff all passed.
+set -uo pipefail
+
+if [ $# -ne 2 ]; then
+    echo "usage: $0 BANYAN CONFIG_DIR" >&2
+    exit 2
+fi
+BANYAN=$(realpath "$1")
+CONFIG_DIR=$(realpath "$2")
+SRC=$(cd "$(dirname "$0")/../.." && pwd)
+SLURM_DIR=$SRC/slurm
+PY=/usr/bin/python3
+failures=0
+
+ok() { echo "ok   $*"; }
+fail() { echo "FAIL $*"; failures=$((failures + 1)); }
+die() { echo "FAIL $*" >&2; exit 1; }
+note() { echo "---- $*"; }
+
+[ -x "$BANYAN" ] || die "banyan binary '$1' not found"
+[ -f "$CONFIG_DIR/synthetic-bench.ini" ] || die "no synthetic-bench.ini in '$2'"
+
+# ---------------------------------------------------------------- packages
+need=()
+command -v slurmctld >/dev/null 2>&1 || need+=(slurmctld)
+command -v slurmd >/dev/null 2>&1 || need+=(slurmd)
+command -v sbatch >/dev/null 2>&1 || need+=(slurm-client)
+command -v munged >/dev/null 2>&1 || need+=(munge)
+$PY -c 'import h5py' 2>/dev/null || need+=(python3-h5py)
+if [ ${#need[@]} -gt 0 ]; then
+    [ "$(id -u)" = 0 ] || die "missing ${need[*]}: run as root or: apt-get install slurm-wlm munge python3-h5py"
+    note "installing ${need[*]} slurm-wlm munge"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >/dev/null || die "apt-get update failed"
+    apt-get install -y -qq --no-install-recommends slurm-wlm munge python3-h5py >/dev/null ||
+        die "apt-get install slurm-wlm munge failed"
+fi
+[ "$(id -u)" = 0 ] || die "the private Slurm runs with SlurmUser=root: run as root"
+
+# ---------------------------------------------------------------- private Slurm
+T=$(mktemp -d /tmp/banyan-slurm-test.XXXXXX)
+chmod 755 "$T"
+pids=()        # slurmctld, slurmd: stopped first
+munged_pid=    # stopped last (the Slurm daemons need it to shut down cleanly)
+stop_pids() {
+    local p alive
+    for p in "$@"; do kill -TERM "$p" 2>/dev/null || true; done
+    for _ in $(seq 75); do
+        alive=0
+        for p in "$@"; do kill -0 "$p" 2>/dev/null && alive=1; done
+        [ $alive = 0 ] && return 0
+        sleep 0.2
+    done
+    for p in "$@"; do kill -KILL "$p" 2>/dev/null || true; done
+}
+cleanup() {
+    if [ ${#pids[@]} -gt 0 ]; then
+        scancel --user=root >/dev/null 2>&1 && sleep 2
+        stop_pids "${pids[@]}"
+    fi
+    [ -n "$munged_pid" ] && stop_pids "$munged_pid"
+    if [ "${KEEP_TMP:-0}" = 1 ]; then echo "kept $T"; else rm -rf "$T"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+mkdir -p "$T"/{state,spool,log,work,munge}
+host=$(hostname -s)
+# ports of our own so a system Slurm (if any) is left alone
+base=$((20000 + RANDOM % 20000))
+ctl_port=$base
+d_port=$((base + 1))
+
+# munge: our own daemon, socket and key (a copy of the system key, or a new one)
+key=$T/munge/munge.key
+if [ -r /etc/munge/munge.key ]; then
+    cp /etc/munge/munge.key "$key"
+else
+    note "no /etc/munge/munge.key: creating a key"
+    if command -v mungekey >/dev/null 2>&1; then
+        mungekey --create --keyfile="$key" || die "mungekey failed"
+    else
+        dd if=/dev/urandom of="$key" bs=1 count=1024 2>/dev/null || die "cannot create a munge key"
+    fi
+fi
+chmod 700 "$T/munge"; chmod 400 "$key"
+msock=$T/munge/munge.socket
+munged --force --foreground --socket="$msock" --key-file="$key" \
+    --pid-file="$T/munge/munged.pid" --seed-file="$T/munge/seed" \
+    --log-file="$T/log/munged.log" >>"$T/log/munged.log" 2>&1 &
+munged_pid=$!
+for _ in $(seq 50); do [ -S "$msock" ] && break; sleep 0.1; done
+[ -S "$msock" ] || { cat "$T/log/munged.log" 2>/dev/null; die "munged did not start"; }
+munge --socket="$msock" -n | unmunge --socket="$msock" >/dev/null || die "munge credential round trip failed"
+
+export SLURM_CONF=$T/slurm.conf
+cat >"$SLURM_CONF" <<CONF
+ClusterName=banyantest
+SlurmctldHost=$host(127.0.0.1)
+SlurmctldPort=$ctl_port
+SlurmdPort=$d_port
+SlurmUser=root
+SlurmdUser=root
+AuthType=auth/munge
+CredType=cred/munge
+AuthInfo=socket=$msock,cred_expire=10
+StateSaveLocation=$T/state
+SlurmdSpoolDir=$T/spool
+SlurmctldPidFile=$T/slurmctld.pid
+SlurmdPidFile=$T/slurmd.pid
+SlurmctldLogFile=$T/log/slurmctld.log
+SlurmdLogFile=$T/log/slurmd.log
+SlurmctldDebug=info
+SlurmdDebug=info
+ProctrackType=proctrack/linuxproc
+TaskPlugin=task/none
+SwitchType=switch/none
+MpiDefault=none
+JobAcctGatherType=jobacct_gather/none
+AccountingStorageType=accounting_storage/none
+JobCompType=jobcomp/none
+SchedulerType=sched/backfill
+SelectType=select/cons_tres
+SelectTypeParameters=CR_Core
+SlurmdParameters=config_overrides
+ReturnToService=2
+KillWait=10
+OverTimeLimit=0
+MinJobAge=600
+MessageTimeout=10
+NodeName=$host NodeAddr=127.0.0.1 CPUs=8 Sockets=1 CoresPerSocket=8 ThreadsPerCore=1 RealMemory=1000 State=UNKNOWN
+PartitionName=debug Nodes=$host Default=YES MaxTime=INFINITE State=UP OverSubscribe=NO
+CONF
+# cgroup.conf / plugstack of the system installation are not used: nothing needs them here
+echo "" >"$T/plugstack.conf"
+echo "PlugStackConfig=$T/plugstack.conf" >>"$SLURM_CONF"
+
+slurmctld -D -i -f "$SLURM_CONF" >"$T/log/slurmctld.stdout" 2>&1 &
+pids+=($!)
+slurmd -D -f "$SLURM_CONF" >"$T/log/slurmd.stdout" 2>&1 &
+pids+=($!)
+
+up=0
+for _ in $(seq 60); do
+    state=$(sinfo -h -n "$host" -o '%T' 2>/dev/null | head -1)
+    if [ "$state" = idle ]; then up=1; break; fi
+    sleep 1
+done
+if [ $up = 0 ]; then
+    echo "---- slurmctld log:"; tail -20 "$T/log/slurmctld.log" 2>/dev/null; tail -5 "$T/log/slurmctld.stdout"
+    echo "---- slurmd log:"; tail -20 "$T/log/slurmd.log" 2>/dev/null; tail -5 "$T/log/slurmd.stdout"
+    die "Slurm did not come up: node $host is '${state:-unknown}', not idle (logs above)"
+fi
+ok "private Slurm up: $(sinfo -h -o '%P %D %T %c CPUs') (slurmctld port $ctl_port)"
+
+# what the jobs inherit (sbatch exports the submission environment)
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+export OMPI_MCA_rmaps_base_oversubscribe=1
+export BANYAN BANYAN_LAUNCH=$SLURM_DIR/banyan-launch.sh
+SLEEPCOST="--set domain.synthetic.cost=sleep --set domain.synthetic.cost_mean=0.01"
+cd "$T/work"
+
+# job_state JOBID -> STATE (scontrol: accounting is off here, sacct is not available)
+job_state() { scontrol show job "$1" 2>/dev/null | sed -n 's/.*JobState=\([A-Z_]*\).*/\1/p' | head -1; }
+job_field() { scontrol show job "$1" 2>/dev/null | tr ' ' '\n' | sed -n "s/^$2=//p" | head -1; }
+# wait_done JOBID SECONDS: until the job is COMPLETED/FAILED/CANCELLED/TIMEOUT...
+wait_done() {
+    local id=$1 limit=$2 s
+    local end=$((SECONDS + limit))
+    while [ $SECONDS -lt $end ]; do
+        s=$(job_state "$id")
+        case "$s" in
+        COMPLETED | FAILED | CANCELLED | TIMEOUT | NODE_FAIL | OUT_OF_MEMORY | BOOT_FAIL | DEADLINE | PREEMPTED)
+            echo "$s"; return 0 ;;
+        esac
+        sleep 1
+    done
+    echo "STILL_${s:-UNKNOWN}"
+    return 1
+}
+# count_check FILE BUDGET: rows of /results == BUDGET, job ids distinct
+count_check() {
+    $PY - "$1" "$2" <<'PYEOF'
+import sys, h5py, numpy as np
+f = h5py.File(sys.argv[1], "r")
+r = f["/results"]
+ids = r["job_id"][:]
+n, u = len(ids), len(np.unique(ids))
+bad = int((r["status"][:] != 1).sum())
+ok = n == int(sys.argv[2]) and u == n and bad == 0
+print(f"rows {n}, distinct job ids {u}, failed {bad}, budget {sys.argv[2]}")
+sys.exit(0 if ok else 1)
+PYEOF
+}
+
+# ---------------------------------------------------------------- (a) single node
+note "(a) single-node.sbatch, 3 ranks, 600 evaluations"
+mkdir a && cd a
+id=$(BANYAN_CONFIG=$CONFIG_DIR/synthetic-bench.ini \
+    BANYAN_RUN_ARGS="$SLEEPCOST --set search.iterations=600 --set checkpoint.file=a.h5 --quiet" \
+    BANYAN_SUMMARY=a.json \
+    sbatch --parsable --ntasks=3 --time=5 "$SLURM_DIR/single-node.sbatch") || die "sbatch failed"
+st=$(wait_done "$id" 120)
+cat ./*.out 2>/dev/null | sed 's/^/     | /'
+if [ "$st" = COMPLETED ] && [ "$(job_field "$id" ExitCode)" = 0:0 ]; then
+    ok "(a) job $id COMPLETED with exit code 0"
+else
+    fail "(a) job $id: $st, exit code $(job_field "$id" ExitCode)"
+fi
+if [ -f a.h5 ] && out=$(count_check a.h5 600); then ok "(a) checkpoint: $out"; else fail "(a) checkpoint: ${out:-a.h5 missing}"; fi
+if [ -f a.json ] && grep -q '"evaluations": 600' a.json; then ok "(a) summary says 600 evaluations"; else fail "(a) summary a.json"; fi
+cd ..
+
+# ---------------------------------------------------------------- (b) requeue chain
+# Note: a requeued job may start again only after cred_expire (AuthInfo, default 120 s);
+# the private cluster sets 10 s so the chain fits in a few minutes.
+BUDGET_B=${BUDGET_B:-36000}
+note "(b) requeue.sbatch, --time=1 --signal=B:USR1@45, 5 ranks, $BUDGET_B evaluations (~90 s of work)"
+mkdir b && cd b
+t0=$SECONDS
+id=$(BANYAN_CONFIG=$CONFIG_DIR/synthetic-bench.ini BANYAN_CHECKPOINT=b.h5 BANYAN_SUMMARY=b.json \
+    BANYAN_RUN_ARGS="$SLEEPCOST --set search.iterations=$BUDGET_B --set checkpoint.every_seconds=10 --set checkpoint.drain_seconds=10 --set search.progress_seconds=10" \
+    BANYAN_MAX_RESTARTS=8 \
+    sbatch --parsable --ntasks=5 --time=1 --signal=B:USR1@45 --output=b.out \
+    "$SLURM_DIR/requeue.sbatch") || die "sbatch failed"
+st=$(wait_done "$id" 330)
+sed 's/^/     | /' b.out 2>/dev/null | grep -v '^     | \[' || true
+restarts=$(job_field "$id" Restarts)
+if [ "$st" = COMPLETED ] && [ "$(job_field "$id" ExitCode)" = 0:0 ]; then
+    ok "(b) job $id COMPLETED after $((SECONDS - t0)) s, Restarts=$restarts"
+else
+    fail "(b) job $id: $st, exit code $(job_field "$id" ExitCode), Restarts=$restarts"
+fi
+nres=$(grep -c ': resume b.h5' b.out 2>/dev/null)
+nreq=$(grep -c 'checkpointed: requeueing' b.out 2>/dev/null)
+nsig=$(grep -c 'got SIGUSR1' b.out 2>/dev/null)
+if [ "${nres:-0}" -ge 1 ] && [ "${nreq:-0}" -ge 1 ] && [ "${nsig:-0}" -ge 1 ] && [ "${restarts:-0}" -ge 1 ] &&
+    grep -q 'restart 0 .*: run ' b.out && grep -q 'finished' b.out; then
+    ok "(b) chain: USR1 forwarded $nsig x, requeued $nreq x, resumed $nres x, then finished"
+else
+    fail "(b) chain: USR1 forwarded ${nsig:-0} x, requeued ${nreq:-0} x, resumed ${nres:-0} x, Restarts=$restarts"
+fi
+if [ -f b.h5 ] && out=$(count_check b.h5 "$BUDGET_B"); then ok "(b) checkpoint: $out"; else fail "(b) checkpoint: ${out:-b.h5 missing}"; fi
+cd ..
+
+# ---------------------------------------------------------------- (c) array
+note "(c) sweep-array.sbatch, seeds 11 22 33, 2 ranks each, 300 evaluations"
+mkdir c && cd c
+id=$(BANYAN_CONFIG=$CONFIG_DIR/synthetic-bench.ini SWEEP_KEY=search.seed SWEEP_VALUES="11 22 33" \
+    BANYAN_RUN_ARGS="$SLEEPCOST --set search.iterations=300 --quiet" \
+    sbatch --parsable --ntasks=2 --time=5 --array=0-2 "$SLURM_DIR/sweep-array.sbatch") || die "sbatch failed"
+end=$((SECONDS + 150))
+while [ $SECONDS -lt $end ] && squeue -h -j "$id" 2>/dev/null | grep -q .; do sleep 1; done
+squeue -h -j "$id" 2>/dev/null | grep -q . && fail "(c) array $id still queued/running after 150 s"
+for t in 0 1 2; do
+    s=$(job_state "${id}_$t")
+    [ "$s" = COMPLETED ] && ok "(c) task ${id}_$t COMPLETED" || fail "(c) task ${id}_$t: ${s:-unknown}"
+done
+files=(sweep-search.seed-11.h5 sweep-search.seed-22.h5 sweep-search.seed-33.h5)
+if out=$($PY - "${files[@]}" <<'PYEOF'
+import sys, h5py, hashlib
+digests, seeds = set(), set()
+for p in sys.argv[1:]:
+    f = h5py.File(p, "r")
+    r = f["/results"]
+    assert len(r) == 300, f"{p}: {len(r)} rows"
+    digests.add(hashlib.sha1(r["state"][:].tobytes() + r["reward"][:].tobytes()).hexdigest())
+print(f"{len(sys.argv) - 1} files, {len(digests)} distinct result tables")
+sys.exit(0 if len(digests) == 3 else 1)
+PYEOF
+); then ok "(c) $out"; else fail "(c) result files: $out"; fi
+n=$(ls banyan-sweep-*.out sweep-*.json 2>/dev/null | wc -l)
+[ "$n" = 6 ] && ok "(c) one .out and one summary per task" || fail "(c) expected 3 .out + 3 .json, found $n files"
+cd ..
+
+echo
+if [ $failures = 0 ]; then echo "slurm tests: all passed"; exit 0; fi
+echo "slurm tests: $failures FAILED (daemon logs: KEEP_TMP=1 keeps $T)"
+exit 1
