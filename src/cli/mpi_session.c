@@ -21,6 +21,13 @@ static void engine_on_signal(int sig) {
   engine_signalled = 1;
 }
 
+/* From the first instant: a stop signal that lands while MPI starts or the checkpoint loads
+ * (Slurm may send it early) becomes a stop request instead of killing the process. */
+static void early_on_signal(int sig) {
+  (void)sig;
+  bn_search_request_stop();
+}
+
 static int mpi_fatal(MPI_Comm comm, const char *what, bn_err e) {
   bn_error("%s: %s; aborting all ranks", what, bn_strerror(e));
   MPI_Abort(comm, BN_EXIT_FAILURE);
@@ -29,6 +36,7 @@ static int mpi_fatal(MPI_Comm comm, const char *what, bn_err e) {
 
 int bn__cli_mpi_search(int argc, char **argv, const bn_cli_args *args, bn_cli_prepare_fn prepare, void *ctx) {
   int provided = 0, rank = 0, status = BN_EXIT_OK;
+  bn__catch_stop_signals(early_on_signal);
   if (MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS) {
     fprintf(stderr, "banyan: MPI_Init_thread failed\n");
     return BN_EXIT_FAILURE;

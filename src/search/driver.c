@@ -267,7 +267,7 @@ bn_err bn_search_run(const bn_config *cfg, const bn_domain *domain, MPI_Comm com
   BN_CHECK(s, BN_ERR_NOMEM, "no memory for the search");
   bn_err err = BN_OK;
   bn_engine_stats *engines = NULL;
-  stop_requested = 0;
+  /* A stop requested before the search started (a signal during start-up) stays requested. */
   bn__catch_stop_signals(on_signal);
   BN_TRY(setup(s, cfg, domain, comm, opt));
   s->quiet = opt && opt->quiet;

@@ -4,9 +4,14 @@
 # Starts a private one-node Slurm (munged, slurmctld, slurmd; config, state, spool, logs and
 # sockets in a temp dir, loopback only), submits slurm/*.sbatch and checks the results:
 #   (a) single-node.sbatch completes and its checkpoint holds the budget's evaluations;
-#   (b) requeue.sbatch with a 1-minute limit and an early USR1 is checkpointed, requeued,
+#   (b) requeue.sbatch with a 2-minute limit and USR1 60 s before it is checkpointed, requeued,
 #       resumed and completes, with every job id exactly once in /results;
-#   (c) sweep-array.sbatch with three seeds gives three distinct result files.
+#   (c) sweep-array.sbatch with three seeds gives three distinct result files;
+#   (d) single-node.sbatch through the mpirun fallback of banyan-launch.sh;
+# multi-node.sbatch is not run: its heterogeneous job's two components did not start on
+# a one-node cluster (they stay pending on Resources).
+#   (e) requeue.sbatch signalled as it starts (as Slurm may do to a requeued job): the
+#       signal is held until banyan can take it, then the chain goes on and completes.
 # Installs slurm-wlm and munge with apt-get when missing (root). If Slurm cannot be
 # started it FAILS (exit 1) -- it never skips. Prints ok/FAIL lines; exit 0 iff all passed.
 set -uo pipefail
@@ -65,7 +70,14 @@ stop_pids() {
 }
 cleanup() {
     if [ ${#pids[@]} -gt 0 ]; then
-        scancel --user=root >/dev/null 2>&1 && sleep 2
+        # let slurmd end the jobs' processes (slurmstepd) before it goes
+        if scancel --user=root >/dev/null 2>&1; then
+            for _ in $(seq 30); do
+                squeue -h 2>/dev/null | grep -q . || break
+                sleep 1
+            done
+            sleep 1
+        fi
         stop_pids "${pids[@]}"
     fi
     [ -n "$munged_pid" ] && stop_pids "$munged_pid"
@@ -225,13 +237,13 @@ cd ..
 # Note: a requeued job may start again only after cred_expire (AuthInfo, default 120 s);
 # the private cluster sets 10 s so the chain fits in a few minutes.
 BUDGET_B=${BUDGET_B:-36000}
-note "(b) requeue.sbatch, --time=1 --signal=B:USR1@45, 5 ranks, $BUDGET_B evaluations (~90 s of work)"
+note "(b) requeue.sbatch, --time=2 --signal=B:USR1@60, 5 ranks, $BUDGET_B evaluations (~90 s of work)"
 mkdir b && cd b
 t0=$SECONDS
 id=$(BANYAN_CONFIG=$CONFIG_DIR/synthetic-bench.ini BANYAN_CHECKPOINT=b.h5 BANYAN_SUMMARY=b.json \
     BANYAN_RUN_ARGS="$SLEEPCOST --set search.iterations=$BUDGET_B --set checkpoint.every_seconds=10 --set checkpoint.drain_seconds=10 --set search.progress_seconds=10" \
-    BANYAN_MAX_RESTARTS=8 \
-    sbatch --parsable --ntasks=5 --time=1 --signal=B:USR1@45 --output=b.out \
+    BANYAN_MAX_RESTARTS=8 BANYAN_SIGNAL_MIN_AGE=10 \
+    sbatch --parsable --ntasks=5 --time=2 --signal=B:USR1@60 --output=b.out \
     "$SLURM_DIR/requeue.sbatch") || die "sbatch failed"
 st=$(wait_done "$id" 330)
 sed 's/^/     | /' b.out 2>/dev/null | grep -v '^     | \[' || true
@@ -242,7 +254,7 @@ else
     fail "(b) job $id: $st, exit code $(job_field "$id" ExitCode), Restarts=$restarts"
 fi
 nres=$(grep -c ': resume b.h5' b.out 2>/dev/null)
-nreq=$(grep -c 'checkpointed: requeueing' b.out 2>/dev/null)
+nreq=$(grep -c ': requeueing job' b.out 2>/dev/null)
 nsig=$(grep -c 'got SIGUSR1' b.out 2>/dev/null)
 if [ "${nres:-0}" -ge 1 ] && [ "${nreq:-0}" -ge 1 ] && [ "${nsig:-0}" -ge 1 ] && [ "${restarts:-0}" -ge 1 ] &&
     grep -q 'restart 0 .*: run ' b.out && grep -q 'finished' b.out; then
@@ -281,6 +293,42 @@ PYEOF
 ); then ok "(c) $out"; else fail "(c) result files: $out"; fi
 n=$(ls banyan-sweep-*.out sweep-*.json 2>/dev/null | wc -l)
 [ "$n" = 6 ] && ok "(c) one .out and one summary per task" || fail "(c) expected 3 .out + 3 .json, found $n files"
+cd ..
+
+# ---------------------------------------------------------------- (d) mpirun fallback
+note "(d) single-node.sbatch with BANYAN_LAUNCHER=mpirun, 3 ranks, 600 evaluations"
+mkdir d && cd d
+id=$(BANYAN_LAUNCHER=mpirun BANYAN_CONFIG=$CONFIG_DIR/synthetic-bench.ini \
+    BANYAN_RUN_ARGS="$SLEEPCOST --set search.iterations=600 --set checkpoint.file=d.h5 --quiet" \
+    BANYAN_SUMMARY=d.json \
+    sbatch --parsable --ntasks=3 --time=5 "$SLURM_DIR/single-node.sbatch") || die "sbatch failed"
+st=$(wait_done "$id" 120)
+sed 's/^/     | /' ./*.out 2>/dev/null
+if [ "$st" = COMPLETED ] && grep -q 'banyan-launch.sh: mpirun' ./*.out && out=$(count_check d.h5 600) &&
+    grep -q '"engines": 2' d.json; then
+    ok "(d) job $id COMPLETED through mpirun, 2 engines: $out"
+else
+    fail "(d) job $id: $st, ${out:-no checkpoint}"
+fi
+cd ..
+
+# ---------------------------------------------------------------- (e) early signal
+note "(e) requeue.sbatch signalled (scancel --batch --signal=USR1) at its start, 8000 evaluations"
+mkdir e && cd e
+id=$(BANYAN_CONFIG=$CONFIG_DIR/synthetic-bench.ini BANYAN_CHECKPOINT=e.h5 BANYAN_SUMMARY=e.json \
+    BANYAN_RUN_ARGS="$SLEEPCOST --set search.iterations=8000 --set checkpoint.drain_seconds=10 --set search.progress_seconds=10" \
+    BANYAN_MAX_RESTARTS=3 BANYAN_SIGNAL_MIN_AGE=5 \
+    sbatch --parsable --ntasks=5 --time=10 --output=e.out "$SLURM_DIR/requeue.sbatch") || die "sbatch failed"
+for _ in $(seq 300); do [ "$(job_state "$id")" = RUNNING ] && break; sleep 0.1; done
+scancel --batch --signal=USR1 "$id" || fail "(e) scancel --batch --signal=USR1 failed"
+st=$(wait_done "$id" 150)
+sed 's/^/     | /' e.out 2>/dev/null | grep -v '^     | \[' | grep -E 'banyan-requeue|iterations in' || true
+if [ "$st" = COMPLETED ] && grep -q 'after the launch: holding it' e.out && grep -q ': requeueing job' e.out &&
+    grep -q ': resume e.h5' e.out && out=$(count_check e.h5 8000); then
+    ok "(e) early signal held, checkpointed, requeued, resumed, completed: $out"
+else
+    fail "(e) job $id: $st, ${out:-}"
+fi
 cd ..
 
 echo
