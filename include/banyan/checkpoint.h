@@ -142,6 +142,10 @@ BN_API BN_NODISCARD bn_err bn_checkpoint_write(const char *path, const bn_snapsh
  * BN_ERR_CORRUPT (or BN_ERR_IO if unreadable) with the reason in `why`. *out written on
  * success only. */
 BN_API BN_NODISCARD bn_err bn_checkpoint_read(const char *path, bn_snapshot *out, char *why, size_t whylen);
+/* Free the large parts of a snapshot read by bn_checkpoint_read (the graph arrays, the
+ * results and the pending iterations; their counts become 0) and keep the rest: a resumed
+ * search calls it once it has restored them, so rank 0 does not hold them twice. */
+BN_API void bn_snapshot_release_bulk(bn_snapshot *snap);
 /* Free what bn_checkpoint_read allocated; accepts a zeroed snapshot. */
 BN_API void bn_snapshot_free(bn_snapshot *snap);
 

@@ -36,7 +36,8 @@ typedef struct bn_search_options {
   const char *summary_path;    /* write the end-of-run JSON summary here (NULL: none) */
   int quiet;                   /* no progress lines or final table on stdout */
   const char *checkpoint_path; /* write checkpoints here (NULL: none) */
-  const struct bn_snapshot *resume_from; /* continue this checkpoint (NULL: a new run) */
+  struct bn_snapshot *resume_from; /* continue this checkpoint (NULL: a new run); the search
+                                      releases its bulk once restored (bn_snapshot_release_bulk) */
   bn_tree *resume_tree;        /* its graph from bn_search_check_checkpoint (taken over by the
                                   search; NULL: imported from resume_from) */
 } bn_search_options;

@@ -140,7 +140,7 @@ static bn_err setup(bn_search *s, const bn_config *cfg, const bn_domain *domain,
                     const bn_search_options *opt) {
   int size = 1;
   BN_CHECK(MPI_Comm_size(comm, &size) == MPI_SUCCESS, BN_ERR_MPI, "MPI_Comm_size failed");
-  const bn_snapshot *snap = opt ? opt->resume_from : NULL;
+  bn_snapshot *snap = opt ? opt->resume_from : NULL;
   s->cfg = cfg;
   s->domain = domain;
   s->budget = (uint64_t)bn_config_int(cfg, "search.iterations");
@@ -207,6 +207,7 @@ static bn_err setup(bn_search *s, const bn_config *cfg, const bn_domain *domain,
     BN_CHECK(snap->path_cap == (uint32_t)s->path_cap && snap->state_size == S, BN_ERR_CORRUPT,
              "the checkpoint's path capacity or state size does not match the domain");
     BN_CALL(bn__search_restore(s, snap));
+    bn_snapshot_release_bulk(snap); /* restored: the graph and the log hold it now */
   }
   bn_dispatch_stats ds;
   bn_dispatcher_stats(s->disp, &ds);
