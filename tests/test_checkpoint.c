@@ -895,12 +895,12 @@ static void bn_checkpoint_export_csv_should_write_one_quoted_row_per_result(void
   s.evaluations = 2;
   char *text = capture(bn_checkpoint_export_csv, &s, NULL);
   const char *want =
-      "job_id,iteration,seed,kind,status,attempts,engine,reward,t_created,t_sent,t_started,t_finished,"
+      "job_id,iteration,seed,kind,status,attempts,sample,engine,reward,t_created,t_sent,t_started,t_finished,"
       "t_received,reason,state\n"
-      "0,0,0,reward,ok,1,0,0,1700000000,1700000000.125,1700000000.25,1700000001,1700000001.5,\"\",\"0003\"\n"
-      "1,1,11400714819323198485,simulate,ok,2,1,0.33333333333333331,1700000001,1700000001.125,"
+      "0,0,0,reward,ok,1,0,0,0,1700000000,1700000000.125,1700000000.25,1700000001,1700000001.5,\"\",\"0003\"\n"
+      "1,1,11400714819323198485,simulate,ok,2,0,1,0.33333333333333331,1700000001,1700000001.125,"
       "1700000001.25,1700000002,1700000002.5,\"\",\"0104\"\n"
-      "2,2,4354685564936845354,reward,failed,3,2,0,1700000002,1700000002.125,1700000002.25,1700000003,"
+      "2,2,4354685564936845354,reward,failed,3,0,2,0,1700000002,1700000002.125,1700000002.25,1700000003,"
       "1700000003.5,\"bad, \"\"odd\"\"\nline\",\"0205\"\n";
   const char *got = text ? text : "";
   if (strcmp(got, want) != 0) fprintf(stderr, "\n--- got\n%s--- want\n%s", got, want);
@@ -946,7 +946,7 @@ static void bn_checkpoint_print_summary_should_show_every_section(void) {
   char *text = capture(summary, &s, NULL);
   const char *want[] = {
       "  domain           synthetic\n",
-      "  banyan version   0.1.0-test (format 1)\n",
+      "  banyan version   0.1.0-test (format 2)\n",
       "  created          2023-11-14 22:13:20 UTC\n",
       "  seed             18369614221190020847\n",
       "  iterations       500 of budget 5000 (505 claimed)\n",

@@ -506,7 +506,7 @@ static void mean_sd(const bn__circuit_ctx *c, const char *text, double *mean, do
   for (int seed = 0; seed < n; seed++) {
     double x = NAN;
     char why[64];
-    CU_ASSERT_FATAL(bn__circuit_evaluate(c, s, (uint64_t)seed, &x, why, sizeof why) == 0);
+    CU_ASSERT_FATAL(bn__circuit_evaluate(c, s, &(bn_eval_request){.seed = (uint64_t)seed, .attempt = 1}, &x, why, sizeof why) == 0);
     CU_ASSERT_FATAL(isfinite(x));
     sum += x;
     sum2 += x * x;
@@ -544,14 +544,14 @@ static void evaluate_should_be_a_pure_function_of_state_and_seed(void) {
   char why[64];
   double a, b, d;
   state_of(c, "*ABC::AAa", s);
-  CU_ASSERT(bn__circuit_evaluate(c, s, 12345, &a, why, sizeof why) == 0);
-  CU_ASSERT(bn__circuit_evaluate(c, s, 12346, &d, why, sizeof why) == 0);
-  CU_ASSERT(bn__circuit_evaluate(c, s, 12345, &b, why, sizeof why) == 0);
+  CU_ASSERT(bn__circuit_evaluate(c, s, &(bn_eval_request){.seed = 12345, .attempt = 1}, &a, why, sizeof why) == 0);
+  CU_ASSERT(bn__circuit_evaluate(c, s, &(bn_eval_request){.seed = 12346, .attempt = 1}, &d, why, sizeof why) == 0);
+  CU_ASSERT(bn__circuit_evaluate(c, s, &(bn_eval_request){.seed = 12345, .attempt = 1}, &b, why, sizeof why) == 0);
   CU_ASSERT_EQUAL(a, b);
   CU_ASSERT_NOT_EQUAL(a, d);
   /* A non-terminal state is scored by its patterns too. */
   state_of(c, "ABC::AAa", s);
-  CU_ASSERT(bn__circuit_evaluate(c, s, 12345, &b, why, sizeof why) == 0);
+  CU_ASSERT(bn__circuit_evaluate(c, s, &(bn_eval_request){.seed = 12345, .attempt = 1}, &b, why, sizeof why) == 0);
   CU_ASSERT_EQUAL(a, b);
   bn__circuit_free(c);
 }
@@ -563,7 +563,7 @@ static void evaluate_should_sleep_the_configured_delay(void) {
   double x;
   state_of(c, "*ABC::AAa", s);
   double t0 = bn_mtime();
-  CU_ASSERT(bn__circuit_evaluate(c, s, 1, &x, why, sizeof why) == 0);
+  CU_ASSERT(bn__circuit_evaluate(c, s, &(bn_eval_request){.seed = 1, .attempt = 1}, &x, why, sizeof why) == 0);
   double dt = bn_mtime() - t0;
   CU_ASSERT(dt >= 0.05);
   CU_ASSERT(dt < 0.05 + 0.05);
@@ -680,7 +680,7 @@ static void bn_domain_open_should_read_every_option(void) {
   CU_ASSERT_FATAL(d.ops->parse(d.ctx, "*ABCDE::AAa", s) == 0);
   double x, t0 = bn_mtime();
   char why[64];
-  CU_ASSERT(d.ops->evaluate(d.ctx, s, 7, &x, why, sizeof why) == 0);
+  CU_ASSERT(d.ops->evaluate(d.ctx, s, &(bn_eval_request){.seed = 7, .attempt = 1}, &x, why, sizeof why) == 0);
   double dt = bn_mtime() - t0;
   CU_ASSERT(dt >= 0.05 && dt < 0.05 + 0.05);
   bn_domain_close(&d);

@@ -59,7 +59,7 @@ static void ms_canonicalize(const void *ctx, void *state) {
       s[1 + j - 1] = t;
     }
 }
-static int ms_evaluate(const void *ctx, const void *state, uint64_t seed, double *reward,
+static int ms_evaluate(const void *ctx, const void *state, const bn_eval_request *req, double *reward,
                        char *why, size_t whylen) {
   *reward = 0;
   return 0;

@@ -64,7 +64,7 @@ static bn_domain open_db(int depth, int branching) {
 static double evaluate_ok(const bn_domain *d, const void *state, uint64_t seed) {
   double r = -1;
   char why[64] = "";
-  CU_ASSERT_EQUAL_FATAL(d->ops->evaluate(d->ctx, state, seed, &r, why, sizeof why), 0);
+  CU_ASSERT_EQUAL_FATAL(d->ops->evaluate(d->ctx, state, &(bn_eval_request){.seed = seed, .attempt = 1}, &r, why, sizeof why), 0);
   return r;
 }
 
@@ -303,7 +303,7 @@ static void evaluate_should_cost_little_for_none(void) {
   double t0 = bn_mtime();
   for (int i = 0; i < n; i++) {
     s[1 + i % 8] = (uint8_t)(i & 7);
-    if (d.ops->evaluate(d.ctx, s, (uint64_t)i, &r, why, sizeof why) == 0) sum += r;
+    if (d.ops->evaluate(d.ctx, s, &(bn_eval_request){.seed = (uint64_t)i, .attempt = 1}, &r, why, sizeof why) == 0) sum += r;
   }
   double ns = (bn_mtime() - t0) / n * 1e9;
   printf("\n    evaluate(cost=none): %.1f ns/call (checksum %.3f)\n", ns, sum);
@@ -323,13 +323,13 @@ static void evaluate_should_fail_at_the_configured_rate(void) {
     random_state(&d, &rng, 8, s);
     double r = -7;
     char why[64] = "";
-    int rc = d.ops->evaluate(d.ctx, s, (uint64_t)i, &r, why, sizeof why);
+    int rc = d.ops->evaluate(d.ctx, s, &(bn_eval_request){.seed = (uint64_t)i, .attempt = 1}, &r, why, sizeof why);
     if (rc) {
       failures++;
       CU_ASSERT_STRING_EQUAL(why, "injected failure");
       CU_ASSERT_EQUAL(r, -7); /* reward untouched on failure */
       double r2;
-      CU_ASSERT_NOT_EQUAL(d.ops->evaluate(d.ctx, s, (uint64_t)i, &r2, why, sizeof why), 0);
+      CU_ASSERT_NOT_EQUAL(d.ops->evaluate(d.ctx, s, &(bn_eval_request){.seed = (uint64_t)i, .attempt = 1}, &r2, why, sizeof why), 0);
     }
   }
   CU_ASSERT_DOUBLE_EQUAL((double)failures / n, 0.3, 0.02);

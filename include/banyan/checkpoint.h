@@ -21,7 +21,7 @@
 #include "banyan/error.h"
 #include "banyan/tree.h"
 
-#define BN_CHECKPOINT_FORMAT_VERSION 1u
+#define BN_CHECKPOINT_FORMAT_VERSION 2u
 
 /* One finished job: a row of /results. The state evaluated is kept beside it. */
 typedef struct bn_result_row {
@@ -29,7 +29,9 @@ typedef struct bn_result_row {
   uint64_t seed;
   uint8_t kind;       /* bn_job_kind */
   uint8_t status;     /* bn_job_status */
-  uint16_t attempts;  /* how many times it was sent (1 without retries) */
+  uint16_t attempts;  /* evaluations tried (1 without engine.retries; 0: none, e.g. a
+                         rollout that failed) */
+  uint32_t sample;    /* bn_eval_request.sample (BN_SAMPLE_NONE for a rollout's terminal) */
   int32_t engine;     /* rank that ran it, 0 = rank 0 */
   double reward;      /* 0 for a failed job */
   double t_created, t_sent, t_started, t_finished, t_received; /* Unix seconds */
@@ -71,6 +73,7 @@ typedef struct bn_pending_row {
   uint8_t kind;
   uint32_t path_len;
   uint32_t leaf;        /* node id */
+  uint32_t sample;      /* the job's bn_eval_request.sample */
 } bn_pending_row;
 
 /* A row of /best: top states by mean reward, with readable text. */

@@ -7,7 +7,7 @@
  *
  * Thread safety: init/fini run once per rank on one thread. Every other function may be
  * called concurrently from many threads with the same const ctx, so it must not modify ctx.
- * evaluate must be a pure function of (state, seed): the same inputs give the same reward
+ * evaluate must be a pure function of (state, seed, sample): the same inputs give the same reward
  * on any rank. That is what makes deterministic runs and exact restarts possible. */
 #ifndef BANYAN_DOMAIN_H
 #define BANYAN_DOMAIN_H
@@ -19,10 +19,26 @@
 #include "banyan/config.h"
 #include "banyan/error.h"
 
-#define BN_DOMAIN_API_VERSION 1u
+/* Version 2: evaluate takes a bn_eval_request (job id, seed, sample index, attempt). */
+#define BN_DOMAIN_API_VERSION 2u
 
 /* An action: a small non-negative integer meaningful to the domain. */
 typedef int32_t bn_action;
+
+/* `sample` of a request whose state was reached by a rollout on the engine: rank 0 did not
+ * select that terminal, so it has no sample index (a domain then draws one from the seed). */
+#define BN_SAMPLE_NONE UINT32_MAX
+
+/* What one evaluation is asked for. The reward must depend only on the state, `seed` and
+ * `sample`, never on `job_id` or `attempt` (those are for logs and external programs). */
+typedef struct bn_eval_request {
+  uint64_t job_id;  /* unique in the run (the iteration number) */
+  uint64_t seed;    /* drives every random draw of the evaluation */
+  uint32_t sample;  /* k: the state was selected k times before this job (0 the first time);
+                       BN_SAMPLE_NONE for a rollout's terminal. With search.exhaust_after = N,
+                       a terminal gets samples 0..N-1 (e.g. parameter set k of N). */
+  uint32_t attempt; /* 1 for the first try, 2.. for engine.retries */
+} bn_eval_request;
 
 /* Sizes a domain fixes at init from its configuration. */
 typedef struct bn_domain_info {
@@ -57,8 +73,8 @@ typedef struct bn_domain_ops {
   /* The reward job, run on engines. Return 0 and set *reward (finite) on success; on
    * failure return non-zero and write a short reason to why (the job is reported failed
    * and the search goes on). */
-  int (*evaluate)(const void *ctx, const void *state, uint64_t seed, double *reward, char *why,
-                  size_t whylen);
+  int (*evaluate)(const void *ctx, const void *state, const bn_eval_request *req, double *reward,
+                  char *why, size_t whylen);
 
   /* Readable form into buf (always NUL-terminated); returns the length it needed. */
   int (*describe)(const void *ctx, const void *state, char *buf, size_t n);

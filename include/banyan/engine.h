@@ -29,6 +29,8 @@ typedef enum bn_job_status { BN_JOB_PENDING = 0, BN_JOB_OK = 1, BN_JOB_FAILED = 
 typedef struct bn_job {
   uint64_t id;   /* unique in the run (the iteration number) */
   uint64_t seed; /* drives the rollout and the evaluation */
+  uint32_t sample; /* bn_eval_request.sample: times the state was selected before */
+  uint16_t attempts; /* evaluations tried (1 + retries used) */
   uint8_t kind;  /* bn_job_kind */
   uint8_t status; /* bn_job_status */
   int32_t engine; /* rank that ran it (0: rank 0 itself) */
@@ -42,6 +44,7 @@ typedef struct bn_job {
 /* Outcome of running one job on some rank. */
 typedef struct bn_job_outcome {
   uint8_t status; /* BN_JOB_OK or BN_JOB_FAILED */
+  uint16_t attempts; /* evaluations tried */
   double reward;
   double t_started, t_finished;
   char reason[BN_JOB_REASON_LEN];
@@ -49,9 +52,11 @@ typedef struct bn_job_outcome {
 
 /* Run one job in this process: rollout (simulate) then evaluate; a domain error, a
  * rollout that does not terminate or a non-finite reward give status FAILED with a reason.
- * `terminal` receives the evaluated state (state_size bytes). Thread-safe. */
-BN_API void bn_job_execute(const bn_domain *domain, int kind, uint64_t seed, const void *state,
-                           void *terminal, bn_job_outcome *out);
+ * A failed evaluation is tried again up to `retries` more times (req->attempt counts up
+ * from 1; the outcome's reason is the last attempt's). `terminal` receives the evaluated
+ * state (state_size bytes). Thread-safe. */
+BN_API void bn_job_execute(const bn_domain *domain, int kind, const bn_eval_request *req,
+                           int retries, const void *state, void *terminal, bn_job_outcome *out);
 
 typedef struct bn_engine_params {
   int depth;               /* jobs one engine may hold (engine.depth) */
@@ -59,6 +64,7 @@ typedef struct bn_engine_params {
   int max_batch;           /* largest batch (engine.max_batch) */
   double message_overhead; /* seconds per message assumed by adaptive batching */
   double idle_sleep_max;   /* longest idle back-off sleep, seconds */
+  int retries;             /* extra attempts of a failed evaluation (engine.retries) */
 } bn_engine_params;
 
 /* Fill params from a finalized config. */

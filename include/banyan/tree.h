@@ -49,6 +49,7 @@ typedef struct bn_path {
   int len;          /* number of edges (0: the leaf is the root) */
   bn_node_id leaf;  /* the node the iteration evaluates (terminal) or rolls out from */
   bool terminal;    /* leaf is terminal: a reward job; else a simulate job */
+  uint32_t sample;  /* terminal leaf: times it was selected before (BN_SAMPLE_NONE if not) */
 } bn_path;
 
 /* Create a tree holding the root state of `domain` (borrowed: must outlive the tree).

@@ -43,13 +43,14 @@ static int bistability_init(const bn__circuit_ctx *c, const bn_config *cfg, void
 static void bistability_fini(void *data) { free(data); }
 
 static int bistability_evaluate(const bn__circuit_ctx *c, const void *data, const uint8_t *state,
-                                uint64_t seed, double *reward, char *why, size_t whylen) {
+                                const bn_eval_request *req, double *reward, char *why,
+                                size_t whylen) {
   (void)why;
   (void)whylen;
   const bistability *b = data;
   int k = 0;
   for (size_t i = 0; i < N_PATTERNS; i++) k += bn__circuit_pattern_match(c, &b->pattern[i], state);
-  bn_rng r = bn_rng_stream(seed, 0, BN_RNG_EVALUATE);
+  bn_rng r = bn_rng_stream(req->seed, 0, BN_RNG_EVALUATE);
   bn_rng_gsl v;
   bn_rng_gsl_init(&v, &r);
   *reward = 0.25 + 0.1 * k + gsl_ran_gaussian(&v.gsl, 0.1);

@@ -87,9 +87,10 @@ struct bn__circuit_reward {
   int (*init)(const bn__circuit_ctx *c, const bn_config *cfg, void **data, char *err,
               size_t errlen);
   void (*fini)(void *data); /* may be NULL */
-  /* Pure function of (state, seed); any state, terminal or not. 0 on success. */
+  /* Pure function of (state, req->seed, req->sample); any state, terminal or not. 0 on
+   * success, else a short reason in why. */
   int (*evaluate)(const bn__circuit_ctx *c, const void *data, const uint8_t *state,
-                  uint64_t seed, double *reward, char *why, size_t whylen);
+                  const bn_eval_request *req, double *reward, char *why, size_t whylen);
 };
 
 #define BN__CIRCUIT_DECLARE_REWARD(name) extern const bn__circuit_reward bn__circuit_reward_##name;
@@ -107,8 +108,8 @@ int bn__circuit_setup(const bn__circuit_params *p, const bn_config *cfg, bn__cir
 /* Free a context; accepts NULL. */
 void bn__circuit_free(bn__circuit_ctx *c);
 /* The domain's evaluate: sleep c->delay, then run the configured reward. */
-int bn__circuit_evaluate(const void *ctx, const void *state, uint64_t seed, double *reward,
-                         char *why, size_t whylen);
+int bn__circuit_evaluate(const void *ctx, const void *state, const bn_eval_request *req,
+                         double *reward, char *why, size_t whylen);
 
 /* ---- grammar (grammar.c) ---- */
 void bn__circuit_root(const void *ctx, void *state);

@@ -120,10 +120,10 @@ fail:
   return 1;
 }
 
-int bn__circuit_evaluate(const void *ctx, const void *state, uint64_t seed, double *reward,
-                         char *why, size_t whylen) {
+int bn__circuit_evaluate(const void *ctx, const void *state, const bn_eval_request *req,
+                         double *reward, char *why, size_t whylen) {
   const bn__circuit_ctx *c = ctx;
   /* The tutorial's "expensive" flag: a fixed cost per evaluation, to measure scaling. */
   if (c->delay > 0) bn_sleep(c->delay);
-  return c->reward->evaluate(c, c->reward_data, state, seed, reward, why, whylen);
+  return c->reward->evaluate(c, c->reward_data, state, req, reward, why, whylen);
 }

@@ -156,9 +156,10 @@ static bool syn_is_terminal(const void *vctx, const void *vstate) {
   return ((const uint8_t *)vstate)[0] >= ctx->p.depth;
 }
 
-static int syn_evaluate(const void *vctx, const void *state, uint64_t seed, double *reward,
-                        char *why, size_t whylen) {
+static int syn_evaluate(const void *vctx, const void *state, const bn_eval_request *req,
+                        double *reward, char *why, size_t whylen) {
   const bn__synthetic_ctx *ctx = vctx;
+  const uint64_t seed = req->seed;
   bn__synthetic_pay(ctx, seed); /* a failed job costs its time too */
   int failed;
   double r = bn__synthetic_reward(ctx, state, seed, &failed);

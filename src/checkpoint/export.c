@@ -9,7 +9,7 @@
 #include "checkpoint/checkpoint_impl.h"
 
 static const char header[] =
-    "job_id,iteration,seed,kind,status,attempts,engine,reward,t_created,t_sent,t_started,t_finished,"
+    "job_id,iteration,seed,kind,status,attempts,sample,engine,reward,t_created,t_sent,t_started,t_finished,"
     "t_received,reason,state\n";
 
 static void put_quoted(FILE *out, const char *s, size_t max) {
@@ -51,9 +51,11 @@ bn_err bn_checkpoint_export_csv(const bn_snapshot *snap, const bn_domain *domain
   for (uint64_t i = 0; i < snap->n_results; i++) {
     const bn_result_row *r = bn__result_row(snap, i);
     char kb[8], sb[8];
-    fprintf(out, "%llu,%llu,%llu,%s,%s,%u,%d,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,", (unsigned long long)r->job_id,
+    char sample[16] = ""; /* empty for a rollout's terminal (no sample index) */
+    if (r->sample != UINT32_MAX) snprintf(sample, sizeof sample, "%u", (unsigned)r->sample);
+    fprintf(out, "%llu,%llu,%llu,%s,%s,%u,%s,%d,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,", (unsigned long long)r->job_id,
             (unsigned long long)r->job_id, (unsigned long long)r->seed, kind_text(r->kind, kb, sizeof kb),
-            status_text(r->status, sb, sizeof sb), (unsigned)r->attempts, (int)r->engine, r->reward, r->t_created,
+            status_text(r->status, sb, sizeof sb), (unsigned)r->attempts, sample, (int)r->engine, r->reward, r->t_created,
             r->t_sent, r->t_started, r->t_finished, r->t_received);
     put_quoted(out, r->reason, sizeof r->reason);
     putc(',', out);

@@ -12,6 +12,7 @@ static const bn__field results_fields[] = {
     F(bn_result_row, job_id, BN__F_U64),      F(bn_result_row, seed, BN__F_U64),
     F(bn_result_row, kind, BN__F_U8),         F(bn_result_row, status, BN__F_U8),
     F(bn_result_row, attempts, BN__F_U16),    F(bn_result_row, engine, BN__F_I32),
+    F(bn_result_row, sample, BN__F_U32),
     F(bn_result_row, reward, BN__F_F64),      F(bn_result_row, t_created, BN__F_F64),
     F(bn_result_row, t_sent, BN__F_F64),      F(bn_result_row, t_started, BN__F_F64),
     F(bn_result_row, t_finished, BN__F_F64),  F(bn_result_row, t_received, BN__F_F64),
@@ -21,7 +22,7 @@ static const bn__field results_fields[] = {
 static const bn__field pending_fields[] = {
     F(bn_pending_row, iteration, BN__F_U64), F(bn_pending_row, seed, BN__F_U64),
     F(bn_pending_row, kind, BN__F_U8),       F(bn_pending_row, path_len, BN__F_U32),
-    F(bn_pending_row, leaf, BN__F_U32),
+    F(bn_pending_row, leaf, BN__F_U32),      F(bn_pending_row, sample, BN__F_U32),
 };
 
 static const bn__field timeline_fields[] = {

@@ -42,6 +42,8 @@ static const bn_option core_options[] = {
     INT_OPT("engine.max_batch", "256", 1, 65536, "largest adaptive batch"),
     REAL_OPT("engine.message_overhead", "2e-5", 0, 1,
              "seconds of overhead per message assumed by adaptive batching"),
+    INT_OPT("engine.retries", "0", 0, 100,
+            "extra attempts of a failed evaluation on the same engine (every failure is logged)"),
     REAL_OPT("engine.idle_sleep_max", "0.001", 1e-6, 1,
              "longest back-off sleep of an idle engine (seconds)"),
     BOOL_OPT("checkpoint.enabled", "true", "write HDF5 checkpoints of the run"),

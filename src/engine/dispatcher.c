@@ -227,6 +227,7 @@ static bn_err take_results(bn_dispatcher *d, int engine_index, const MPI_Status 
     bn_job *j = &d->jobs[r->slot];
     d->slot_engine[r->slot] = -1;
     j->status = r->status;
+    j->attempts = r->attempts;
     j->reward = r->reward;
     j->t_started = r->t_started;
     j->t_finished = r->t_finished;
@@ -313,6 +314,7 @@ static bn_err send_batch(bn_dispatcher *d, int i, uint32_t count) {
     w->seed = j->seed;
     w->slot = slot;
     w->kind = j->kind;
+    w->sample = j->sample;
     memcpy(bn__wire_job_state(w), j->state, S);
     j->engine = rank;
     j->t_sent = now;
@@ -360,8 +362,10 @@ static void run_locally(bn_dispatcher *d, int *activity) {
     bn_job_outcome o;
     j->engine = 0;
     j->t_sent = bn_wtime();
-    bn_job_execute(d->domain, j->kind, j->seed, j->state, j->result_state, &o);
+    const bn_eval_request req = {.job_id = j->id, .seed = j->seed, .sample = j->sample};
+    bn_job_execute(d->domain, j->kind, &req, d->p.retries, j->state, j->result_state, &o);
     j->status = o.status;
+    j->attempts = o.attempts;
     j->reward = o.reward;
     j->t_started = o.t_started;
     j->t_finished = o.t_finished;

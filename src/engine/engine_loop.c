@@ -26,17 +26,19 @@ static bn_err wait_quietly(MPI_Request *req, MPI_Status *st, bn_backoff *b) {
   }
 }
 
-static void run_batch(const bn_domain *domain, void *in, uint32_t count, size_t job_rec, void *out,
+static void run_batch(const bn_domain *domain, int retries, void *in, uint32_t count, size_t job_rec, void *out,
                       size_t res_rec, bn_engine_stats *stats) {
   for (uint32_t i = 0; i < count; i++) {
     bn_wire_job *job = bn__wire_record(in, job_rec, i);
     bn_wire_result *res = bn__wire_record(out, res_rec, i);
     bn_job_outcome o;
     memset(res, 0, res_rec);
-    bn_job_execute(domain, job->kind, job->seed, bn__wire_job_state(job), bn__wire_result_state(res), &o);
+    const bn_eval_request req = {.job_id = job->job_id, .seed = job->seed, .sample = job->sample};
+    bn_job_execute(domain, job->kind, &req, retries, bn__wire_job_state(job), bn__wire_result_state(res), &o);
     res->job_id = job->job_id;
     res->slot = job->slot;
     res->status = o.status;
+    res->attempts = o.attempts;
     res->reward = o.reward;
     res->t_started = o.t_started;
     res->t_finished = o.t_finished;
@@ -83,7 +85,7 @@ bn_err bn_engine_run(const bn_domain *domain, const bn_engine_params *p, MPI_Com
     BN_CHECK_GOTO(count >= 1 && count <= (uint32_t)p->max_batch, BN_ERR_PROTOCOL,
                   "engine %d: batch of %u jobs (max %d)", me, count, p->max_batch);
     if (sreq[cur] != MPI_REQUEST_NULL) BN_TRY(wait_quietly(&sreq[cur], MPI_STATUS_IGNORE, &backoff));
-    run_batch(domain, in[cur], count, job_rec, out[cur], res_rec, &stats);
+    run_batch(domain, p->retries, in[cur], count, job_rec, out[cur], res_rec, &stats);
     BN_CHECK_GOTO(MPI_Isend(out[cur], (int)bn__wire_message_size(count, res_rec), MPI_BYTE, 0,
                             BN_TAG_RESULTS, comm, &sreq[cur]) == MPI_SUCCESS,
                   BN_ERR_MPI, "engine %d: MPI_Isend of results failed", me);

@@ -14,8 +14,9 @@ static void fail(bn_job_outcome *out, const char *why) {
   snprintf(out->reason, sizeof out->reason, "%s", why);
 }
 
-void bn_job_execute(const bn_domain *domain, int kind, uint64_t seed, const void *state,
-                    void *terminal, bn_job_outcome *out) {
+void bn_job_execute(const bn_domain *domain, int kind, const bn_eval_request *req, int retries,
+                    const void *state, void *terminal, bn_job_outcome *out) {
+  const uint64_t seed = req->seed;
   memset(out, 0, sizeof *out);
   out->t_started = bn_wtime();
   const size_t size = domain->info.state_size;
@@ -32,18 +33,24 @@ void bn_job_execute(const bn_domain *domain, int kind, uint64_t seed, const void
     out->t_finished = bn_wtime();
     return;
   }
-  double reward = 0.0;
-  char why[BN_JOB_REASON_LEN] = "";
-  int rc = domain->ops->evaluate(domain->ctx, terminal, seed, &reward, why, sizeof why);
-  out->t_finished = bn_wtime();
-  if (rc != 0) {
-    fail(out, why[0] ? why : "evaluate reported an error");
-  } else if (!isfinite(reward)) {
-    fail(out, "evaluate returned a non-finite reward");
-  } else {
-    out->status = BN_JOB_OK;
-    out->reward = reward;
+  bn_eval_request r = *req;
+  for (r.attempt = 1; r.attempt <= 1u + (unsigned)(retries > 0 ? retries : 0); r.attempt++) {
+    double reward = 0.0;
+    char why[BN_JOB_REASON_LEN] = "";
+    int rc = domain->ops->evaluate(domain->ctx, terminal, &r, &reward, why, sizeof why);
+    out->attempts = (uint16_t)(r.attempt > UINT16_MAX ? UINT16_MAX : r.attempt);
+    if (rc != 0) {
+      fail(out, why[0] ? why : "evaluate reported an error");
+    } else if (!isfinite(reward)) {
+      fail(out, "evaluate returned a non-finite reward");
+    } else {
+      out->status = BN_JOB_OK;
+      out->reward = reward;
+      out->reason[0] = '\0';
+      break;
+    }
   }
+  out->t_finished = bn_wtime();
 }
 
 void bn_engine_params_from_config(const bn_config *cfg, bn_engine_params *p) {
@@ -53,4 +60,5 @@ void bn_engine_params_from_config(const bn_config *cfg, bn_engine_params *p) {
   if (p->batch > p->max_batch) p->max_batch = p->batch;
   p->message_overhead = bn_config_real(cfg, "engine.message_overhead");
   p->idle_sleep_max = bn_config_real(cfg, "engine.idle_sleep_max");
+  p->retries = (int)bn_config_int(cfg, "engine.retries");
 }

@@ -24,7 +24,7 @@ enum bn_wire_tag {
 };
 
 #define BN_WIRE_MAGIC 0x4e594e42u /* "BNYN" */
-#define BN_WIRE_VERSION 1u
+#define BN_WIRE_VERSION 2u
 
 typedef struct bn_wire_header {
   uint32_t magic;
@@ -38,8 +38,9 @@ typedef struct bn_wire_job {
   uint64_t job_id;
   uint64_t seed;
   uint32_t slot; /* rank 0's handle, echoed in the result */
+  uint32_t sample; /* bn_eval_request.sample */
   uint8_t kind;  /* bn_job_kind */
-  uint8_t pad[3];
+  uint8_t pad[7];
   /* followed by state_size bytes of state, padded to 8 */
 } bn_wire_job;
 
@@ -47,7 +48,8 @@ typedef struct bn_wire_result {
   uint64_t job_id;
   uint32_t slot;
   uint8_t status; /* bn_job_status */
-  uint8_t pad[3];
+  uint8_t pad;
+  uint16_t attempts; /* evaluations tried */
   double reward;
   double t_started, t_finished;
   char reason[BN_JOB_REASON_LEN];

@@ -141,7 +141,8 @@ static bn_err fill_pending(bn_search *s, bn_snapshot *snap) {
     const bn_job *j = &s->jobs[i];
     const bn_path *p = &s->paths[i];
     snap->pending[k] = (bn_pending_row){.iteration = j->id, .seed = j->seed, .kind = j->kind,
-                                        .path_len = (uint32_t)p->len, .leaf = p->leaf};
+                                        .path_len = (uint32_t)p->len, .leaf = p->leaf,
+                                        .sample = j->sample};
     memcpy(snap->pending_paths + k * cap, p->edges, (size_t)p->len * sizeof *p->edges);
     memcpy(snap->pending_states + k * S, j->state, S);
     k++;

@@ -49,6 +49,8 @@ bool bn__search_queue_job(bn_search *s, uint32_t slot, uint64_t it, bool termina
   j->id = it;
   j->seed = bn_seed_derive(s->seed, it, BN_RNG_JOB);
   j->kind = terminal ? BN_JOB_REWARD : BN_JOB_SIMULATE;
+  j->sample = s->paths[slot].sample;
+  j->attempts = 0;
   j->status = BN_JOB_PENDING;
   j->engine = -1;
   j->reason[0] = '\0';
@@ -127,7 +129,8 @@ void bn__search_apply_one(bn_search *s, uint32_t slot) {
       .seed = j->seed,
       .kind = j->kind,
       .status = j->status,
-      .attempts = 1,
+      .attempts = j->attempts,
+      .sample = j->sample,
       .engine = j->engine,
       .reward = j->status == BN_JOB_OK ? j->reward : 0.0,
       .t_created = j->t_created,

@@ -32,6 +32,9 @@ static bn_err restore_pending(bn_search *s, const bn_snapshot *snap) {
     path->len = (int)p->path_len;
     path->leaf = p->leaf;
     path->terminal = p->kind == BN_JOB_REWARD;
+    path->sample = p->sample;
+    BN_CHECK(path->terminal || p->sample == BN_SAMPLE_NONE, BN_ERR_CORRUPT,
+             "pending iteration %llu: a rollout job with a sample index", (unsigned long long)p->iteration);
     memcpy(path->edges, snap->pending_paths + k * snap->path_cap, p->path_len * sizeof *path->edges);
     BN_CHECK(p->leaf < bn_tree_node_count(s->tree) && bn_tree_is_terminal(s->tree, p->leaf) == path->terminal,
              BN_ERR_CORRUPT, "pending iteration %llu names a bad leaf", (unsigned long long)p->iteration);

@@ -140,9 +140,11 @@ bn_err bn_tree_select(bn_tree *t, uint64_t seed, bn_path *path, bool *exhausted)
     }
 
     bool terminal = bn__node_terminal(&nodes[id]);
+    path->sample = BN_SAMPLE_NONE;
     if (terminal) {
       uint32_t s =
           atomic_fetch_add_explicit(&t->node_samples[id], 1, memory_order_relaxed) + 1;
+      path->sample = s - 1;
       if (t->params.exhaust_after > 0 && s >= t->params.exhaust_after)
         bn__exhaust(t, id, pe, len);
     }

@@ -5,7 +5,7 @@ the file is what docs/checkpoint-format.md promises.
 usage: read_with_h5py.py CHECKPOINT EXPECTED_RESULTS EXPECTED_BEST_TEXT
 
 Checks: `h5dump -H` accepts the file; the root attributes exist with their types and
-format_version == 1; completed == len(/results) == EXPECTED_RESULTS, evaluations + failures
+format_version == 2; completed == len(/results) == EXPECTED_RESULTS, evaluations + failures
 == completed; /best[0]['text'] == EXPECTED_BEST_TEXT; every /tree/nodes array has the
 length of /tree/states, every /tree/edges array the same length; /tree/states is
 [nodes x state_size]; the /results state field is uint8[state_size]; /pending/paths is
@@ -90,7 +90,7 @@ def check(path, n_results, best_text):
                 expect(dt == np.dtype("<" + kind) or dt == np.dtype(kind),
                        "root attribute %s is %s, expected %s" % (name, dt, kind))
         a = f.attrs
-        expect(int(a["format_version"]) == 1, "format_version is %s" % a["format_version"])
+        expect(int(a["format_version"]) == 2, "format_version is %s" % a["format_version"])
         ss, cap = int(a["state_size"]), int(a["path_cap"])
         expect(int(a["completed"]) == n_results, "completed = %s, expected %d" % (a["completed"], n_results))
         expect(int(a["evaluations"]) + int(a["failures"]) == int(a["completed"]),
@@ -103,7 +103,7 @@ def check(path, n_results, best_text):
         expect(results.chunks is not None, "/results is not chunked")
         expect(results.dtype["state"].shape == (ss,), "/results state field is %s, expected (%d,)"
                % (results.dtype["state"].shape, ss))
-        for field in ("job_id", "seed", "kind", "status", "attempts", "engine", "reward", "t_created",
+        for field in ("job_id", "seed", "kind", "status", "attempts", "sample", "engine", "reward", "t_created",
                       "t_sent", "t_started", "t_finished", "t_received", "reason"):
             expect(field in results.dtype.names, "/results has no field " + field)
         if n_results:
