@@ -98,6 +98,11 @@ BN_API const bn_domain_ops *bn_domain_builtin(size_t i);
  * BN_ERR_DOMAIN with the domain's reason logged on failure. *out written on success. */
 BN_API BN_NODISCARD bn_err bn_domain_open(bn_domain *out, const bn_domain_ops *ops,
                                           const bn_config *cfg);
+/* Open the domain `cfg` names, as every rank must: the built-in domain.name (or the
+ * plug-in of domain.plugin), wrapped to run exec.command when that is set. BN_ERR_CONFIG
+ * (logged with the config location) for an unknown domain, BN_ERR_DOMAIN when the domain
+ * refuses its configuration. *out written on success. */
+BN_API BN_NODISCARD bn_err bn_domain_open_configured(bn_domain *out, const bn_config *cfg);
 /* Run fini; accepts a domain that was never opened (ops == NULL). */
 BN_API void bn_domain_close(bn_domain *d);
 

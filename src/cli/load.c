@@ -25,21 +25,11 @@ fail:
 }
 
 bn_err bn__cli_open_domain(const bn_config *cfg, const char *source, bn_domain *domain) {
-  const char *name = bn_config_string(cfg, "domain.name");
-  const bn_domain_ops *ops = bn_domain_find(name);
-  if (!ops) {
-    char where[512];
-    bn_config_where(cfg, "domain.name", where, sizeof where);
-    fprintf(stderr, "%s: domain.name: unknown domain \"%s\" (built in:", where, name);
-    for (size_t i = 0; bn_domain_builtin(i); i++) fprintf(stderr, " %s", bn_domain_builtin(i)->name);
-    fprintf(stderr, ")\n");
-    return BN_ERR_CONFIG;
-  }
-  if (bn_domain_open(domain, ops, cfg) != BN_OK) {
-    fprintf(stderr, "%s: [domain.%s]: the domain rejected its configuration (see above)\n", source, name);
-    return BN_ERR_CONFIG;
-  }
-  return BN_OK;
+  bn_err e = bn_domain_open_configured(domain, cfg);
+  if (e == BN_ERR_DOMAIN)
+    fprintf(stderr, "%s: [domain.%s]: the domain rejected its configuration (see above)\n", source,
+            bn_config_string(cfg, "domain.name"));
+  return e == BN_OK ? BN_OK : BN_ERR_CONFIG;
 }
 
 bn_err bn__cli_load(const bn_cli_args *args, bn_config **out, bn_domain *domain) {

@@ -87,7 +87,7 @@ int bn__cli_mpi_search(int argc, char **argv, const bn_cli_args *args, bn_cli_pr
       MPI_Abort(comm, status);
     }
   } else {
-    bn_err e = bn_domain_open(&domain, bn_domain_find(bn_config_string(cfg, "domain.name")), cfg);
+    bn_err e = bn_domain_open_configured(&domain, cfg);
     if (e != BN_OK) return mpi_fatal(comm, "opening the domain on an engine", e);
     bn__catch_stop_signals(engine_on_signal);
     bn_engine_params ep;
