@@ -7,8 +7,9 @@
 
 extern const bn_domain_ops bn_circuit_domain;
 extern const bn_domain_ops bn_synthetic_domain;
+extern const bn_domain_ops bn_exec_domain;
 
-static const bn_domain_ops *const builtins[] = {&bn_circuit_domain, &bn_synthetic_domain};
+static const bn_domain_ops *const builtins[] = {&bn_circuit_domain, &bn_synthetic_domain, &bn_exec_domain};
 
 const bn_domain_ops *bn_domain_builtin(size_t i) {
   return i < sizeof builtins / sizeof builtins[0] ? builtins[i] : NULL;

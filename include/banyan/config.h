@@ -7,6 +7,8 @@
  *
  * Lifecycle on rank 0:  create -> declare(core + domains) -> load_file -> set(--set ...)
  *                       -> finalize (validate; errors printed as "file:line: key: what")
+ * Options that depend on what was loaded (a plug-in's, named by domain.plugin) are declared
+ * inside finalize by a declarer (bn_config_set_declarer).
  * then bn_config_broadcast() makes every rank hold the same validated config. After
  * finalize the config is read-only; getters are thread-safe. */
 #ifndef BANYAN_CONFIG_H
@@ -62,6 +64,33 @@ BN_API BN_NODISCARD bn_err bn_config_set(bn_config *cfg, const char *assignment)
 
 /* Raw (unvalidated) value last given for `name`, or NULL. Borrowed until destroy. */
 BN_API const char *bn_config_raw(const bn_config *cfg, const char *name);
+
+/* Options that depend on the configuration itself, like the options of the plug-in that
+ * domain.plugin names. bn_config_finalize calls the declarer once every file and --set is
+ * loaded and before any entry is validated. It may read raw values (bn_config_raw,
+ * bn_config_raw_where), adjust them (bn_config_raw_absolute_path, bn_config_raw_imply) and
+ * declare options. It prints what is wrong to `errors` as "FILE:LINE: section.key: what is
+ * wrong" and returns BN_ERR_CONFIG (or another code for NOMEM and the like): finalize then
+ * returns that code without validating the rest. The options it declared are dropped when
+ * the next finalize runs it again. */
+typedef bn_err (*bn_config_declarer)(bn_config *cfg, FILE *errors, void *ctx);
+/* Attach a declarer (NULL: none) before finalize; `ctx` is borrowed. */
+BN_API void bn_config_set_declarer(bn_config *cfg, bn_config_declarer declarer, void *ctx);
+
+/* Where the raw value of `name` in effect was given, for messages before finalize:
+ * "FILE:LINE" or "--set". false (and "(default)") if it was not given. Always
+ * NUL-terminates buf. */
+BN_API bool bn_config_raw_where(const bn_config *cfg, const char *name, char *buf, size_t n);
+/* Rewrite the raw value of `name` in effect, a path, as an absolute one: a relative path
+ * written in a config file is relative to that file's directory; one given with --set or in
+ * text loaded with bn_config_load_string, to the current directory. The entry keeps its
+ * file and line. BN_OK (nothing done) when `name` was not given or is empty. */
+BN_API BN_NODISCARD bn_err bn_config_raw_absolute_path(bn_config *cfg, const char *name);
+/* When `name` was not given, give it the raw value `text` as if it was written where the
+ * raw value of `like` was (same file and line, or --set). Nothing is done if `name` was
+ * given or `like` was not. */
+BN_API BN_NODISCARD bn_err bn_config_raw_imply(bn_config *cfg, const char *name, const char *text,
+                                               const char *like);
 
 /* Validate every entry against the declared table: unknown keys, unparsable values,
  * out-of-range numbers, bad enum words, syntax errors. Each problem is printed to `errors`

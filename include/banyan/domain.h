@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "banyan/config.h"
 #include "banyan/error.h"
@@ -105,5 +106,39 @@ BN_API BN_NODISCARD bn_err bn_domain_open(bn_domain *out, const bn_domain_ops *o
 BN_API BN_NODISCARD bn_err bn_domain_open_configured(bn_domain *out, const bn_config *cfg);
 /* Run fini; accepts a domain that was never opened (ops == NULL). */
 BN_API void bn_domain_close(bn_domain *d);
+
+/* Plug-in domains: a shared library that defines its table with BN_DOMAIN_PLUGIN and is
+ * named in the config as `domain.plugin = path/to/libmydomain.so` (relative to the config
+ * file's directory). banyan loads it on every rank, reads banyan_plugin_api_version before
+ * it touches the table, then calls banyan_plugin_domain(). Build it against the banyan it
+ * runs in (find_package(banyan) and banyan::banyan, or `pkg-config banyan`): it calls that
+ * banyan's functions (bn_config_int, ...) and does not carry its own copy.
+ *
+ *     static const bn_domain_ops my_domain = {.api_version = BN_DOMAIN_API_VERSION, ...};
+ *     BN_DOMAIN_PLUGIN(my_domain);
+ *
+ * defines both exported symbols (with default visibility, whatever -fvisibility says). */
+#define BN_DOMAIN_PLUGIN(ops)                                                            \
+  BN_API const bn_domain_ops *banyan_plugin_domain(void);                                \
+  BN_API const bn_domain_ops *banyan_plugin_domain(void) { return &(ops); }              \
+  BN_API extern const unsigned banyan_plugin_api_version;                                \
+  BN_API const unsigned banyan_plugin_api_version = BN_DOMAIN_API_VERSION
+
+/* Load the plug-in library at `path` (absolute, or relative to the current directory) and
+ * check it: it exports banyan_plugin_api_version equal to BN_DOMAIN_API_VERSION and
+ * banyan_plugin_domain(), whose table has that version, every required function, a name
+ * usable as a config section that no built-in domain has, and options named
+ * "domain.<name>.<key>". A library is loaded once per process and stays loaded until exit
+ * (configs borrow its option table). *ops written on success; on failure a readable reason
+ * ("plugin X was built for domain API version 1, ...") goes to why and the code is
+ * BN_ERR_DOMAIN (BN_ERR_NOMEM when memory runs out). Thread-safe. */
+BN_API BN_NODISCARD bn_err bn_domain_plugin_load(const char *path, const bn_domain_ops **ops, char *why,
+                                                 size_t whylen);
+/* A bn_config_declarer (config.h) for domain.plugin: makes its path absolute (relative to
+ * the config file's directory), loads the plug-in, checks domain.name against the plug-in's
+ * name (domain.name, when left out, becomes the plug-in's name, as if written on the
+ * domain.plugin line) and declares the plug-in's options. Problems are printed to `errors`
+ * as "FILE:LINE: domain.plugin: why" (BN_ERR_CONFIG). `ctx` is unused. */
+BN_API BN_NODISCARD bn_err bn_domain_plugin_declare(bn_config *cfg, FILE *errors, void *ctx);
 
 #endif

@@ -78,7 +78,7 @@ typedef struct bn__circuit_params {
  * A reward turns a state into a number. To add one: write jobs/circuit/<name>.c defining
  * `const bn__circuit_reward bn__circuit_reward_<name>`, list the file in CMakeLists.txt and
  * add X(<name>) below; the option's choices and the lookup table follow from this list. */
-#define BN__CIRCUIT_REWARDS(X) X(bistability)
+#define BN__CIRCUIT_REWARDS(X) X(bistability) X(oscillation)
 
 struct bn__circuit_reward {
   const char *name;

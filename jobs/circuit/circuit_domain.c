@@ -4,6 +4,7 @@
  * next to it. */
 #include "banyan/domain.h"
 #include "circuit/circuit.h"
+#include "circuit/oscillation.h"
 
 /* "bistability|..." from the reward list in circuit.h. */
 #define BN__CIRCUIT_CHOICE(name) "|" #name
@@ -22,6 +23,7 @@ static const bn_option circuit_options[] = {
      "reward job run on engines"},
     {"domain.circuit.delay", BN_OPT_REAL, "0", 0, 3600,
      NULL, "seconds each evaluation sleeps (the tutorial's 'expensive' flag: 0.1)"},
+    BN__OSC_OPTIONS,
 };
 
 static int circuit_init(const bn_config *cfg, void **ctx, bn_domain_info *info, char *err,
@@ -45,7 +47,7 @@ static void circuit_fini(void *ctx) { bn__circuit_free(ctx); }
 BN_API const bn_domain_ops bn_circuit_domain = {
     .api_version = BN_DOMAIN_API_VERSION,
     .name = "circuit",
-    .summary = "gene-regulatory circuit topologies (CircuiTree grammar), bistability reward",
+    .summary = "gene-regulatory circuit topologies (CircuiTree grammar), bistability or oscillation reward",
     .options = circuit_options,
     .n_options = sizeof circuit_options / sizeof circuit_options[0],
     .init = circuit_init,

@@ -36,7 +36,8 @@ typedef struct bn_cli_args {
  * on a usage error. `args->sets` is allocated: free it. */
 bool bn__cli_parse(int argc, char **argv, const char *command, const char *const *allowed, bn_cli_args *args);
 
-/* A config with the core and every built-in domain's options declared. */
+/* A config with the core and every built-in domain's options declared, and the options of
+ * the plug-in named by domain.plugin declared when it is finalized. */
 bn_err bn__cli_new_config(bn_config **cfg);
 
 /* Open the domain cfg names ("source" names the configuration in messages). BN_ERR_CONFIG

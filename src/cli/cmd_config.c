@@ -6,10 +6,11 @@
 #include "cli/cli.h"
 
 static const char *const usage =
-    "usage: banyan config --list\n"
+    "usage: banyan config --list [CONFIG [--set section.key=value]...]\n"
     "       banyan config --show CONFIG [--set section.key=value]...\n"
     "\n"
-    "--list prints every option: name, type, default, bounds or choices, and help.\n"
+    "--list prints every option: name, type, default, bounds or choices, and help; with\n"
+    "CONFIG, also the options of the plug-in domain it names (domain.plugin).\n"
     "--show validates CONFIG with its overrides and prints every option's effective value.\n"
     "\n"
     "exit status: 0 ok, 2 bad command line or configuration\n";
@@ -26,14 +27,17 @@ int bn__cmd_config(int argc, char **argv) {
     bn_config_destroy(&cfg);
     return BN_EXIT_OK;
   }
-  if (argc >= 3 && strcmp(argv[1], "--show") == 0) {
+  if (argc >= 3 && (strcmp(argv[1], "--show") == 0 || strcmp(argv[1], "--list") == 0)) {
+    bool list = strcmp(argv[1], "--list") == 0;
     bn_cli_args args;
     int status = BN_EXIT_OK;
     bn_config *cfg = NULL;
     bn_domain domain = {0};
-    if (!bn__cli_parse(argc - 1, argv + 1, "config --show", NULL, &args) ||
+    if (!bn__cli_parse(argc - 1, argv + 1, list ? "config --list" : "config --show", NULL, &args) ||
         bn__cli_load(&args, &cfg, &domain) != BN_OK) {
       status = BN_EXIT_USAGE;
+    } else if (list) {
+      bn_config_print_table(cfg, stdout);
     } else {
       char *text = bn_config_effective_text(cfg);
       if (text) fputs(text, stdout);

@@ -1,5 +1,6 @@
-/* Loading a configuration for a command: declare every option, read the file and the
- * --set overrides, validate, and open the domain it names. */
+/* Loading a configuration for a command: declare every option (a plug-in's once
+ * domain.plugin is read), read the file and the --set overrides, validate, and open the
+ * domain it names. */
 #include <stdio.h>
 #include <string.h>
 
@@ -17,6 +18,8 @@ bn_err bn__cli_new_config(bn_config **out) {
     const bn_domain_ops *ops = bn_domain_builtin(i);
     if (ops->n_options) BN_TRY(bn_config_declare(cfg, ops->options, ops->n_options));
   }
+  /* A plug-in's options are declared when the config is finalized, from domain.plugin. */
+  bn_config_set_declarer(cfg, bn_domain_plugin_declare, NULL);
   *out = cfg;
   return BN_OK;
 fail:

@@ -55,6 +55,7 @@ void bn_config_destroy(bn_config **cfg) {
   free(c->entries);
   for (size_t i = 0; i < c->norigins; i++) free(c->origins[i]);
   free(c->origins);
+  free(c->origin_is_file);
   free(c);
   *cfg = NULL;
 }
@@ -167,6 +168,19 @@ static bn_err prepare_slot(const bn_config *cfg, const bn_option *opts, size_t i
   return BN_OK;
 }
 
+void bn__config_drop_slots(bn_config *cfg, size_t n) {
+  if (n >= cfg->nslots) return;
+  for (size_t i = n; i < cfg->nslots; i++) free(cfg->slots[i].def_str);
+  /* the index only shrinks: clear it and re-insert the slots that stay */
+  memset(cfg->index, 0, cfg->index_cap * sizeof *cfg->index);
+  for (size_t s = 0; s < n; s++) {
+    size_t i = name_slot(cfg->slots[s].opt->name, cfg->index_cap - 1);
+    while (cfg->index[i]) i = (i + 1) & (cfg->index_cap - 1);
+    cfg->index[i] = (uint32_t)(s + 1);
+  }
+  cfg->nslots = n;
+}
+
 bn_err bn_config_declare(bn_config *cfg, const bn_option *opts, size_t n) {
   bn_err err = BN_OK;
   BN_CHECK(cfg && (opts || !n), BN_ERR_ARG, "config: NULL argument");
@@ -209,16 +223,21 @@ bn_err bn__config_add_entry(bn_config *cfg, bn__cfg_entry_kind kind, int source,
   return BN_OK;
 }
 
-const char *bn_config_raw(const bn_config *cfg, const char *name) {
-  if (!cfg || !name) return NULL;
-  const char *from_file = NULL; /* --set wins over files whatever the order */
+bn__cfg_entry *bn__config_raw_entry(const bn_config *cfg, const char *name) {
+  bn__cfg_entry *from_file = NULL; /* --set wins over files whatever the order */
   for (size_t i = cfg->nentries; i-- > 0;) {
-    const bn__cfg_entry *e = &cfg->entries[i];
+    bn__cfg_entry *e = &cfg->entries[i];
     if (e->kind != BN__CFG_KEY || strcmp(e->name, name)) continue;
-    if (e->source == BN__CFG_SOURCE_SET) return e->text;
-    if (!from_file) from_file = e->text;
+    if (e->source == BN__CFG_SOURCE_SET) return e;
+    if (!from_file) from_file = e;
   }
   return from_file;
+}
+
+const char *bn_config_raw(const bn_config *cfg, const char *name) {
+  if (!cfg || !name) return NULL;
+  const bn__cfg_entry *e = bn__config_raw_entry(cfg, name);
+  return e ? e->text : NULL;
 }
 
 void bn_config_where(const bn_config *cfg, const char *name, char *buf, size_t n) {

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "banyan/config.h"
 
@@ -62,7 +63,12 @@ struct bn_config {
   bn__cfg_entry *entries;
   size_t nentries, capentries;
   char **origins; /* file names / string origins, owned */
+  bool *origin_is_file; /* parallel to origins: relative paths in a file are relative to its
+                           directory (bn_config_raw_absolute_path) */
   size_t norigins, caporigins;
+  bn_config_declarer declarer; /* NULL: none (deferred.c) */
+  void *declarer_ctx;
+  size_t declarer_from, declarer_count; /* slots the declarer declared at its last run */
   bool finalized;
 };
 
@@ -70,6 +76,14 @@ struct bn_config {
 bn__cfg_slot *bn__config_find(const bn_config *cfg, const char *name);
 /* config.c: copy of s[0, n) without leading and trailing blanks; caller frees. NULL on NOMEM. */
 char *bn__config_strip_dup(const char *s, size_t n);
+/* config.c: the raw entry whose value is in effect for `name` (the last --set, else the
+ * last one from files and strings), or NULL. */
+bn__cfg_entry *bn__config_raw_entry(const bn_config *cfg, const char *name);
+/* config.c: forget the slots from `n` on (options declared last). */
+void bn__config_drop_slots(bn_config *cfg, size_t n);
+/* deferred.c: drop the options the declarer gave last time and run it again; called by
+ * finalize before any entry is validated. */
+BN_NODISCARD bn_err bn__config_run_declarer(bn_config *cfg, FILE *errors);
 /* config.c: record an entry; name and text are copied (either may be NULL). */
 BN_NODISCARD bn_err bn__config_add_entry(bn_config *cfg, bn__cfg_entry_kind kind, int source,
                                          int line, const char *name, const char *text);

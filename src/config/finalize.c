@@ -116,6 +116,11 @@ bn_err bn_config_finalize(bn_config *cfg, FILE *errors) {
   BN_CHECK(cfg, BN_ERR_ARG, "config: cfg is NULL");
   FILE *out = errors ? errors : stderr;
   cfg->finalized = false;
+  if (cfg->declarer) {
+    bn_err e = bn__config_run_declarer(cfg, out);
+    fflush(out);
+    if (e != BN_OK) return e;
+  }
   for (size_t i = 0; i < cfg->nslots; i++) {
     bn__cfg_slot *s = &cfg->slots[i];
     s->val = s->def;

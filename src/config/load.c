@@ -144,8 +144,9 @@ fail:
   return err;
 }
 
-/* Start a source named `origin`; *source written on success. */
-static bn_err add_origin(bn_config *cfg, const char *origin, int *source) {
+/* Start a source named `origin` (a file's path, or a string's name); *source written on
+ * success. */
+static bn_err add_origin(bn_config *cfg, const char *origin, bool is_file, int *source) {
   BN_CHECK(!cfg->finalized, BN_ERR_ARG, "config: %s loaded after finalize", origin);
   BN_CHECK(cfg->norigins < 1u << 30, BN_ERR_ARG, "config: too many sources");
   if (cfg->norigins == cfg->caporigins) {
@@ -153,11 +154,15 @@ static bn_err add_origin(bn_config *cfg, const char *origin, int *source) {
     char **o = realloc(cfg->origins, cap * sizeof *o);
     BN_CHECK(o, BN_ERR_NOMEM, "config: out of memory");
     cfg->origins = o;
+    bool *f = realloc(cfg->origin_is_file, cap * sizeof *f);
+    BN_CHECK(f, BN_ERR_NOMEM, "config: out of memory");
+    cfg->origin_is_file = f;
     cfg->caporigins = cap;
   }
   char *copy = strdup(origin);
   BN_CHECK(copy, BN_ERR_NOMEM, "config: out of memory");
   cfg->origins[cfg->norigins] = copy;
+  cfg->origin_is_file[cfg->norigins] = is_file;
   *source = (int)cfg->norigins++;
   return BN_OK;
 }
@@ -181,7 +186,7 @@ bn_err bn_config_load_file(bn_config *cfg, const char *path) {
   size_t cap = 0;
   ssize_t got;
   FILE *f = NULL;
-  BN_TRY(add_origin(cfg, path, &st.source));
+  BN_TRY(add_origin(cfg, path, true, &st.source));
   f = fopen(path, "r");
   BN_CHECK_GOTO(f, BN_ERR_IO, "cannot open config file %s: %s", path, strerror(errno));
   while ((got = getline(&line, &cap, f)) >= 0) {
@@ -209,7 +214,7 @@ bn_err bn_config_load_string(bn_config *cfg, const char *text, const char *origi
   size_t mark = cfg->nentries, cap = 0;
   source_state st = {.cfg = cfg, .source = -1};
   char *line = NULL;
-  BN_TRY(add_origin(cfg, origin ? origin : "(string)", &st.source));
+  BN_TRY(add_origin(cfg, origin ? origin : "(string)", false, &st.source));
   for (const char *p = text; *p;) {
     size_t len = strcspn(p, "\n");
     if (len + 1 > cap) {

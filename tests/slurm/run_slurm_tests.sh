@@ -1,17 +1,24 @@
 #!/bin/bash
 # run_slurm_tests.sh BANYAN CONFIG_DIR -- test the slurm/ scripts against a real Slurm.
 #
-# Starts a private one-node Slurm (munged, slurmctld, slurmd; config, state, spool, logs and
-# sockets in a temp dir, loopback only), submits slurm/*.sbatch and checks the results:
+# Starts a private three-node Slurm (munged, slurmctld, three slurmd; config, state, logs
+# and sockets in a temp dir under /var/tmp, loopback only), submits slurm/*.sbatch and checks the results:
 #   (a) single-node.sbatch completes and its checkpoint holds the budget's evaluations;
 #   (b) requeue.sbatch with a 2-minute limit and USR1 60 s before it is checkpointed, requeued,
 #       resumed and completes, with every job id exactly once in /results;
 #   (c) sweep-array.sbatch with three seeds gives three distinct result files;
 #   (d) single-node.sbatch through the mpirun fallback of banyan-launch.sh;
-# multi-node.sbatch is not run: its heterogeneous job's two components did not start on
-# a one-node cluster (they stay pending on Resources).
 #   (e) requeue.sbatch signalled as it starts (as Slurm may do to a requeued job): the
-#       signal is held until banyan can take it, then the chain goes on and completes.
+#       signal is held until banyan can take it, then the chain goes on and completes;
+#   (f) multi-node.sbatch (heterogeneous job, srun --mpi=pmix) and (g)
+#       multi-node-hostfile.sbatch (mpirun with a host file) on three nodes: rank 0 alone on
+#       its node, two engines on each of the two others, every evaluation present.
+# The cluster has three nodes: this host, and two more slurmd daemons on loopback
+# ("slurmd -N NAME", each on its own port and in its own mount namespace with a private
+# /tmp, as separate machines would have). Jobs of partition "debug" (a-e) run on this
+# host's node; "multi" spans all three. On those emulated nodes MPI is told to use TCP
+# (OMPI_MCA_btl=tcp,self), the path between real nodes: shared memory between processes
+# that think they are on different nodes but share one kernel is not meaningful.
 # Installs slurm-wlm and munge with apt-get when missing (root). If Slurm cannot be
 # started it FAILS (exit 1) -- it never skips. Prints ok/FAIL lines; exit 0 iff all passed.
 set -uo pipefail
@@ -53,7 +60,8 @@ fi
 [ "$(id -u)" = 0 ] || die "the private Slurm runs with SlurmUser=root: run as root"
 
 # ---------------------------------------------------------------- private Slurm
-T=$(mktemp -d /tmp/banyan-slurm-test.XXXXXX)
+# not under /tmp: the emulated nodes each see a private /tmp
+T=$(mktemp -d /var/tmp/banyan-slurm-test.XXXXXX)
 chmod 755 "$T"
 pids=()        # slurmctld, slurmd: stopped first
 munged_pid=    # stopped last (the Slurm daemons need it to shut down cleanly)
@@ -86,12 +94,13 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-mkdir -p "$T"/{state,spool,log,work,munge}
+mkdir -p "$T"/{state,log,work,munge}
 host=$(hostname -s)
 # ports of our own so a system Slurm (if any) is left alone
 base=$((20000 + RANDOM % 20000))
 ctl_port=$base
 d_port=$((base + 1))
+e_ports=($((base + 2)) $((base + 3))) # the two emulated nodes' slurmd ports
 
 # munge: our own daemon, socket and key (a copy of the system key, or a new one)
 key=$T/munge/munge.key
@@ -127,9 +136,9 @@ AuthType=auth/munge
 CredType=cred/munge
 AuthInfo=socket=$msock,cred_expire=10
 StateSaveLocation=$T/state
-SlurmdSpoolDir=$T/spool
+SlurmdSpoolDir=/tmp/banyan-slurmd-spool
 SlurmctldPidFile=$T/slurmctld.pid
-SlurmdPidFile=$T/slurmd.pid
+SlurmdPidFile=/tmp/banyan-slurmd.pid
 SlurmctldLogFile=$T/log/slurmctld.log
 SlurmdLogFile=$T/log/slurmd.log
 SlurmctldDebug=info
@@ -151,27 +160,39 @@ OverTimeLimit=0
 MinJobAge=600
 MessageTimeout=10
 NodeName=$host NodeAddr=127.0.0.1 CPUs=8 Sockets=1 CoresPerSocket=8 ThreadsPerCore=1 RealMemory=1000 State=UNKNOWN
+NodeName=bnode1 NodeHostname=$host NodeAddr=127.0.0.1 Port=${e_ports[0]} CPUs=4 Sockets=1 CoresPerSocket=4 ThreadsPerCore=1 RealMemory=1000 State=UNKNOWN
+NodeName=bnode2 NodeHostname=$host NodeAddr=127.0.0.1 Port=${e_ports[1]} CPUs=4 Sockets=1 CoresPerSocket=4 ThreadsPerCore=1 RealMemory=1000 State=UNKNOWN
 PartitionName=debug Nodes=$host Default=YES MaxTime=INFINITE State=UP OverSubscribe=NO
+PartitionName=multi Nodes=$host,bnode[1-2] Default=NO MaxTime=INFINITE State=UP OverSubscribe=NO
 CONF
 # cgroup.conf / plugstack of the system installation are not used: nothing needs them here
 echo "" >"$T/plugstack.conf"
 echo "PlugStackConfig=$T/plugstack.conf" >>"$SLURM_CONF"
 
-slurmctld -D -i -f "$SLURM_CONF" >"$T/log/slurmctld.stdout" 2>&1 &
+# daemons run from / so that slurmstepd can always return to its working directory
+(cd / && exec slurmctld -D -i -f "$SLURM_CONF") >"$T/log/slurmctld.stdout" 2>&1 &
 pids+=($!)
-slurmd -D -f "$SLURM_CONF" >"$T/log/slurmd.stdout" 2>&1 &
-pids+=($!)
+# Each slurmd, this host's included, runs in its own mount namespace with a private /tmp
+# (a tmpfs that goes away with it): its pid file and spool directory (SlurmdPidFile and
+# SlurmdSpoolDir point there), and the per-node files of PMIx and Open MPI, are then per
+# node as on separate machines.
+for n in "$host" bnode1 bnode2; do
+    (cd / && exec unshare --mount --propagation private sh -c \
+        'mount -t tmpfs tmpfs /tmp && exec slurmd -D -N "$1" -f "$2"' sh "$n" "$SLURM_CONF") \
+        >"$T/log/slurmd-$n.stdout" 2>&1 &
+    pids+=($!)
+done
 
 up=0
 for _ in $(seq 60); do
-    state=$(sinfo -h -n "$host" -o '%T' 2>/dev/null | head -1)
-    if [ "$state" = idle ]; then up=1; break; fi
+    state=$(sinfo -h -N -o '%T' 2>/dev/null | sort -u | tr '\n' ' ')
+    if [ "$state" = "idle " ] && [ "$(sinfo -h -N -o '%N' | sort -u | wc -l)" = 3 ]; then up=1; break; fi
     sleep 1
 done
 if [ $up = 0 ]; then
     echo "---- slurmctld log:"; tail -20 "$T/log/slurmctld.log" 2>/dev/null; tail -5 "$T/log/slurmctld.stdout"
-    echo "---- slurmd log:"; tail -20 "$T/log/slurmd.log" 2>/dev/null; tail -5 "$T/log/slurmd.stdout"
-    die "Slurm did not come up: node $host is '${state:-unknown}', not idle (logs above)"
+    echo "---- slurmd logs:"; tail -n 20 "$T"/log/slurmd*.log 2>/dev/null; tail -n 5 "$T"/log/slurmd*.stdout
+    die "Slurm did not come up: node states '${state:-unknown}', not all idle (logs above)"
 fi
 ok "private Slurm up: $(sinfo -h -o '%P %D %T %c CPUs') (slurmctld port $ctl_port)"
 
@@ -330,6 +351,57 @@ else
     fail "(e) job $id: $st, ${out:-}"
 fi
 cd ..
+
+# ---------------------------------------------------------------- (f, g) three nodes
+# placement_check FILE: lines "RANK NODE"; rank 0 alone on its node, 2 engines on each of
+# two other nodes
+placement_check() {
+    $PY - "$1" <<'PYEOF'
+import sys, collections
+rows = [l.split() for l in open(sys.argv[1]) if l.strip()]
+node = {int(r): n for r, n in rows}
+per = collections.Counter(node.values())
+others = sorted(per[n] for n in per if n != node.get(0))
+print("ranks by node: " + ", ".join(f"{n}: {sorted(r for r in node if node[r] == n)}" for n in sorted(per)))
+sys.exit(0 if len(node) == 5 and per[node[0]] == 1 and others == [2, 2] else 1)
+PYEOF
+}
+# a wrapper that records where each rank runs, then becomes banyan
+{
+    echo '#!/bin/bash'
+    echo 'echo "${PMIX_RANK:-${OMPI_COMM_WORLD_RANK:-?}} ${SLURMD_NODENAME:-?}" >>"$PLACEMENT_FILE"'
+    echo "exec \"$BANYAN\" \"\$@\""
+} >"$T/where-banyan.sh"
+chmod +x "$T/where-banyan.sh"
+multi_case() { # multi_case LETTER SCRIPT (an edited copy of a slurm/ script)
+    local L=$1 script=$2 id st out
+    mkdir "$L" && cd "$L"
+    id=$(BANYAN="$T/where-banyan.sh" PLACEMENT_FILE="$PWD/placement.txt" OMPI_MCA_btl=tcp,self \
+        BANYAN_CONFIG=$CONFIG_DIR/synthetic-bench.ini BANYAN_SUMMARY=$L.json \
+        BANYAN_RUN_ARGS="$SLEEPCOST --set search.iterations=1200 --set checkpoint.file=$L.h5 --quiet" \
+        sbatch --parsable --time=5 --output=$L.out "$script") || die "sbatch $script failed"
+    id=${id%%;*}
+    st=$(wait_done "$id" 150)
+    sed 's/^/     | /' $L.out 2>/dev/null | grep -v '^     | \[' || true
+    if [ "$st" = COMPLETED ] && out=$(count_check $L.h5 1200) && grep -q '"engines": 4' $L.json; then
+        ok "($L) job $id COMPLETED with 4 engines: $out"
+    else
+        fail "($L) job $id: $st, ${out:-no checkpoint}"
+    fi
+    if out=$(placement_check placement.txt); then ok "($L) $out"; else fail "($L) placement: $out"; fi
+    cd ..
+}
+note "(f) multi-node.sbatch: heterogeneous job, rank 0 alone + 2 nodes x 2 engines, srun --mpi=pmix"
+sed -e 's/^#SBATCH --nodes=1 --ntasks=1 --cpus-per-task=32 --exclusive$/#SBATCH --nodes=1 --ntasks=1 --cpus-per-task=4 --exclusive --partition=multi/' \
+    -e 's/^#SBATCH --nodes=3 --ntasks-per-node=32 --cpus-per-task=1 --exclusive$/#SBATCH --nodes=2 --ntasks-per-node=2 --cpus-per-task=1 --exclusive --partition=multi/' \
+    "$SLURM_DIR/multi-node.sbatch" >"$T/multi-node.sbatch"
+[ "$(grep -c 'partition=multi' "$T/multi-node.sbatch")" = 2 ] || die "editing multi-node.sbatch failed"
+multi_case f "$T/multi-node.sbatch"
+note "(g) multi-node-hostfile.sbatch: 3 nodes, rank 0 alone + 2 nodes x 2 engines, mpirun + host file"
+sed -e 's/^#SBATCH --nodes=4 --ntasks-per-node=32 --exclusive$/#SBATCH --nodes=3 --ntasks-per-node=2 --exclusive --partition=multi/' \
+    "$SLURM_DIR/multi-node-hostfile.sbatch" >"$T/multi-node-hostfile.sbatch"
+grep -q 'partition=multi' "$T/multi-node-hostfile.sbatch" || die "editing multi-node-hostfile.sbatch failed"
+multi_case g "$T/multi-node-hostfile.sbatch"
 
 echo
 if [ $failures = 0 ]; then echo "slurm tests: all passed"; exit 0; fi
