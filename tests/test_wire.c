@@ -81,7 +81,7 @@ static void bn_outbox_should_return_slots_in_order_and_report_size(void) {
   CU_ASSERT_PTR_NULL(box);
 }
 
-int main(void) {
+int main(int argc, char **argv) {
   bn_log_setup(-1, BN_LOG_SILENT); /* the rejections above log errors on purpose */
   static const bn_test_case cases[] = {
       BN_TEST(bn__wire_sizes_should_align_records_to_8_bytes),
@@ -90,5 +90,5 @@ int main(void) {
       BN_TEST(bn__wire_tag_name_should_name_every_tag),
       BN_TEST(bn_outbox_should_return_slots_in_order_and_report_size),
   };
-  return bn_test_run("wire", cases, sizeof cases / sizeof cases[0]);
+  return bn_test_run("wire", cases, sizeof cases / sizeof cases[0], argc, argv);
 }
