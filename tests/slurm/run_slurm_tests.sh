@@ -183,10 +183,23 @@ pids+=($!)
 # Each slurmd, this host's included, runs in its own mount namespace with a private /tmp
 # (a tmpfs that goes away with it): its pid file and spool directory (SlurmdPidFile and
 # SlurmdSpoolDir point there), and the per-node files of PMIx and Open MPI, are then per
-# node as on separate machines.
+# node as on separate machines. What the jobs need from the real /tmp (this checkout, the
+# binary or the configs, when they live there) is bound back into the private one.
+shared_tmp=()
+for p in "$SRC" "$(dirname "$BANYAN")" "$CONFIG_DIR"; do
+    case "$p" in
+    /tmp/*) d=/tmp/$(echo "${p#/tmp/}" | cut -d/ -f1)
+        [[ " ${shared_tmp[*]:-} " == *" $d "* ]] || shared_tmp+=("$d") ;;
+    esac
+done
 for n in "$host" bnode1 bnode2 bnode3; do
-    (cd / && exec unshare --mount --propagation private sh -c \
-        'mount -t tmpfs tmpfs /tmp && exec slurmd -D -N "$1" -f "$2"' sh "$n" "$SLURM_CONF") \
+    mkdir -p "$T/real-tmp-$n"
+    (cd / && exec unshare --mount --propagation private sh -c '
+        keep=$1; shift; node=$1; shift; conf=$1; shift
+        mount --bind /tmp "$keep" && mount -t tmpfs tmpfs /tmp || exit 1
+        for d in "$@"; do mkdir -p "$d" && mount --bind "$keep/${d#/tmp/}" "$d" || exit 1; done
+        exec slurmd -D -N "$node" -f "$conf"' \
+        sh "$T/real-tmp-$n" "$n" "$SLURM_CONF" ${shared_tmp[@]+"${shared_tmp[@]}"}) \
         >"$T/log/slurmd-$n.stdout" 2>&1 &
     pids+=($!)
 done
