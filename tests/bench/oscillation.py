@@ -21,11 +21,13 @@ Build first: cmake --build build --target banyan_cli bench_oscillation_events
 import argparse
 import json
 import os
-import platform
 import re
 import subprocess
 import sys
 import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from ratio_table import RatioTable  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.abspath(os.path.join(HERE, "..", ".."))
@@ -68,16 +70,8 @@ def main():
     banyan = os.path.join(build, "banyan")
     tool = os.path.join(build, "tests", "bench_oscillation_events")
     config = os.path.join(TOP, "configs", "oscillator-3node.ini")
-    rows = []
-
-    def row(bench, case, value, unit, baseline):
-        ratio = value / baseline if baseline else float("nan")
-        rows.append((bench, case, value, unit, ratio))
-        print(f"{bench:8s} {case:48s} {value:14,.{0 if value >= 1000 else 2}f} {unit:9s} x{ratio:6.2f}")
-        sys.stdout.flush()
-
-    print(f"machine: {platform.node()} {platform.machine()} {os.cpu_count()} cores, {platform.platform()}")
-    print(f"{'bench':8s} {'case':48s} {'value':>14s} {'unit':9s} ratio to baseline")
+    table = RatioTable(8, 48, lambda v: f"{v:14,.{0 if v >= 1000 else 2}f}")
+    row = table.row
 
     sets = 10 if a.quick else 40
     base = None
@@ -96,10 +90,7 @@ def main():
             s["evaluations_per_second"], "eval/s", base)
 
     if a.csv:
-        with open(a.csv, "w") as f:
-            f.write("benchmark,case,value,unit,ratio\n")
-            for r in rows:
-                f.write(f'{r[0]},"{r[1]}",{r[2]:.6g},{r[3]},{r[4]:.6g}\n')
+        table.write_csv(a.csv)
 
 
 if __name__ == "__main__":

@@ -15,10 +15,12 @@ usage: tests/bench/runtime.py [--banyan build/banyan] [--quick] [--csv out.csv]
 import argparse
 import json
 import os
-import platform
 import subprocess
 import sys
 import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from ratio_table import RatioTable  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.abspath(os.path.join(HERE, "..", ".."))
@@ -49,16 +51,8 @@ def main():
     a = ap.parse_args()
     synth = os.path.join(TOP, "configs", "synthetic-bench.ini")
     circuit = os.path.join(TOP, "configs", "bistability-3node.ini")
-    rows = []
-
-    def row(bench, case, value, unit, baseline):
-        ratio = value / baseline if baseline else float("nan")
-        rows.append((bench, case, value, unit, ratio))
-        print(f"{bench:11s} {case:42s} {value:14,.3f} {unit:9s} x{ratio:7.2f}")
-        sys.stdout.flush()
-
-    print(f"machine: {platform.node()} {platform.machine()} {os.cpu_count()} cores, {platform.platform()}")
-    print(f"{'benchmark':11s} {'case':42s} {'value':>14s} {'unit':9s} ratio to baseline")
+    table = RatioTable(11, 42, lambda v: f"{v:14,.3f}")
+    row = table.row
 
     n = 300000 if a.quick else 2000000
     base = run(a.banyan, 2, synth, [f"search.iterations={n // 5}", "engine.batch=1"], 3)["evaluations_per_second"]
@@ -91,10 +85,7 @@ def main():
                 s["evaluations_per_second"], "iter/s", base)
 
     if a.csv:
-        with open(a.csv, "w") as f:
-            f.write("benchmark,case,value,unit,ratio\n")
-            for r in rows:
-                f.write(f'{r[0]},"{r[1]}",{r[2]:.6g},{r[3]},{r[4]:.6g}\n')
+        table.write_csv(a.csv)
 
 
 if __name__ == "__main__":
