@@ -35,8 +35,8 @@ def run(banyan, ranks, config, sets, repeats=1):
         with tempfile.TemporaryDirectory() as tmp:
             summary = os.path.join(tmp, "s.json")
             cmd = ["mpirun", "-n", str(ranks), "--oversubscribe", banyan, "run", config, "--quiet",
-                   "--summary", summary] + sum([["--set", s] for s in sets], [])
-            subprocess.run(cmd, env=ENV, check=True, stdout=subprocess.DEVNULL)
+                   "--summary", summary, "--set", "checkpoint.enabled=false"] + sum([["--set", s] for s in sets], [])
+            subprocess.run(cmd, env=ENV, check=True, stdout=subprocess.DEVNULL, cwd=tmp)
             s = json.load(open(summary))
         if best is None or s["evaluations_per_second"] > best["evaluations_per_second"]:
             best = s
