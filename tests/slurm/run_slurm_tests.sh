@@ -378,7 +378,10 @@ id=$(BANYAN_CONFIG=$CONFIG_DIR/synthetic-bench.ini BANYAN_CHECKPOINT=e.h5 BANYAN
     BANYAN_RUN_ARGS="$SLEEPCOST --set search.iterations=8000 --set checkpoint.drain_seconds=10 --set search.progress_seconds=10" \
     BANYAN_MAX_RESTARTS=3 BANYAN_SIGNAL_MIN_AGE=5 BANYAN_SIGNAL_LEAD=600 \
     sbatch --parsable --ntasks=5 --time=10 --output=e.out "$SLURM_DIR/requeue.sbatch") || die "sbatch failed"
-for _ in $(seq 300); do [ "$(job_state "$id")" = RUNNING ] && break; sleep 0.1; done
+# RUNNING comes a moment before slurmd has started the batch script (a signal sent then is
+# lost): wait for the script's first line, written once its traps are set and just before
+# it launches banyan, then signal at once.
+for _ in $(seq 300); do grep -q ': run ' e.out 2>/dev/null && break; sleep 0.1; done
 scancel --batch --signal=USR1 "$id" || fail "(e) scancel --batch --signal=USR1 failed"
 st=$(wait_done "$id" 150)
 sed 's/^/     | /' e.out 2>/dev/null | grep -v '^     | \[' | grep -E 'banyan-requeue|iterations in' || true
@@ -386,7 +389,7 @@ if [ "$st" = COMPLETED ] && grep -q 'after the launch: holding it' e.out && grep
     grep -q ': resume e.h5' e.out && out=$(count_check e.h5 8000); then
     ok "(e) early signal held, checkpointed, requeued, resumed, completed: $out"
 else
-    fail "(e) job $id: $st, ${out:-}"
+    fail "(e) job $id: $st, $(count_check e.h5 8000 2>/dev/null || echo "no e.h5")"
 fi
 cd ..
 
