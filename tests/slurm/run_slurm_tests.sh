@@ -295,7 +295,7 @@ id=$(BANYAN_CONFIG=$CONFIG_DIR/synthetic-bench.ini BANYAN_CHECKPOINT=b.h5 BANYAN
     BANYAN_MAX_RESTARTS=8 BANYAN_SIGNAL_MIN_AGE=10 BANYAN_SIGNAL_LEAD=40 \
     sbatch --parsable --ntasks=5 --time=1 --signal=B:USR1@40 --output=b.out \
     "$SLURM_DIR/requeue.sbatch") || die "sbatch failed"
-st=$(wait_done "$id" 330)
+st=$(wait_done "$id" 480) # 3-4 starts of ~20-50 s of work, each requeue waits ~20-40 s
 sed 's/^/     | /' b.out 2>/dev/null | grep -v '^     | \[' || true
 restarts=$(job_field "$id" Restarts)
 if [ "$st" = COMPLETED ] && [ "$(job_field "$id" ExitCode)" = 0:0 ]; then
