@@ -58,7 +58,7 @@ def parse_args():
     top = systems.TOP
     ap = argparse.ArgumentParser(prog="tests/bench/peers", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--quick", action="store_true", help="smaller runs, fewer worker counts (~3 min)")
+    ap.add_argument("--quick", action="store_true", help="smaller runs, fewer worker counts (~6 min)")
     ap.add_argument("--workloads", default=",".join(WORKLOADS), help="comma-separated, from: " + ",".join(WORKLOADS))
     ap.add_argument("--systems", default=",".join(systems.ALL), help="comma-separated, from: " + ",".join(systems.ALL))
     ap.add_argument("--workers", help="worker counts of the efficiency and uneven workloads (e.g. 16,64)")
