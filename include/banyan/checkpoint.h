@@ -152,6 +152,25 @@ BN_API void bn_snapshot_release_bulk(bn_snapshot *snap);
 /* Free what bn_checkpoint_read allocated; accepts a zeroed snapshot. */
 BN_API void bn_snapshot_free(bn_snapshot *snap);
 
+/* The failed results of a snapshot grouped by reason ("(no reason given)" for an empty
+ * one) and by kind: the reason up to its first digit, quote, parenthesis or colon, so
+ * "exit status 3" and "exit status 4" are both "exit status". Most frequent first. */
+typedef struct bn_failure_group {
+  char text[BN_JOB_REASON_LEN];
+  uint64_t count;
+} bn_failure_group;
+
+typedef struct bn_failure_counts {
+  uint64_t failed;                  /* failed results */
+  bn_failure_group *reasons, *kinds; /* owned: free with bn_failure_counts_free */
+  size_t n_reasons, n_kinds;
+} bn_failure_counts;
+
+/* Count the failures of `snap` into *out (OUT, written on success only). BN_ERR_NOMEM. */
+BN_API BN_NODISCARD bn_err bn_snapshot_count_failures(const bn_snapshot *snap, bn_failure_counts *out);
+/* Free what bn_snapshot_count_failures allocated; accepts a zeroed struct. */
+BN_API void bn_failure_counts_free(bn_failure_counts *fc);
+
 /* `banyan inspect`: counters, best states, failures by reason, engine use, checkpoint
  * history, timeline summary. `domain` may be NULL (states then shown in hex). */
 BN_API void bn_checkpoint_print_summary(const bn_snapshot *snap, const bn_domain *domain, FILE *out);

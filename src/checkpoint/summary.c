@@ -86,56 +86,18 @@ static void put_best(const bn_snapshot *s, const bn_domain *domain, FILE *out) {
   free(text);
 }
 
-typedef struct reason_count {
-  const char *reason;
-  uint64_t count;
-} reason_count;
-
-static int by_text(const void *a, const void *b) {
-  return strncmp(*(const char *const *)a, *(const char *const *)b, BN_JOB_REASON_LEN);
-}
-
-static int by_count(const void *a, const void *b) {
-  const reason_count *x = a, *y = b;
-  if (x->count != y->count) return x->count < y->count ? 1 : -1;
-  return strncmp(x->reason, y->reason, BN_JOB_REASON_LEN);
-}
-
 static void put_failures(const bn_snapshot *s, FILE *out) {
-  uint64_t failed = 0;
-  for (uint64_t i = 0; i < s->n_results; i++) failed += bn__result_row(s, i)->status == BN_JOB_FAILED;
-  fprintf(out, "failures by reason (%llu of %llu results)\n", (unsigned long long)failed,
-          (unsigned long long)s->n_results);
-  if (failed == 0) return;
-  const char **reasons = malloc(failed * sizeof *reasons);
-  reason_count *groups = malloc(failed * sizeof *groups);
-  if (!reasons || !groups) {
-    fprintf(out, "  (not enough memory to group them)\n");
-    free(reasons);
-    free(groups);
+  bn_failure_counts fc;
+  if (bn_snapshot_count_failures(s, &fc) != BN_OK) {
+    fprintf(out, "failures by reason\n  (not enough memory to group them)\n");
     return;
   }
-  size_t k = 0, g = 0;
-  for (uint64_t i = 0; i < s->n_results; i++) {
-    const bn_result_row *r = bn__result_row(s, i);
-    if (r->status == BN_JOB_FAILED) reasons[k++] = r->reason;
-  }
-  qsort(reasons, k, sizeof *reasons, by_text);
-  for (size_t i = 0; i < k; i++) {
-    if (g > 0 && strncmp(groups[g - 1].reason, reasons[i], BN_JOB_REASON_LEN) == 0) {
-      groups[g - 1].count++;
-    } else {
-      groups[g].reason = reasons[i];
-      groups[g++].count = 1;
-    }
-  }
-  qsort(groups, g, sizeof *groups, by_count);
-  for (size_t i = 0; i < g && i < MAX_REASONS; i++)
-    fprintf(out, "  %10llu  %.*s\n", (unsigned long long)groups[i].count, BN_JOB_REASON_LEN,
-            groups[i].reason[0] ? groups[i].reason : "(no reason given)");
-  if (g > MAX_REASONS) fprintf(out, "  ... %zu more reasons\n", g - MAX_REASONS);
-  free(reasons);
-  free(groups);
+  fprintf(out, "failures by reason (%llu of %llu results)\n", (unsigned long long)fc.failed,
+          (unsigned long long)s->n_results);
+  for (size_t i = 0; i < fc.n_reasons && i < MAX_REASONS; i++)
+    fprintf(out, "  %10llu  %s\n", (unsigned long long)fc.reasons[i].count, fc.reasons[i].text);
+  if (fc.n_reasons > MAX_REASONS) fprintf(out, "  ... %zu more reasons\n", fc.n_reasons - MAX_REASONS);
+  bn_failure_counts_free(&fc);
 }
 
 static void put_engines(const bn_snapshot *s, FILE *out) {

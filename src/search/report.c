@@ -1,5 +1,5 @@
 /* The end of a run: the table of best states on stdout and the JSON summary for scripts,
- * with the failed jobs counted by reason and by kind (the reason without its details). */
+ * with the failed jobs counted by reason and by kind (bn_snapshot_count_failures). */
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -11,87 +11,12 @@
 
 enum { PRINTED_REASONS = 10, JSON_REASONS = 100 };
 
-/* Failed jobs of the results log sharing one reason (or one kind). */
-typedef struct failure_group {
-  char text[BN_JOB_REASON_LEN];
-  uint64_t count;
-} failure_group;
-
-typedef struct failure_counts {
-  uint64_t failed;
-  failure_group *reasons, *kinds; /* most frequent first */
-  size_t n_reasons, n_kinds;
-} failure_counts;
-
-/* The kind of a failure: its reason up to the first digit, quote, parenthesis or colon,
- * so "exit status 3" and "exit status 4" are both "exit status", "killed by signal 11
- * (SIGSEGV)" is "killed by signal" and "unparsable output: \"x\"" is "unparsable output". */
-static void failure_kind(const char *reason, char *kind) {
-  size_t n = strcspn(reason, "0123456789\"(:");
-  if (n >= BN_JOB_REASON_LEN) n = BN_JOB_REASON_LEN - 1;
-  while (n > 0 && reason[n - 1] == ' ') n--;
-  if (n == 0) n = strnlen(reason, BN_JOB_REASON_LEN - 1);
-  memcpy(kind, reason, n);
-  kind[n] = '\0';
-}
-
-static int by_text(const void *a, const void *b) {
-  return strncmp(((const failure_group *)a)->text, ((const failure_group *)b)->text, BN_JOB_REASON_LEN);
-}
-
-static int by_count(const void *a, const void *b) {
-  const failure_group *x = a, *y = b;
-  if (x->count != y->count) return x->count < y->count ? 1 : -1;
-  return strncmp(x->text, y->text, BN_JOB_REASON_LEN);
-}
-
-/* Merge equal texts of g[0..n) (summing counts), most frequent first; the new length. */
-static size_t merge_groups(failure_group *g, size_t n) {
-  qsort(g, n, sizeof *g, by_text);
-  size_t k = 0;
-  for (size_t i = 0; i < n; i++) {
-    if (k > 0 && strncmp(g[k - 1].text, g[i].text, BN_JOB_REASON_LEN) == 0)
-      g[k - 1].count += g[i].count;
-    else
-      g[k++] = g[i];
-  }
-  qsort(g, k, sizeof *g, by_count);
-  return k;
-}
-
-/* Count the failed jobs of the whole results log (earlier sessions included) by reason and
- * by kind. */
-static bn_err count_failures(bn_search *s, failure_counts *fc) {
-  memset(fc, 0, sizeof *fc);
+/* The failed jobs of the whole results log (earlier sessions included). */
+static bn_err count_failures(bn_search *s, bn_failure_counts *fc) {
   bn_snapshot view;
   memset(&view, 0, sizeof view);
   bn__results_log_view(s->log, &view);
-  for (uint64_t i = 0; i < view.n_results; i++)
-    fc->failed += view.result_rows[i / view.result_chunk_rows][i % view.result_chunk_rows].status == BN_JOB_FAILED;
-  if (fc->failed == 0) return BN_OK;
-  fc->reasons = malloc(fc->failed * sizeof *fc->reasons);
-  BN_CHECK(fc->reasons, BN_ERR_NOMEM, "no memory to count failures");
-  size_t k = 0;
-  for (uint64_t i = 0; i < view.n_results; i++) {
-    const bn_result_row *r = &view.result_rows[i / view.result_chunk_rows][i % view.result_chunk_rows];
-    if (r->status != BN_JOB_FAILED) continue;
-    snprintf(fc->reasons[k].text, sizeof fc->reasons[k].text, "%.*s", BN_JOB_REASON_LEN - 1,
-             r->reason[0] ? r->reason : "(no reason given)");
-    fc->reasons[k++].count = 1;
-  }
-  fc->n_reasons = merge_groups(fc->reasons, k);
-  fc->kinds = malloc(fc->n_reasons * sizeof *fc->kinds);
-  if (!fc->kinds) {
-    free(fc->reasons);
-    fc->reasons = NULL;
-    BN_CHECK(0, BN_ERR_NOMEM, "no memory to count failures");
-  }
-  for (size_t i = 0; i < fc->n_reasons; i++) {
-    failure_kind(fc->reasons[i].text, fc->kinds[i].text);
-    fc->kinds[i].count = fc->reasons[i].count;
-  }
-  fc->n_kinds = merge_groups(fc->kinds, fc->n_reasons);
-  return BN_OK;
+  return bn_snapshot_count_failures(&view, fc);
 }
 
 /* Write s as a JSON string literal. */
@@ -109,7 +34,7 @@ static void json_string(FILE *f, const char *str) {
 }
 
 /* ,\n  "NAME": {"text": count, ...} for the first `max` groups. */
-static void json_failure_groups(FILE *f, const char *name, const failure_group *g, size_t n, size_t max) {
+static void json_failure_groups(FILE *f, const char *name, const bn_failure_group *g, size_t n, size_t max) {
   fprintf(f, ",\n  \"%s\": {", name);
   for (size_t i = 0; i < n && i < max; i++) {
     fprintf(f, "%s\n    ", i ? "," : "");
@@ -121,7 +46,7 @@ static void json_failure_groups(FILE *f, const char *name, const failure_group *
 
 static bn_err write_summary(bn_search *s, const bn_engine_stats *eng, const bn_dispatch_stats *ds,
                             const bn_tree_best *best, size_t n_best, const bn_top_eval *evals,
-                            size_t n_evals, const failure_counts *fc, const char *path) {
+                            size_t n_evals, const bn_failure_counts *fc, const char *path) {
   char tmp[4096];
   BN_CHECK(snprintf(tmp, sizeof tmp, "%s.tmp", path) < (int)sizeof tmp, BN_ERR_ARG, "summary path too long");
   FILE *f = fopen(tmp, "w");
@@ -196,7 +121,7 @@ bn_err bn__search_report(bn_search *s, const bn_engine_stats *engines, const cha
     return BN_ERR_NOMEM;
   }
   size_t n_evals = bn__top_evals_get(s->top, evals, k);
-  failure_counts fc;
+  bn_failure_counts fc;
   bn_err counted = count_failures(s, &fc);
   if (counted != BN_OK) {
     free(best);
@@ -240,8 +165,7 @@ bn_err bn__search_report(bn_search *s, const bn_engine_stats *engines, const cha
   }
   bn_err err =
       summary_path ? write_summary(s, engines, &ds, best, n < k ? n : k, evals, n_evals, &fc, summary_path) : BN_OK;
-  free(fc.reasons);
-  free(fc.kinds);
+  bn_failure_counts_free(&fc);
   free(best);
   free(evals);
   return err;
