@@ -85,49 +85,50 @@ def stop_all():
         _groups.remove(pgid)
 
 
-def run(cmd, timeout, env=None, cwd=None, stdout=None, stderr=None):
-    """Run to completion in its own group; on timeout kill the group and raise Timeout.
+def _run_watched(cmd, timeout, watch, interval, env, cwd, stdout, stderr):
+    """Start cmd in its own group and poll it every `interval` s until it exits, calling
+    watch(pid) before each poll; on timeout kill the group and raise Timeout.
     Returns (exit status, resource usage of the child from wait4)."""
     p = start(cmd, env=env, cwd=cwd, stdout=stdout, stderr=stderr)
     deadline = time.monotonic() + timeout
     try:
         while True:
+            watch(p.pid)
             pid, status, usage = os.wait4(p.pid, os.WNOHANG)
             if pid == p.pid:
                 p.returncode = os.waitstatus_to_exitcode(status)
                 return p.returncode, usage
             if time.monotonic() > deadline:
                 raise Timeout(f"{' '.join(map(str, cmd[:6]))} ... did not finish in {timeout:.0f} s")
-            time.sleep(0.02)
+            time.sleep(interval)
     finally:
         stop(p, grace=3)
+
+
+def run(cmd, timeout, env=None, cwd=None, stdout=None, stderr=None):
+    """Run to completion in its own group; on timeout kill the group and raise Timeout.
+    Returns (exit status, resource usage of the child from wait4)."""
+    return _run_watched(cmd, timeout, lambda pid: None, 0.02, env, cwd, stdout, stderr)
 
 
 def run_peak_rss(cmd, timeout, env=None, cwd=None, stdout=None, stderr=None):
     """Run to completion like run(); also return the peak resident bytes of the program
     itself: VmHWM of /proc/PID/status, polled every 10 ms until it exits (the last value
     read). Not ru_maxrss, which also counts the forked Python image from before exec."""
-    p = start(cmd, env=env, cwd=cwd, stdout=stdout, stderr=stderr)
-    deadline = time.monotonic() + timeout
     peak = 0
-    try:
-        while True:
-            try:
-                with open(f"/proc/{p.pid}/status") as f:
-                    for line in f:
-                        if line.startswith("VmHWM:"):
-                            peak = max(peak, int(line.split()[1]) * 1024)
-            except (OSError, ValueError):
-                pass
-            pid, status, _ = os.wait4(p.pid, os.WNOHANG)
-            if pid == p.pid:
-                p.returncode = os.waitstatus_to_exitcode(status)
-                return p.returncode, peak
-            if time.monotonic() > deadline:
-                raise Timeout(f"{' '.join(map(str, cmd[:6]))} ... did not finish in {timeout:.0f} s")
-            time.sleep(0.01)
-    finally:
-        stop(p, grace=3)
+
+    def read_peak(pid):
+        nonlocal peak
+        try:
+            with open(f"/proc/{pid}/status") as f:
+                for line in f:
+                    if line.startswith("VmHWM:"):
+                        peak = max(peak, int(line.split()[1]) * 1024)
+        except (OSError, ValueError):
+            pass
+
+    rc, _ = _run_watched(cmd, timeout, read_peak, 0.01, env, cwd, stdout, stderr)
+    return rc, peak
 
 
 def free_port():
