@@ -35,8 +35,9 @@ static inline int bn_test_run(const char *suite_name, const bn_test_case *cases,
   if (!suite) return 2;
   size_t n = 0;
   for (size_t i = 0; i < n_cases; i++) {
-    const int match = strstr(cases[i].name, only ? only : exclude ? exclude : "") != NULL;
-    if (only ? !match : exclude ? match : 0) continue;
+    const char *word = only ? only : exclude;
+    const int match = word && strstr(cases[i].name, word);
+    if ((only && !match) || (exclude && match)) continue;
     if (!CU_add_test(suite, cases[i].name, cases[i].fn)) return 2;
     n++;
   }

@@ -188,7 +188,7 @@ pids+=($!)
 shared_tmp=()
 for p in "$SRC" "$(dirname "$BANYAN")" "$CONFIG_DIR"; do
     case "$p" in
-    /tmp/*) d=/tmp/$(echo "${p#/tmp/}" | cut -d/ -f1)
+    /tmp/*) d=${p#/tmp/}; d=/tmp/${d%%/*}
         [[ " ${shared_tmp[*]:-} " == *" $d "* ]] || shared_tmp+=("$d") ;;
     esac
 done
