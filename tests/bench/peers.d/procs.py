@@ -43,11 +43,9 @@ def _group_alive(pgid):
         return False
 
 
-def stop(p, grace=10.0):
-    """SIGTERM the child's group, SIGKILL what is left after `grace` seconds; reap the child."""
-    if p is None:
-        return
-    pgid = p.pid
+def _kill_group(pgid, grace, pause):
+    """SIGTERM the group, SIGKILL what is left after `grace` seconds (then 5 s more);
+    pause() runs between looks at whether the group is still there."""
     for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 5.0)):
         if not _group_alive(pgid):
             break
@@ -57,31 +55,33 @@ def stop(p, grace=10.0):
             break
         deadline = time.monotonic() + wait
         while time.monotonic() < deadline and _group_alive(pgid):
-            try:
-                p.wait(timeout=0.1)
-            except subprocess.TimeoutExpired:
-                pass
+            pause()
+
+
+def stop(p, grace=10.0):
+    """SIGTERM the child's group, SIGKILL what is left after `grace` seconds; reap the child."""
+    if p is None:
+        return
+
+    def reap_a_while():  # the unreaped child would keep its group alive
+        try:
+            p.wait(timeout=0.1)
+        except subprocess.TimeoutExpired:
+            pass
+
+    _kill_group(p.pid, grace, reap_a_while)
     try:
         p.wait(timeout=5)
     except subprocess.TimeoutExpired:
         pass
-    if pgid in _groups:
-        _groups.remove(pgid)
+    if p.pid in _groups:
+        _groups.remove(p.pid)
 
 
 def stop_all():
     """Kill every recorded group that is still there (the last line of defence)."""
     for pgid in list(_groups):
-        for sig in (signal.SIGTERM, signal.SIGKILL):
-            if not _group_alive(pgid):
-                break
-            try:
-                os.killpg(pgid, sig)
-            except ProcessLookupError:
-                break
-            deadline = time.monotonic() + 5
-            while time.monotonic() < deadline and _group_alive(pgid):
-                time.sleep(0.05)
+        _kill_group(pgid, 5.0, lambda: time.sleep(0.05))
         _groups.remove(pgid)
 
 
