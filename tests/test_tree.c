@@ -706,6 +706,39 @@ static void bn_tree_check_should_catch_a_corrupted_count(void) {
   bn_tree_destroy(&t);
 }
 
+/* Rules that only the importer applied before the checker shared them (graph.c). */
+static void bn_tree_check_should_apply_the_graph_rules_the_import_applies(void) {
+  bn_domain d = count_domain(4, 3);
+  bn_tree_params p = params(1.4);
+  bn_tree *t = make_tree(&d, &p);
+  bn_edge_id e[8];
+  bn_path path = {.edges = e};
+  for (int i = 0; i < 50; i++) {
+    select_ok(t, (uint64_t)i, &path);
+    bn_tree_backprop(t, &path, 0.3);
+  }
+  assert_valid(t);
+  CU_ASSERT_FATAL(path.len >= 2);
+  char why[256] = "";
+  /* An edge from a node to itself. */
+  bn__edge *rec = bn__tree_edge_record(t, e[1]);
+  const bn_node_id child = rec->child, parent = bn_tree_edge_parent(t, e[1]);
+  rec->child = parent;
+  CU_ASSERT_EQUAL(bn_tree_check(t, why, sizeof why), BN_ERR_CORRUPT);
+  CU_ASSERT_PTR_NOT_NULL(strstr(why, "itself"));
+  rec->child = child;
+  assert_valid(t);
+  /* The root's reward sum, which no incoming edge vouches for. */
+  bn__node *root = bn__tree_node_record(t, 0);
+  const uint64_t bits = atomic_load(&root->reward_sum);
+  atomic_store(&root->reward_sum, bn__double_to_bits(NAN));
+  CU_ASSERT_EQUAL(bn_tree_check(t, why, sizeof why), BN_ERR_CORRUPT);
+  CU_ASSERT_PTR_NOT_NULL(strstr(why, "node 0: reward sum"));
+  atomic_store(&root->reward_sum, bits);
+  assert_valid(t);
+  bn_tree_destroy(&t);
+}
+
 /* ---- concurrency ---- */
 typedef struct stress_result {
   long ok, abandoned, exhausted, errors;
@@ -1224,6 +1257,26 @@ static void swap_edges(bn_tree_arrays *c, uint32_t e) { /* e and e + 1, statisti
 }
 #undef SWAP
 
+/* An edit that closes a cycle and breaks nothing the links pass checks before it: edge *e
+ * (from p, not the root) is to lead back to *q, a parent of p other than the root, and the
+ * child it leaves keeps another incoming edge or was never expanded, sampled or visited. */
+static bool find_cycle_edit(const bn_tree_arrays *a, uint32_t *e, bn_node_id *q) {
+  for (uint32_t i = 0; i < a->n_edges; i++) {
+    const bn_node_id p = a->edge_parent[i], g = a->edge_child[i];
+    uint32_t in = 0;
+    for (uint32_t j = 0; j < a->n_edges; j++) in += a->edge_child[j] == g;
+    if (p == 0 || (in < 2 && (a->node_flags[g] || a->node_visits[g] || a->node_samples[g])))
+      continue;
+    for (uint32_t j = 0; j < a->n_edges; j++)
+      if (a->edge_child[j] == p && a->edge_parent[j] != 0) {
+        *e = i;
+        *q = a->edge_parent[j];
+        return true;
+      }
+  }
+  return false;
+}
+
 static void bn_tree_import_should_reject_each_corruption_with_a_reason(void) {
   bn_domain d = bag_domain(3, 4);
   bn_tree_params p = params(1.4);
@@ -1246,6 +1299,9 @@ static void bn_tree_import_should_reject_each_corruption_with_a_reason(void) {
         terminal2 = n;
     }
   CU_ASSERT_FATAL(terminal2 != BN_NONE);
+  uint32_t back = 0;
+  bn_node_id ancestor = 0;
+  CU_ASSERT_FATAL(find_cycle_edit(&a, &back, &ancestor));
   bn_tree_arrays c;
   bn_tree_params q;
 
@@ -1306,6 +1362,7 @@ static void bn_tree_import_should_reject_each_corruption_with_a_reason(void) {
   CASE(c.edge_action[f] = c.edge_action[f + 1], "action");
   CASE(c.edge_action[f] = 1000, "action");
   CASE(c.edge_child[f] = inner, "itself");
+  CASE(c.edge_child[back] = ancestor, "cycle");                     /* checked before the domain */
   /* Two sibling edges swapped with their statistics: every sum holds, only the domain
    * can tell that the actions no longer lead to those children. */
   CASE(swap_edges(&c, f), "canonical state that action");
@@ -1373,6 +1430,7 @@ BN_TEST_MAIN("tree", BN_TEST(bn_tree_create_should_hold_the_canonical_root_as_no
              BN_TEST(bn_rollout_should_reach_a_terminal_deterministically_in_the_seed),
              BN_TEST(bn_tree_best_terminals_should_order_by_mean_then_visits),
              BN_TEST(bn_tree_check_should_catch_a_corrupted_count),
+             BN_TEST(bn_tree_check_should_apply_the_graph_rules_the_import_applies),
              BN_TEST(bn_tree_check_should_pass_after_concurrent_search),
              BN_TEST(bn_tree_export_should_round_trip_through_import_with_identical_arrays),
              BN_TEST(bn_tree_import_should_continue_the_search_exactly_like_the_original),

@@ -5,9 +5,10 @@
  * checked, and the first problem is reported in words with BN_ERR_CORRUPT:
  *
  *   1. sizes and capacity, before any array is read; node 0 is the domain's root;
- *   2. structure, without calling the domain: flags, every id and edge range in bounds,
- *      edges owned by exactly one node's range, distinct children, states unique (while the
- *      transposition table is rebuilt);
+ *   2. links, without calling the domain: the rules of graph.c, shared with bn_tree_check
+ *      (flags, every id and edge range in bounds, each edge in exactly one node's range,
+ *      distinct children, acyclic, ...); then the tree is built from the arrays, states
+ *      unique while the transposition table is rebuilt;
  *   3. states against the domain. A state is trusted once derived: the root, then each
  *      child an expanded trusted node's actions lead to. Expansion (expand.c) is replayed
  *      for every expanded node, and its edges must be exactly the ones it would make (same
@@ -16,27 +17,14 @@
  *      is not canonical, or not the child it claims to be, is caught. Nodes that no edge
  *      reaches (children of an expansion undone when a store filled up) are derived from
  *      the unexpanded nodes in a second pass, needed only when they exist;
- *   4. statistics: finite rewards, node visits == sum of incoming edge visits, reward sums,
- *      samples and exhaustion.
+ *   4. statistics, graph.c's rules again: finite rewards, node visits == sum of incoming
+ *      edge visits, reward sums, samples and exhaustion.
  *
  * The tree is handed out only when everything holds, after bn_tree_check as a last guard.
  * Every pass is O(N + E); step 3 costs about one expansion per expanded node. */
-#include <float.h>
-#include <math.h>
-#include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 
 #include "tree/tree_impl.h"
-
-/* Per node, what its incoming edges carry. */
-typedef struct incoming {
-  uint64_t visits;
-  double reward; /* sum of the edges' reward sums */
-  double abs;    /* bound on the sum of |reward| through them (as bn_tree_check) */
-  uint32_t degree;
-  bool depth_ok; /* some parent has depth == this depth - 1 (the one that created it) */
-} incoming;
 
 /* Step 3's state: which nodes are trusted, a stack of those to expand, scratch. */
 enum { UNTRUSTED = 0, TRUSTED = 1, DONE = 2 };
@@ -203,73 +191,50 @@ bn_err bn_tree_import(bn_tree **tree, const bn_domain *domain, const bn_tree_par
   const bn_domain_ops *ops = domain->ops;
   const uint64_t nn = a->n_nodes, ne = a->n_edges;
   const size_t ss = domain->info.state_size;
-  const uint32_t exhaust_after = params->exhaust_after;
+  /* Nodes without their creating edge are allowed: a search that filled its store and
+   * undid an expansion is the usual reason to restart with a larger one. */
+  const bn__graph_rules rules = {.max_nodes = params->max_nodes,
+                                 .max_edges = params->max_edges,
+                                 .exhaust_after = params->exhaust_after,
+                                 .orphans_allowed = true};
   bn_err err = BN_OK;
   bn_tree *t = NULL;
-  incoming *in = NULL;
+  bool undone = false; /* some node only an undone expansion explains */
   derive x = {.a = a, .why = why, .whylen = whylen};
 
   /* 1. Sizes and capacity, before any array is read; the root. */
   if (a->state_size != ss)
     CORRUPT("states of %zu bytes, but domain %s has %zu-byte states", a->state_size,
             ops->name ? ops->name : "?", ss);
-  if (nn < 1) CORRUPT("no nodes: the root is missing");
-  if (nn > params->max_nodes)
-    CORRUPT("the graph has %llu nodes: needs search.max_nodes >= %llu (now %llu)", ULL(nn),
-            ULL(nn), ULL(params->max_nodes));
-  if (ne > params->max_edges)
-    CORRUPT("the graph has %llu edges: needs search.max_edges >= %llu (now %llu)", ULL(ne),
-            ULL(ne), ULL(params->max_edges));
-  if (!a->states || !a->node_visits || !a->node_reward_sum || !a->node_first_edge ||
-      !a->node_n_edges || !a->node_depth || !a->node_flags || !a->node_samples)
-    CORRUPT("a node array is missing");
-  if (ne && (!a->edge_parent || !a->edge_child || !a->edge_action || !a->edge_visits ||
-             !a->edge_reward_sum || !a->edge_reward_sq))
-    CORRUPT("an edge array is missing");
+  QUIET(bn__graph_check_size(nn, ne, &rules, why, whylen));
+  if (!a->states) CORRUPT("the state array is missing");
   BN_TRY(bn_tree_create(&t, domain, params)); /* the domain's root as node 0, as a new search */
   if (memcmp(a->states, bn__state(t, 0), ss) != 0)
     CORRUPT("node 0 is not the root state of domain %s (another domain or configuration?)",
             ops->name ? ops->name : "?");
-  in = calloc(nn, sizeof *in);
-  x.t = t;
-  x.trust = calloc(nn, 1);
-  x.stamp = calloc(nn, sizeof *x.stamp);
-  x.stack = malloc(nn * sizeof *x.stack);
-  x.acts = malloc((size_t)t->max_actions * sizeof *x.acts);
-  x.child = malloc(ss);
-  BN_CHECK_GOTO(in && x.trust && x.stamp && x.stack && x.acts && x.child, BN_ERR_NOMEM,
-                "import scratch for %llu nodes", ULL(nn));
 
-  /* 2. Structure. Nodes alone: flags, edge range in bounds. */
+  /* 2. Links (graph.c); from here on every id and range in the arrays can be followed. */
+  QUIET(bn__graph_check_links(a, &rules, &undone, why, whylen));
   memcpy(t->states, a->states, (size_t)nn * ss);
   for (uint64_t id = 0; id < nn; id++) {
     const uint8_t flags = a->node_flags[id];
-    const bool term = flags & BN_NODE_TERMINAL, exh = flags & BN_NODE_EXHAUSTED,
-               expd = flags & BN_NODE_EXPANDED;
-    const uint32_t first = a->node_first_edge[id], n_edges = a->node_n_edges[id];
-    if (flags & ~(BN_NODE_TERMINAL | BN_NODE_EXHAUSTED | BN_NODE_EXPANDED))
-      CORRUPT("node %llu: unknown flags %#x", ULL(id), flags);
-    if (term && (expd || n_edges)) CORRUPT("node %llu: terminal with out-edges", ULL(id));
-    if (!expd && n_edges) CORRUPT("node %llu: %u edges but not expanded", ULL(id), n_edges);
-    if ((uint64_t)first + n_edges > ne)
-      CORRUPT("node %llu: edges [%u, %u + %u) past the end of the %llu edges", ULL(id), first,
-              first, n_edges, ULL(ne));
-    if (id == 0 && a->node_depth[0] != 0) CORRUPT("root depth %u, not 0", a->node_depth[0]);
+    const uint32_t n_edges = a->node_n_edges[id];
     bn__node *node = &t->nodes[id];
     atomic_store_explicit(&node->visits, a->node_visits[id], memory_order_relaxed);
     atomic_store_explicit(&node->reward_sum, bn__double_to_bits(a->node_reward_sum[id]),
                           memory_order_relaxed);
-    node->first_edge = n_edges ? first : 0;
+    node->first_edge = n_edges ? a->node_first_edge[id] : 0;
     node->n_edges = n_edges;
     node->depth = a->node_depth[id];
-    atomic_store_explicit(&node->status, expd ? BN__EXPANDED : BN__UNEXPANDED,
+    atomic_store_explicit(&node->status,
+                          (flags & BN_NODE_EXPANDED) ? BN__EXPANDED : BN__UNEXPANDED,
                           memory_order_relaxed);
     atomic_store_explicit(&node->flags,
-                          (uint8_t)((term ? BN__TERMINAL : 0) | (exh ? BN__EXHAUSTED : 0)),
+                          (uint8_t)((flags & BN_NODE_TERMINAL ? BN__TERMINAL : 0) |
+                                    (flags & BN_NODE_EXHAUSTED ? BN__EXHAUSTED : 0)),
                           memory_order_relaxed);
     atomic_store_explicit(&t->node_samples[id], a->node_samples[id], memory_order_relaxed);
   }
-
   /* Unique states: the transposition table, rebuilt from the bytes (no domain call). */
   bn_node_id dup = 0, orig = 0;
   err = bn__table_rebuild(t, nn, &dup, &orig);
@@ -278,18 +243,8 @@ bn_err bn_tree_import(bn_tree **tree, const bn_domain *domain, const bn_tree_par
   BN_TRY(err);
   atomic_store_explicit(&t->n_nodes, (uint32_t)nn, memory_order_relaxed);
   atomic_store_explicit(&t->node_reserved, nn, memory_order_relaxed);
-
-  /* Edges alone: ids in range, inside their parent's range. */
   for (uint64_t e = 0; e < ne; e++) {
-    const bn_node_id p = a->edge_parent[e], c = a->edge_child[e];
-    if (p >= nn) CORRUPT("edge %llu: parent %u out of range (%llu nodes)", ULL(e), p, ULL(nn));
-    if (c >= nn) CORRUPT("edge %llu: child %u out of range (%llu nodes)", ULL(e), c, ULL(nn));
-    if (c == 0) CORRUPT("edge %llu: leads back to the root", ULL(e));
-    if (c == p) CORRUPT("edge %llu: leads from node %u to itself", ULL(e), p);
-    if (!(a->node_flags[p] & BN_NODE_EXPANDED) || e < a->node_first_edge[p] ||
-        e >= (uint64_t)a->node_first_edge[p] + a->node_n_edges[p])
-      CORRUPT("edge %llu: not in the edge range of its parent %u", ULL(e), p);
-    in[c].degree++;
+    const bn_node_id c = a->edge_child[e];
     bn__edge *edge = &t->edges[e];
     edge->child = c;
     atomic_store_explicit(&edge->visits, a->edge_visits[e], memory_order_relaxed);
@@ -298,131 +253,43 @@ bn_err bn_tree_import(bn_tree **tree, const bn_domain *domain, const bn_tree_par
     atomic_store_explicit(&edge->reward_sq, bn__double_to_bits(a->edge_reward_sq[e]),
                           memory_order_relaxed);
     /* The dead-child mark as saved (it steers later random draws); without saved flags,
-     * derive it from the child. A mark on a live child is damage. */
-    bool dead = a->edge_flags ? (a->edge_flags[e] & BN_EDGE_CHILD_EXHAUSTED) != 0
-                              : (a->node_flags[c] & BN_NODE_EXHAUSTED) != 0;
-    if (a->edge_flags && (a->edge_flags[e] & ~BN_EDGE_CHILD_EXHAUSTED))
-      CORRUPT("edge %llu: unknown flags %#x", ULL(e), a->edge_flags[e]);
-    if (dead && !(a->node_flags[c] & BN_NODE_EXHAUSTED))
-      CORRUPT("edge %llu: marked as leading to an exhausted node, but node %u is not exhausted", ULL(e), c);
+     * derived from the child. */
+    const bool dead = a->edge_flags ? (a->edge_flags[e] & BN_EDGE_CHILD_EXHAUSTED) != 0
+                                    : (a->node_flags[c] & BN_NODE_EXHAUSTED) != 0;
     atomic_store_explicit(&edge->in_flight, dead ? BN__EDGE_DEAD : 0u, memory_order_relaxed);
-    t->edge_parent[e] = p;
+    t->edge_parent[e] = a->edge_parent[e];
     t->edge_action[e] = a->edge_action[e];
   }
   atomic_store_explicit(&t->n_edges, ne, memory_order_relaxed);
 
-  /* Nodes with their edges: a range holds only the node's own edges, children distinct.
-   * With the edge pass (every edge inside its parent's range), every edge belongs to exactly
-   * one range. */
-  for (uint64_t id = 0; id < nn; id++) {
-    const uint8_t flags = a->node_flags[id];
-    if (flags & BN_NODE_EXPANDED)
-      for (uint32_t i = 0; i < a->node_n_edges[id]; i++) {
-        const uint64_t e = (uint64_t)a->node_first_edge[id] + i;
-        const bn_node_id c = a->edge_child[e];
-        if (a->edge_parent[e] != id)
-          CORRUPT("node %llu: edge %llu in its range names parent %u", ULL(id), ULL(e),
-                  a->edge_parent[e]);
-        if (x.stamp[c] == (uint32_t)id + 1)
-          CORRUPT("node %llu: two edges lead to child %u", ULL(id), c);
-        x.stamp[c] = (uint32_t)id + 1;
-      }
-    /* Without an incoming edge a node was never selected (see step 3 for why it exists). */
-    if (id > 0 && in[id].degree == 0 &&
-        ((flags & BN_NODE_EXPANDED) || a->node_samples[id] || a->node_visits[id]))
-      CORRUPT("node %llu: no incoming edge, yet expanded, sampled or visited", ULL(id));
-  }
-
   /* 3. States against the domain. */
-  memset(x.stamp, 0, nn * sizeof *x.stamp);
+  x.t = t;
+  x.trust = calloc(nn, 1);
+  x.stamp = calloc(nn, sizeof *x.stamp);
+  x.stack = malloc(nn * sizeof *x.stack);
+  x.acts = malloc((size_t)t->max_actions * sizeof *x.acts);
+  x.child = malloc(ss);
+  BN_CHECK_GOTO(x.trust && x.stamp && x.stack && x.acts && x.child, BN_ERR_NOMEM,
+                "import scratch for %llu nodes", ULL(nn));
   QUIET(derive_states(&x));
 
-  /* 4. Statistics. Edges: finite, possible; their sums into the children. */
-  for (uint64_t e = 0; e < ne; e++) {
-    const bn_node_id p = a->edge_parent[e], c = a->edge_child[e];
-    const uint64_t v = a->edge_visits[e];
-    const double r = a->edge_reward_sum[e], q = a->edge_reward_sq[e];
-    if (!isfinite(r) || !isfinite(q) || q < 0)
-      CORRUPT("edge %llu: reward sum %g, square sum %g", ULL(e), r, q);
-    const double bound = sqrt((double)v * q); /* Cauchy-Schwarz: |sum r| <= sqrt(N sum r^2) */
-    if (fabs(r) > bound * (1 + 1e-9) + 1e-12 || (v == 0 && (r != 0 || q != 0)))
-      CORRUPT("edge %llu: reward sum %g impossible with %llu visits and square sum %g", ULL(e),
-              r, ULL(v), q);
-    incoming *s = &in[c];
-    if (__builtin_add_overflow(s->visits, v, &s->visits))
-      CORRUPT("node %u: incoming edge visits overflow", c);
-    s->reward += r;
-    s->abs += bound;
-    if (a->node_depth[c] == a->node_depth[p] + 1) s->depth_ok = true;
-  }
-  /* Nodes: samples, exhaustion, visit and reward sums. */
-  bool undone = false; /* a node only an undone expansion explains (see below) */
-  for (uint64_t id = 0; id < nn; id++) {
-    const uint8_t flags = a->node_flags[id];
-    const bool term = flags & BN_NODE_TERMINAL, exh = flags & BN_NODE_EXHAUSTED;
-    const uint32_t samples = a->node_samples[id];
-    const uint64_t visits = a->node_visits[id];
-    const double reward = a->node_reward_sum[id];
-    if (!isfinite(reward)) CORRUPT("node %llu: reward sum %g", ULL(id), reward);
-    if (term) {
-      if (visits > samples)
-        CORRUPT("node %llu: %llu visits but selected only %u times", ULL(id), ULL(visits),
-                samples);
-      if (exh != (exhaust_after > 0 && samples >= exhaust_after))
-        CORRUPT("node %llu: terminal selected %u times but exhausted=%d with "
-                "search.exhaust_after = %u (was it changed?)",
-                ULL(id), samples, exh, exhaust_after);
-    } else {
-      if (samples) CORRUPT("node %llu: not terminal but %u samples", ULL(id), samples);
-      if (exh && !(flags & BN_NODE_EXPANDED))
-        CORRUPT("node %llu: exhausted but never expanded", ULL(id));
-    }
-    if (flags & BN_NODE_EXPANDED) {
-      uint64_t out_visits = 0;
-      for (uint32_t i = 0; i < a->node_n_edges[id]; i++) {
-        const uint64_t e = (uint64_t)a->node_first_edge[id] + i;
-        if (exh && !(a->node_flags[a->edge_child[e]] & BN_NODE_EXHAUSTED))
-          CORRUPT("node %llu: exhausted but its child %u is not", ULL(id), a->edge_child[e]);
-        if (__builtin_add_overflow(out_visits, a->edge_visits[e], &out_visits))
-          CORRUPT("node %llu: out-edge visits overflow", ULL(id));
-      }
-      if (out_visits > visits)
-        CORRUPT("node %llu: out-edges carry %llu visits, the node only %llu", ULL(id),
-                ULL(out_visits), ULL(visits));
-    }
-    if (id == 0) {
-      if (visits != a->n_backprops)
-        CORRUPT("root visits %llu != %llu results applied", ULL(visits), ULL(a->n_backprops));
-      continue;
-    }
-    const incoming *s = &in[id];
-    if (visits != s->visits)
-      CORRUPT("node %llu: %llu visits but its incoming edges carry %llu", ULL(id), ULL(visits),
-              ULL(s->visits));
-    const double tol = 1e-12 + 4 * DBL_EPSILON * (double)(visits + 1) * s->abs;
-    if (!(fabs(reward - s->reward) <= tol))
-      CORRUPT("node %llu: reward sum %.17g but its incoming edges carry %.17g", ULL(id), reward,
-              s->reward);
-    /* An expansion undone (store full, domain error) leaves the children it created without
-     * their creating edge: no incoming edge at all, or none from a parent one level up.
-     * Legitimate (a search that filled its store is the usual reason to restart with a
-     * larger one); bn_tree_check accepts them once an undone expansion is on record. */
-    if (s->degree == 0 || !s->depth_ok) undone = true;
-  }
+  /* 4. Statistics (graph.c). */
+  QUIET(bn__graph_check_stats(a, &rules, why, whylen));
 
   atomic_store_explicit(&t->n_selects, a->n_backprops, memory_order_relaxed);
   atomic_store_explicit(&t->n_backprops, a->n_backprops, memory_order_relaxed);
   atomic_store_explicit(&t->n_abandons, 0, memory_order_relaxed);
+  /* bn_tree_check accepts nodes without their creating edge once an undone expansion is on
+   * record. */
   atomic_store_explicit(&t->expand_failures, undone ? 1 : 0, memory_order_relaxed);
   atomic_thread_fence(memory_order_release);
 
-  /* The last guard: every invariant the other files rely on (acyclic, among others). */
+  /* The last guard: every invariant the other files rely on, on the tree as built. */
   err = bn_tree_check(t, why, whylen);
   if (err != BN_OK) goto fail;
   *tree = t;
   t = NULL;
 fail:
-  free(in);
   free(x.trust);
   free(x.stamp);
   free(x.stack);

@@ -5,7 +5,8 @@
  * records, each writing its columns side by side. What is derived or transient stays out:
  * in-flight counts (a checkpoint stores the pending paths instead). The EDGE_DEAD mark goes
  * out as BN_EDGE_CHILD_EXHAUSTED: selection sets it lazily and it changes later random
- * draws, so an exact restart needs it. The reverse is in import.c. */
+ * draws, so an exact restart needs it. The reverse is in import.c. Without the states, the
+ * same copy feeds bn_tree_check the arrays graph.c checks. */
 #include <stdlib.h>
 
 #include "tree/tree_impl.h"
@@ -39,13 +40,17 @@ void bn_tree_arrays_free(bn_tree_arrays *a) {
 }
 
 bn_err bn_tree_export(const bn_tree *t, bn_tree_arrays *out) {
+  return bn__tree_export(t, true, out);
+}
+
+bn_err bn__tree_export(const bn_tree *t, bool states, bn_tree_arrays *out) {
   BN_CHECK(t && out, BN_ERR_ARG, "null argument");
   bn_err err = BN_OK;
   const uint64_t nn = atomic_load_explicit((_Atomic uint32_t *)&t->n_nodes, memory_order_acquire);
   const uint64_t ne = atomic_load_explicit((_Atomic uint64_t *)&t->n_edges, memory_order_acquire);
   bn_tree_arrays a = {.n_nodes = nn, .n_edges = ne, .state_size = t->state_size};
 
-  a.states = alloc_array(nn, t->state_size);
+  if (states) a.states = alloc_array(nn, t->state_size);
   a.node_visits = alloc_array(nn, sizeof *a.node_visits);
   a.node_reward_sum = alloc_array(nn, sizeof *a.node_reward_sum);
   a.node_first_edge = alloc_array(nn, sizeof *a.node_first_edge);
@@ -60,14 +65,14 @@ bn_err bn_tree_export(const bn_tree *t, bn_tree_arrays *out) {
   a.edge_reward_sum = alloc_array(ne, sizeof *a.edge_reward_sum);
   a.edge_reward_sq = alloc_array(ne, sizeof *a.edge_reward_sq);
   a.edge_flags = alloc_array(ne, sizeof *a.edge_flags);
-  BN_CHECK_GOTO(a.states && a.node_visits && a.node_reward_sum && a.node_first_edge &&
+  BN_CHECK_GOTO((a.states || !states) && a.node_visits && a.node_reward_sum && a.node_first_edge &&
                     a.node_n_edges && a.node_depth && a.node_flags && a.node_samples &&
                     a.edge_parent && a.edge_child && a.edge_action && a.edge_visits &&
                     a.edge_reward_sum && a.edge_reward_sq && a.edge_flags,
                 BN_ERR_NOMEM, "export arrays for %llu nodes and %llu edges",
                 (unsigned long long)nn, (unsigned long long)ne);
 
-  memcpy(a.states, t->states, (size_t)nn * t->state_size);
+  if (states) memcpy(a.states, t->states, (size_t)nn * t->state_size);
   for (uint64_t i = 0; i < nn; i++) {
     const bn__node *n = &t->nodes[i];
     const uint8_t status = atomic_load_explicit((_Atomic uint8_t *)&n->status,

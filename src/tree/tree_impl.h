@@ -203,6 +203,31 @@ bool bn__children_exhausted(bn_tree *t, bn_node_id node);
 /* Remove the in-flight marks of a path of `len` edges (and the root's). */
 void bn__unmark(bn_tree *t, const bn_edge_id *edges, int len);
 
+/* ---- persist.c ---- */
+/* bn_tree_export, with `states` false leaving out->states NULL (bn_tree_check needs only the
+ * graph). Caller frees with bn_tree_arrays_free. Quiescent only. */
+bn_err bn__tree_export(const bn_tree *t, bool states, bn_tree_arrays *out);
+
+/* ---- graph.c: the rules of the graph on its arrays, for bn_tree_import and bn_tree_check ---- */
+typedef struct bn__graph_rules {
+  uint64_t max_nodes, max_edges; /* capacity of the stores (max_nodes < 2^32 - 1) */
+  uint32_t exhaust_after;        /* bn_tree_params.exhaust_after */
+  bool orphans_allowed;          /* an expansion was undone: nodes it created may lack the
+                                    edge that created them */
+} bn__graph_rules;
+/* Counts alone, before any array is read: a root, within capacity. BN_ERR_CORRUPT + why. */
+bn_err bn__graph_check_size(uint64_t n_nodes, uint64_t n_edges, const bn__graph_rules *r,
+                            char *why, size_t whylen);
+/* Links (flags, ids, ranges, children, marks, depths, acyclic; see graph.c). After BN_OK every
+ * id and range in `a` can be followed. *orphans (OUT, may be NULL, written on success): some
+ * node lacks its creating edge. BN_ERR_CORRUPT + why, or BN_ERR_NOMEM. `a` is only read. */
+bn_err bn__graph_check_links(const bn_tree_arrays *a, const bn__graph_rules *r, bool *orphans,
+                             char *why, size_t whylen);
+/* Statistics (rewards, visit and reward sums, samples, exhaustion) of arrays that passed
+ * bn__graph_check_links. BN_ERR_CORRUPT + why, or BN_ERR_NOMEM. `a` is only read. */
+bn_err bn__graph_check_stats(const bn_tree_arrays *a, const bn__graph_rules *r, char *why,
+                             size_t whylen);
+
 /* ---- test-only hooks (tests/test_tree.c) ---- */
 /* The record of a node / edge, to corrupt it on purpose in a negative test. */
 bn__node *bn__tree_node_record(bn_tree *t, bn_node_id id);
