@@ -1,15 +1,18 @@
 /* Checkpoints: one self-describing HDF5 file per run holding everything needed to resume
- * it exactly (the search graph, the results log, statistics, the effective configuration
- * and the counters), readable with h5dump and h5py. The layout is documented in
- * docs/checkpoint-format.md.
+ * it exactly (the search graph, statistics, the effective configuration and the counters),
+ * plus the results log as immutable, append-only segment files in a directory beside it
+ * (NAME.d/results-<seq>.h5). The main file's /results is an HDF5 virtual dataset over the
+ * committed segments, so h5py and h5dump see one table. The layout is declared once
+ * (src/checkpoint/schema.c) and documented in docs/checkpoint-format.md.
  *
- * Files are replaced atomically: the new checkpoint is written to NAME.tmp and synced, the
- * current NAME is hard-linked to NAME.prev, NAME.tmp is renamed over NAME and the directory
- * synced. At any instant NAME (after the first checkpoint) is a complete checkpoint, and
- * NAME.prev the one before.
+ * The main file is replaced atomically: the new checkpoint is written to NAME.tmp and
+ * synced, the current NAME is hard-linked to NAME.prev, NAME.tmp is renamed over NAME and
+ * the directory synced. A segment is written to a temporary name, synced and renamed into
+ * place before any checkpoint refers to it. At any instant NAME (after the first
+ * checkpoint) is a complete checkpoint whose segments exist, and NAME.prev the one before.
  *
- * Only rank 0 calls this module, from one thread at a time (a background writer thread
- * during a run). Readers never modify the file and never crash on a damaged one. */
+ * Only rank 0 writes, from one thread at a time (a background writer thread during a
+ * run). Readers never modify a file and never crash on a damaged one. */
 #ifndef BANYAN_CHECKPOINT_H
 #define BANYAN_CHECKPOINT_H
 
@@ -21,7 +24,7 @@
 #include "banyan/error.h"
 #include "banyan/tree.h"
 
-#define BN_CHECKPOINT_FORMAT_VERSION 2u
+#define BN_CHECKPOINT_FORMAT_VERSION 3u
 
 /* One finished job: a row of /results. The state evaluated is kept beside it. */
 typedef struct bn_result_row {
@@ -84,10 +87,31 @@ typedef struct bn_best_row {
   char text[256];
 } bn_best_row;
 
-/* Everything a checkpoint holds. The writer only reads it. The reader fills it with arrays
- * it allocates; free with bn_snapshot_free. Results may be stored in chunks of
- * `result_chunk_rows` rows (row i is result_rows[i / chunk][i % chunk], its state
- * result_states[i / chunk] + (i % chunk) * state_size); the reader returns one chunk. */
+/* A committed results segment: NAME.d/results-<seq>.h5 holds rows first_row ..
+ * first_row + rows - 1 of the run's log. */
+typedef struct bn_segment_info {
+  uint64_t seq;
+  uint64_t first_row;
+  uint64_t rows;
+  uint64_t checksum; /* XXH3-64 of the rows as stored (packed little-endian layout) */
+  uint64_t bytes;    /* size of the file */
+} bn_segment_info;
+
+/* Failed results of one reason (or one kind of reason). */
+typedef struct bn_failure_group {
+  char text[BN_JOB_REASON_LEN];
+  uint64_t count;
+} bn_failure_group;
+
+/* A row of /stats/top_evaluations: one of the best single evaluations. */
+typedef struct bn_top_row {
+  uint64_t job_id;
+  double reward;
+} bn_top_row;
+
+/* Everything a checkpoint's main file holds (the result rows themselves live in the
+ * segments). The writer only reads it. The reader fills it with arrays it allocates; free
+ * with bn_snapshot_free. */
 typedef struct bn_snapshot {
   /* identity and configuration (root attributes) */
   char *domain;         /* domain name */
@@ -114,10 +138,19 @@ typedef struct bn_snapshot {
 
   bn_tree_arrays tree;
 
-  uint64_t n_results;
-  uint64_t result_chunk_rows;
-  bn_result_row **result_rows;
-  unsigned char **result_states;
+  /* the results log: segment files in the directory `segment_dir` beside the file */
+  uint64_t run_id;         /* random identity of the run, stored in each of its segments */
+  char *segment_dir;       /* directory name (no slash), e.g. "run.h5.d" */
+  uint64_t next_segment;   /* segment numbers used so far */
+  uint64_t n_segments;
+  bn_segment_info *segments; /* in row order, tiling rows 0 .. completed - 1 */
+
+  /* what the end-of-run report needs without reading the log */
+  uint64_t n_failure_groups;
+  bn_failure_group *failure_groups; /* failed results per reason (/stats/failures) */
+  uint64_t n_top;
+  bn_top_row *top;                  /* best single evaluations (/stats/top_evaluations) */
+  unsigned char *top_states;        /* n_top * state_size */
 
   uint64_t n_pending;
   bn_pending_row *pending;
@@ -134,48 +167,137 @@ typedef struct bn_snapshot {
   bn_best_row *best;
 } bn_snapshot;
 
-/* Write `snap` to `path` atomically (see above). On success *bytes (may be NULL) holds the
- * file size. BN_ERR_IO / BN_ERR_HDF5 with a logged message otherwise; NAME is untouched on
- * failure and NAME.tmp removed. */
+/* --- the main file ------------------------------------------------------------------ */
+
+/* Write `snap` to `path` atomically (see above). Every segment it lists must already be
+ * in place (bn_segment_write); /results is written as a virtual dataset over them. On
+ * success *bytes (may be NULL) holds the file size. BN_ERR_IO / BN_ERR_HDF5 with a logged
+ * message otherwise; NAME is untouched on failure and NAME.tmp removed. */
 BN_API BN_NODISCARD bn_err bn_checkpoint_write(const char *path, const bn_snapshot *snap, uint64_t *bytes);
 
 /* Read and validate a checkpoint: format version, every dataset and attribute present with
- * the right type and consistent sizes, strings terminated, counters coherent. Indices into
- * the graph are checked later by bn_tree_import. Opens read-only; never modifies the file.
- * BN_ERR_CORRUPT (or BN_ERR_IO if unreadable) with the reason in `why`. *out written on
- * success only. */
+ * the right type and consistent sizes, strings terminated, counters coherent, and every
+ * segment present with the right run, rows and checksum in its header (the rows
+ * themselves are checked as they are read: bn_results_open). Indices into the graph are
+ * checked later by bn_tree_import. Opens read-only; never modifies a file. BN_ERR_CORRUPT
+ * (or BN_ERR_IO if unreadable) with the reason in `why`. *out written on success only. */
 BN_API BN_NODISCARD bn_err bn_checkpoint_read(const char *path, bn_snapshot *out, char *why, size_t whylen);
-/* Free the large parts of a snapshot read by bn_checkpoint_read (the graph arrays, the
- * results and the pending iterations; their counts become 0) and keep the rest: a resumed
- * search calls it once it has restored them, so rank 0 does not hold them twice. */
+/* Free the large parts of a snapshot read by bn_checkpoint_read (the graph arrays and the
+ * pending iterations; their counts become 0) and keep the rest: a resumed search calls it
+ * once it has restored them, so rank 0 does not hold them twice. */
 BN_API void bn_snapshot_release_bulk(bn_snapshot *snap);
 /* Free what bn_checkpoint_read allocated; accepts a zeroed snapshot. */
 BN_API void bn_snapshot_free(bn_snapshot *snap);
 
+/* The directory of a checkpoint's segments: dirname(ckpt_path)/segment_dir. Malloc'ed
+ * (caller frees), NULL when out of memory. */
+BN_API char *bn_checkpoint_segment_dir(const char *ckpt_path, const char *segment_dir);
+/* The conventional segment directory name for a checkpoint file: basename(path) + ".d".
+ * Malloc'ed, NULL when out of memory. */
+BN_API char *bn_checkpoint_segment_dir_name(const char *ckpt_path);
+
+/* --- result segments ---------------------------------------------------------------- */
+
+/* Where the rows of a new segment come from: row i (a row number of the run) and its
+ * state. Borrowed for the duration of the call. */
+typedef struct bn_result_source {
+  const void *ctx;
+  const bn_result_row *(*row)(const void *ctx, uint64_t i);
+  const unsigned char *(*state)(const void *ctx, uint64_t i);
+} bn_result_source;
+
+/* How segments are stored. */
+typedef struct bn_segment_params {
+  uint64_t run_id;
+  uint64_t state_size;
+  int deflate; /* 0: uncompressed; 1..9: shuffle + deflate at that level */
+} bn_segment_params;
+
+/* Write rows first_row .. first_row + rows - 1 from `src` as segment `seq` in `dir` (a
+ * temporary name, fsync, rename, directory fsync): *out describes it. BN_ERR_IO /
+ * BN_ERR_HDF5 / BN_ERR_NOMEM; nothing is left behind on failure. Thread: one writer. */
+BN_API BN_NODISCARD bn_err bn_segment_write(const char *dir, const bn_segment_params *p, uint64_t seq,
+                                            uint64_t first_row, uint64_t rows, const bn_result_source *src,
+                                            bn_segment_info *out);
+/* Merge the adjacent segments in[0..n) (in row order) into a new segment `seq`, verifying
+ * each source's checksum as it is read; the sources are left in place. */
+BN_API BN_NODISCARD bn_err bn_segment_merge(const char *dir, const bn_segment_params *p, const bn_segment_info *in,
+                                            size_t n, uint64_t seq, bn_segment_info *out);
+/* The path of segment `seq` in `dir` into buf. */
+BN_API void bn_segment_path(const char *dir, uint64_t seq, char *buf, size_t n);
+/* Check a segment's header against `seg` and the run: the file exists, is a segment of
+ * run `run_id` with these rows, state size and checksum. BN_ERR_CORRUPT / BN_ERR_IO with
+ * the reason (naming the file) in `why`. Reads no rows. */
+BN_API BN_NODISCARD bn_err bn_segment_check(const char *dir, const bn_segment_params *p, const bn_segment_info *seg,
+                                            char *why, size_t whylen);
+
+/* Create the segment directory `dir` if missing; BN_ERR_IO if it cannot be, or if it is a
+ * symbolic link or not a directory. */
+BN_API BN_NODISCARD bn_err bn_segment_dir_create(const char *dir);
+/* The numbers of the segment files in `dir` (*seqs malloc'ed, caller frees; none if the
+ * directory is missing). Temporaries left by a killed writer are removed on the way
+ * (counted in *n_tmp, may be NULL). */
+BN_API BN_NODISCARD bn_err bn_segment_dir_list(const char *dir, uint64_t **seqs, size_t *n, size_t *n_tmp);
+/* Remove segment `seq` from `dir` (a warning if it cannot be). */
+BN_API void bn_segment_remove(const char *dir, uint64_t seq);
+
+/* --- reading the results log -------------------------------------------------------- */
+
+typedef struct bn_results_reader bn_results_reader;
+
+/* Open the results log of a checkpoint read by bn_checkpoint_read from `ckpt_path`: the
+ * rows of every segment in order, read in strips of a few MiB (bounded memory whatever the
+ * number of rows). BN_ERR_IO / BN_ERR_NOMEM with `why`. */
+BN_API BN_NODISCARD bn_err bn_results_open(const char *ckpt_path, const bn_snapshot *snap, bn_results_reader **out,
+                                           char *why, size_t whylen);
+/* The next rows (up to `max`) into rows[] and states[] (max * state_size bytes); *n = 0 at
+ * the end. Every row is checked as bn_checkpoint_read checks the counters (kind, status,
+ * id below next_iteration, reason terminated), each segment's checksum and row count when
+ * its last row is read, and the failed rows against `failures` at the end: BN_ERR_CORRUPT
+ * with the reason (naming the segment file) in bn_results_why. */
+BN_API BN_NODISCARD bn_err bn_results_next(bn_results_reader *rd, bn_result_row *rows, unsigned char *states,
+                                           size_t max, size_t *n);
+BN_API const char *bn_results_why(const bn_results_reader *rd);
+/* Close; accepts NULL and sets *rd = NULL. */
+BN_API void bn_results_close(bn_results_reader **rd);
+
+/* --- failures ----------------------------------------------------------------------- */
+
+/* Failed results by reason, counted as they happen (a run) or read from /stats/failures.
+ * At most BN_FAILURE_REASONS distinct reasons are kept; later new ones are counted under
+ * "(other reasons)". Not thread-safe: callers serialise. */
+#define BN_FAILURE_REASONS 256
+typedef struct bn_failure_tally {
+  bn_failure_group *groups; /* owned */
+  size_t n, cap;
+} bn_failure_tally;
+BN_API BN_NODISCARD bn_err bn_failure_tally_add(bn_failure_tally *t, const char *reason, uint64_t count);
+BN_API void bn_failure_tally_free(bn_failure_tally *t);
+
 /* The failed results of a snapshot grouped by reason ("(no reason given)" for an empty
  * one) and by kind: the reason up to its first digit, quote, parenthesis or colon, so
  * "exit status 3" and "exit status 4" are both "exit status". Most frequent first. */
-typedef struct bn_failure_group {
-  char text[BN_JOB_REASON_LEN];
-  uint64_t count;
-} bn_failure_group;
-
 typedef struct bn_failure_counts {
   uint64_t failed;                  /* failed results */
   bn_failure_group *reasons, *kinds; /* owned: free with bn_failure_counts_free */
   size_t n_reasons, n_kinds;
 } bn_failure_counts;
 
-/* Count the failures of `snap` into *out (OUT, written on success only). BN_ERR_NOMEM. */
-BN_API BN_NODISCARD bn_err bn_snapshot_count_failures(const bn_snapshot *snap, bn_failure_counts *out);
-/* Free what bn_snapshot_count_failures allocated; accepts a zeroed struct. */
+/* Group n reasons (with counts) into *out (OUT, written on success only). BN_ERR_NOMEM. */
+BN_API BN_NODISCARD bn_err bn_failure_count_groups(const bn_failure_group *groups, size_t n, bn_failure_counts *out);
+/* Free what bn_failure_count_groups allocated; accepts a zeroed struct. */
 BN_API void bn_failure_counts_free(bn_failure_counts *fc);
 
+/* --- showing a checkpoint ----------------------------------------------------------- */
+
 /* `banyan inspect`: counters, best states, failures by reason, engine use, checkpoint
- * history, timeline summary. `domain` may be NULL (states then shown in hex). */
+ * history, timeline summary, segments. `domain` may be NULL (states then shown in hex). */
 BN_API void bn_checkpoint_print_summary(const bn_snapshot *snap, const bn_domain *domain, FILE *out);
-/* `banyan export --csv`: the results table with a header line, the state in readable form. */
-BN_API BN_NODISCARD bn_err bn_checkpoint_export_csv(const bn_snapshot *snap, const bn_domain *domain,
-                                                    FILE *out);
+/* `banyan inspect --schema`: the tables of the file format as Markdown. */
+BN_API void bn_checkpoint_print_schema(FILE *out);
+/* `banyan export --csv`: the results table with a header line, the state in readable form,
+ * streamed from the segments of the checkpoint read from `ckpt_path`. */
+BN_API BN_NODISCARD bn_err bn_checkpoint_export_csv(const char *ckpt_path, const bn_snapshot *snap,
+                                                    const bn_domain *domain, FILE *out);
 
 #endif

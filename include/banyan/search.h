@@ -38,6 +38,7 @@ typedef struct bn_search_options {
   const char *checkpoint_path; /* write checkpoints here (NULL: none) */
   struct bn_snapshot *resume_from; /* continue this checkpoint (NULL: a new run); the search
                                       releases its bulk once restored (bn_snapshot_release_bulk) */
+  const char *resume_path;     /* the file resume_from was read from (its segments are beside it) */
   bn_tree *resume_tree;        /* its graph from bn_search_check_checkpoint (taken over by the
                                   search; NULL: imported from resume_from) */
 } bn_search_options;

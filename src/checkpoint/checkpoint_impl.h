@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "banyan/checkpoint.h"
 #include "checkpoint/h5util.h"
@@ -41,22 +42,72 @@ typedef struct bn__field {
   bn__ftype type;
   size_t offset; /* offset in the C row struct (unused for BN__F_STATE) */
   size_t size;   /* bytes (unused for BN__F_STATE: state_size) */
+  const char *doc;
 } bn__field;
 
-/* A compound dataset: its path, its fields in file order and its C row struct. */
+/* A compound dataset: its path, its fields in file order and its C row struct, and where
+ * its rows and their count live in bn_snapshot (SIZE_MAX: not in the snapshot). */
 typedef struct bn__table {
   const char *path;
   const bn__field *fields;
   size_t n_fields;
-  size_t row_size; /* sizeof the C struct */
+  size_t row_size;     /* sizeof the C struct */
+  size_t count_offset; /* uint64_t count in bn_snapshot */
+  size_t rows_offset;  /* row array pointer in bn_snapshot */
+  const char *doc;
 } bn__table;
 
-extern const bn__table bn__results_table;  /* /results, bn_result_row + state */
+extern const bn__table bn__results_table;  /* /results, bn_result_row + state (segments) */
 extern const bn__table bn__pending_table;  /* /pending/rows, bn_pending_row */
 extern const bn__table bn__timeline_table; /* /stats/timeline, bn_timeline_row */
 extern const bn__table bn__engines_table;  /* /stats/engines, bn_engine_row */
 extern const bn__table bn__history_table;  /* /stats/checkpoints, bn_checkpoint_row */
 extern const bn__table bn__best_table;     /* /best, bn_best_row */
+extern const bn__table bn__segments_table; /* /segments, bn_segment_info */
+extern const bn__table bn__failures_table; /* /stats/failures, bn_failure_group */
+extern const bn__table bn__top_table;      /* /stats/top_evaluations, bn_top_row */
+
+/* Every table of the main file that lives in bn_snapshot (all but /results), in file order. */
+const bn__table *const *bn__snapshot_tables(size_t *n);
+
+/* A root attribute: its value lives at `offset` in bn_snapshot (a char * for strings),
+ * except format_version (BN__NOT_IN_SNAPSHOT). Integers must lie in lo..hi. */
+#define BN__NOT_IN_SNAPSHOT SIZE_MAX
+typedef struct bn__attr {
+  const char *name; /* struct member; bn__attr_file_name gives the HDF5 name */
+  bn__ftype type;   /* BN__F_U8/U32/U64/F64/STR */
+  size_t offset;
+  uint64_t lo, hi;
+  const char *doc;
+} bn__attr;
+const bn__attr *bn__root_attrs(size_t *n);
+const char *bn__attr_file_name(const bn__attr *a);
+
+/* An array dataset of rank 1 ([count]) or 2 ([count x width]). Its pointer lives at
+ * `offset` in bn_tree_arrays (the graph) or bn_snapshot. */
+typedef enum bn__array_base { BN__IN_TREE, BN__IN_SNAPSHOT } bn__array_base;
+typedef enum bn__array_count { BN__N_NODES, BN__N_EDGES, BN__N_PENDING, BN__N_TOP } bn__array_count;
+typedef enum bn__array_width { BN__W_ONE, BN__W_STATE, BN__W_PATH } bn__array_width;
+typedef struct bn__array {
+  const char *path;
+  bn__ftype type;
+  bn__array_base base;
+  size_t offset;
+  bn__array_count count;
+  bn__array_width width;
+  const char *doc;
+} bn__array;
+const bn__array *bn__arrays(size_t *n);
+/* The element count, row width and data pointer slot of an array in a snapshot. */
+uint64_t bn__array_count_of(const bn__array *a, const bn_snapshot *s);
+uint64_t bn__array_width_of(const bn__array *a, const bn_snapshot *s);
+void **bn__array_slot(const bn__array *a, bn_snapshot *s);
+/* A table's row count and row array slot in a snapshot. */
+uint64_t *bn__table_count(const bn__table *t, bn_snapshot *s);
+void **bn__table_rows(const bn__table *t, bn_snapshot *s);
+
+/* Write the format's tables as Markdown (docs/checkpoint-format.md embeds the output). */
+void bn__schema_markdown(FILE *out);
 
 /* How a table's compound type is laid out. */
 typedef enum bn__layout {
@@ -81,6 +132,14 @@ hid_t bn__ftype_native(bn__ftype type);
  * with the first problem in `why` (may be NULL). */
 BN_NODISCARD bn_err bn__snapshot_check(const bn_snapshot *snap, char *why, size_t whylen);
 
+/* Check one result row as the format promises (kind, status, id below next_iteration,
+ * reason terminated). BN_ERR_CORRUPT with the problem in `why`. */
+BN_NODISCARD bn_err bn__result_row_check(const bn_snapshot *s, const bn_result_row *r, char *why, size_t whylen);
+
+/* Check the header of every segment `s` lists (bn_segment_check), in the segment directory
+ * beside `ckpt_path`. BN_ERR_CORRUPT / BN_ERR_IO naming the file in `why`. */
+BN_NODISCARD bn_err bn__segments_check_all(const char *ckpt_path, const bn_snapshot *s, char *why, size_t whylen);
+
 /* printf into why[whylen] if why is non-NULL; returns `e` (convenience for failures). */
 bn_err bn__why(bn_err e, char *why, size_t whylen, const char *fmt, ...) BN_PRINTF(4, 5);
 
@@ -90,13 +149,14 @@ bn_err bn__why(bn_err e, char *why, size_t whylen, const char *fmt, ...) BN_PRIN
 BN_NODISCARD bn_err bn__state_text(const bn_domain *domain, const unsigned char *state, size_t state_size,
                                    char **buf, size_t *cap);
 
-/* The n-th result row and its state in a (possibly chunked) snapshot. */
-static inline const bn_result_row *bn__result_row(const bn_snapshot *s, uint64_t i) {
-  return &s->result_rows[i / s->result_chunk_rows][i % s->result_chunk_rows];
-}
-static inline const unsigned char *bn__result_state(const bn_snapshot *s, uint64_t i) {
-  return s->result_states[i / s->result_chunk_rows] + (i % s->result_chunk_rows) * s->state_size;
-}
+/* The packed (file) layout of one result row and back: state_size bytes of state. */
+void bn__result_pack(const bn_result_row *row, const unsigned char *state, size_t state_size, unsigned char *out);
+void bn__result_unpack(const unsigned char *in, size_t state_size, bn_result_row *row, unsigned char *state);
+
+/* Segment files: results-<seq>.h5 in the segment directory; "results-<seq>.h5.tmp" while
+ * being written. */
+#define BN__SEGMENT_PREFIX "results-"
+#define BN__SEGMENT_SUFFIX ".h5"
 
 /* Write the whole layout of `snap` into a new HDF5 file at `path` (truncated if present),
  * flushed and closed on return. The caller has validated the snapshot. BN_ERR_HDF5 /

@@ -1,4 +1,5 @@
-/* `banyan export --csv`: the results table as RFC 4180 CSV, one line per job in log order.
+/* `banyan export --csv`: the results table as RFC 4180 CSV, one line per job in log order,
+ * streamed from the segments a strip at a time (bounded memory for any run length).
  * Numbers are printed losslessly (%.17g), kind and status by name, the reason and the
  * state (readable via the domain, hex without one) always quoted with quotes doubled, so
  * commas, quotes and newlines in them cannot break a row. */
@@ -37,35 +38,53 @@ static const char *status_text(uint8_t s, char *buf, size_t n) {
   return buf;
 }
 
-bn_err bn_checkpoint_export_csv(const bn_snapshot *snap, const bn_domain *domain, FILE *out) {
-  BN_CHECK(snap && out, BN_ERR_ARG, "export: null snapshot or stream");
-  BN_CHECK(snap->n_results == 0 || (snap->result_rows && snap->result_states && snap->result_chunk_rows > 0),
-           BN_ERR_ARG, "export: %llu results but no result chunks", (unsigned long long)snap->n_results);
+static void put_row(FILE *out, const bn_result_row *r) {
+  char kb[8], sb[8];
+  char sample[16] = ""; /* empty for a rollout's terminal (no sample index) */
+  if (r->sample != UINT32_MAX) snprintf(sample, sizeof sample, "%u", (unsigned)r->sample);
+  fprintf(out, "%llu,%llu,%llu,%s,%s,%u,%s,%d,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,", (unsigned long long)r->job_id,
+          (unsigned long long)r->job_id, (unsigned long long)r->seed, kind_text(r->kind, kb, sizeof kb),
+          status_text(r->status, sb, sizeof sb), (unsigned)r->attempts, sample, (int)r->engine, r->reward, r->t_created,
+          r->t_sent, r->t_started, r->t_finished, r->t_received);
+  put_quoted(out, r->reason, sizeof r->reason);
+  putc(',', out);
+}
+
+enum { BATCH = 4096 };
+
+bn_err bn_checkpoint_export_csv(const char *ckpt_path, const bn_snapshot *snap, const bn_domain *domain, FILE *out) {
+  BN_CHECK(ckpt_path && snap && out, BN_ERR_ARG, "export: null path, snapshot or stream");
   BN_CHECK(!domain || domain->info.state_size == snap->state_size, BN_ERR_ARG,
            "export: the domain has %zu-byte states but the checkpoint %llu-byte ones", domain ? domain->info.state_size : 0,
            (unsigned long long)snap->state_size);
   bn_err err = BN_OK;
-  char *text = NULL;
-  size_t cap = 0;
+  char *text = NULL, why[512] = "";
+  size_t cap = 0, n = 0;
+  const size_t ss = (size_t)snap->state_size;
+  bn_results_reader *rd = NULL;
+  bn_result_row *rows = malloc(BATCH * sizeof *rows);
+  unsigned char *states = malloc(BATCH * ss);
+  BN_CHECK_GOTO(rows && states, BN_ERR_NOMEM, "export: no memory");
+  err = bn_results_open(ckpt_path, snap, &rd, why, sizeof why);
+  BN_CHECK_GOTO(err == BN_OK, err, "export: %s", why);
   fputs(header, out);
-  for (uint64_t i = 0; i < snap->n_results; i++) {
-    const bn_result_row *r = bn__result_row(snap, i);
-    char kb[8], sb[8];
-    char sample[16] = ""; /* empty for a rollout's terminal (no sample index) */
-    if (r->sample != UINT32_MAX) snprintf(sample, sizeof sample, "%u", (unsigned)r->sample);
-    fprintf(out, "%llu,%llu,%llu,%s,%s,%u,%s,%d,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,", (unsigned long long)r->job_id,
-            (unsigned long long)r->job_id, (unsigned long long)r->seed, kind_text(r->kind, kb, sizeof kb),
-            status_text(r->status, sb, sizeof sb), (unsigned)r->attempts, sample, (int)r->engine, r->reward, r->t_created,
-            r->t_sent, r->t_started, r->t_finished, r->t_received);
-    put_quoted(out, r->reason, sizeof r->reason);
-    putc(',', out);
-    BN_TRY(bn__state_text(domain, bn__result_state(snap, i), (size_t)snap->state_size, &text, &cap));
-    put_quoted(out, text, cap);
-    putc('\n', out);
+  for (;;) {
+    err = bn_results_next(rd, rows, states, BATCH, &n);
+    BN_CHECK_GOTO(err == BN_OK, err, "export: %s", bn_results_why(rd));
+    if (n == 0) break;
+    for (size_t i = 0; i < n; i++) {
+      put_row(out, &rows[i]);
+      BN_TRY(bn__state_text(domain, states + i * ss, ss, &text, &cap));
+      put_quoted(out, text, cap);
+      putc('\n', out);
+    }
     if (ferror(out)) break;
   }
   BN_CHECK_GOTO(fflush(out) == 0 && !ferror(out), BN_ERR_IO, "export: cannot write the CSV output");
 fail:
+  bn_results_close(&rd);
+  free(rows);
+  free(states);
   free(text);
   return err;
 }

@@ -1,6 +1,8 @@
-/* Failed results grouped by reason and by kind (bn_snapshot_count_failures): the one
- * grouping behind `banyan inspect`'s failure section and the end-of-run report and JSON
- * summary of a search. */
+/* Failed results by reason: counted as they happen (bn_failure_tally, kept by the search
+ * and stored as /stats/failures, so nobody needs the results log to know them), and
+ * grouped by reason and by kind (bn_failure_count_groups): the one grouping behind
+ * `banyan inspect`'s failure section and the end-of-run report and JSON summary. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -42,26 +44,50 @@ static size_t merge_groups(bn_failure_group *g, size_t n) {
   return k;
 }
 
-bn_err bn_snapshot_count_failures(const bn_snapshot *s, bn_failure_counts *out) {
+static const char other_reasons[] = "(other reasons)";
+
+bn_err bn_failure_tally_add(bn_failure_tally *t, const char *reason, uint64_t count) {
+  char text[BN_JOB_REASON_LEN];
+  snprintf(text, sizeof text, "%.*s", BN_JOB_REASON_LEN - 1, reason && reason[0] ? reason : "(no reason given)");
+  for (size_t i = t->n; i-- > 0;) /* the newest reasons are the likeliest to repeat */
+    if (strncmp(t->groups[i].text, text, sizeof text) == 0) {
+      t->groups[i].count += count;
+      return BN_OK;
+    }
+  if (t->n >= BN_FAILURE_REASONS && strcmp(text, other_reasons) != 0) return bn_failure_tally_add(t, other_reasons, count);
+  if (t->n == t->cap) {
+    const size_t cap = t->cap ? 2 * t->cap : 16;
+    bn_failure_group *g = realloc(t->groups, cap * sizeof *g);
+    BN_CHECK(g, BN_ERR_NOMEM, "no memory to count failures");
+    t->groups = g;
+    t->cap = cap;
+  }
+  memcpy(t->groups[t->n].text, text, sizeof text);
+  t->groups[t->n++].count = count;
+  return BN_OK;
+}
+
+void bn_failure_tally_free(bn_failure_tally *t) {
+  free(t->groups);
+  memset(t, 0, sizeof *t);
+}
+
+bn_err bn_failure_count_groups(const bn_failure_group *groups, size_t n, bn_failure_counts *out) {
   bn_failure_counts fc;
   memset(&fc, 0, sizeof fc);
-  for (uint64_t i = 0; i < s->n_results; i++) fc.failed += bn__result_row(s, i)->status == BN_JOB_FAILED;
-  if (fc.failed > 0) {
-    fc.reasons = malloc(fc.failed * sizeof *fc.reasons);
-    fc.kinds = malloc(fc.failed * sizeof *fc.kinds);
+  if (n > 0) {
+    fc.reasons = malloc(n * sizeof *fc.reasons);
+    fc.kinds = malloc(n * sizeof *fc.kinds);
     if (!fc.reasons || !fc.kinds) {
       bn_failure_counts_free(&fc);
       BN_CHECK(0, BN_ERR_NOMEM, "no memory to count failures");
     }
-    size_t k = 0;
-    for (uint64_t i = 0; i < s->n_results; i++) {
-      const bn_result_row *r = bn__result_row(s, i);
-      if (r->status != BN_JOB_FAILED) continue;
-      snprintf(fc.reasons[k].text, sizeof fc.reasons[k].text, "%.*s", BN_JOB_REASON_LEN - 1,
-               r->reason[0] ? r->reason : "(no reason given)");
-      fc.reasons[k++].count = 1;
+    for (size_t i = 0; i < n; i++) {
+      snprintf(fc.reasons[i].text, sizeof fc.reasons[i].text, "%.*s", BN_JOB_REASON_LEN - 1, groups[i].text);
+      fc.reasons[i].count = groups[i].count;
+      fc.failed += groups[i].count;
     }
-    fc.n_reasons = merge_groups(fc.reasons, k);
+    fc.n_reasons = merge_groups(fc.reasons, n);
     for (size_t i = 0; i < fc.n_reasons; i++) {
       failure_kind(fc.reasons[i].text, fc.kinds[i].text);
       fc.kinds[i].count = fc.reasons[i].count;

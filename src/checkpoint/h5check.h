@@ -53,4 +53,30 @@ BN_NODISCARD bn_err bn__rd_table(bn__rd *r, const bn__table *t, uint64_t *n, voi
 /* calloc(count, size) with overflow check, never of 0 bytes; BN_ERR_NOMEM via the reader. */
 BN_NODISCARD bn_err bn__rd_alloc(bn__rd *r, uint64_t count, size_t size, const char *what, void **out);
 
+/* Open `path` read-only as HDF5 into r->file (a missing file is BN_ERR_IO; not a regular
+ * file, not HDF5 or damaged is BN_ERR_CORRUPT), remembering its size for the checks. */
+BN_NODISCARD bn_err bn__rd_open_file(bn__rd *r, const char *path);
+
+/* One segment being read (segment_read.c): its header checked against the segment table
+ * on open, its rows read in the packed layout, its checksum verified with the last row. */
+typedef struct bn__seg_in {
+  bn__rd r;
+  hid_t ds, fspace, mtype;
+  uint64_t rows, next;     /* rows in the segment, next row to read */
+  uint64_t checksum;       /* expected */
+  size_t row_bytes;
+  void *xxh;               /* XXH3_state_t */
+  char path[4096];
+  int open;
+} bn__seg_in;
+
+BN_NODISCARD bn_err bn__seg_in_open(bn__seg_in *s, const char *dir, const bn_segment_params *p,
+                                    const bn_segment_info *seg, char *why, size_t whylen);
+/* Up to `max` packed rows into buf; *n rows read. At the last row the checksum must match. */
+BN_NODISCARD bn_err bn__seg_in_read(bn__seg_in *s, unsigned char *buf, size_t max, size_t *n, char *why,
+                                    size_t whylen);
+int bn__seg_in_is_open(const bn__seg_in *s);
+int bn__seg_in_done(const bn__seg_in *s);
+void bn__seg_in_close(bn__seg_in *s);
+
 #endif

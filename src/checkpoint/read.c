@@ -1,11 +1,10 @@
-/* bn_checkpoint_read: open a checkpoint read-only, read every part of the layout through
- * the validating helpers of h5check.c, check the snapshot's coherence (validate.c) and hand
- * it over only when all of it holds. The file is never written: it is opened with
- * H5F_ACC_RDONLY and without file locking (which would be the only write-like effect).
- *
- * /results is read in strips of about 4 MiB in the packed row layout (no conversion for a
- * file written on a little-endian machine) and unpacked into one chunk of rows plus one
- * array of states, as bn_snapshot describes; the graph arrays are read in one call each. */
+/* bn_checkpoint_read: open a checkpoint read-only, read every attribute, array and table
+ * the schema declares (schema.c) through the validating helpers of h5check.c, check the
+ * snapshot's coherence (validate.c), then the header of every segment it lists
+ * (segment_read.c), and hand it over only when all of it holds. No file is ever written:
+ * each is opened with H5F_ACC_RDONLY and without file locking. The rows of the results log
+ * are not read here (bn_results_open streams them): reading a checkpoint costs the graph
+ * and the statistics, whatever the length of the run. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -20,170 +19,70 @@ static bn_err read_root(bn__rd *r, bn_snapshot *s) {
   uint32_t version = 0;
   BN_CALL(bn__rd_attr_num(r, f, "/", "format_version", BN__F_U32, &version));
   if (version != BN_CHECKPOINT_FORMAT_VERSION)
-    return bn__rd_fail(r, BN_ERR_CORRUPT, "format_version %u is not supported (this banyan reads version %u)",
-                       version, BN_CHECKPOINT_FORMAT_VERSION);
-  BN_CALL(bn__rd_attr_str(r, f, "/", "banyan_version", &s->banyan_version));
-  BN_CALL(bn__rd_attr_str(r, f, "/", "domain", &s->domain));
-  BN_CALL(bn__rd_attr_str(r, f, "/", "config", &s->config_text));
-  BN_CALL(bn__rd_attr_num(r, f, "/", "created", BN__F_F64, &s->created));
-  BN_CALL(bn__rd_attr_num(r, f, "/", "updated", BN__F_F64, &s->updated));
-  BN_CALL(bn__rd_attr_num(r, f, "/", "seed", BN__F_U64, &s->seed));
-  BN_CALL(bn__rd_attr_num(r, f, "/", "state_size", BN__F_U64, &s->state_size));
-  BN_CALL(bn__rd_attr_num(r, f, "/", "path_cap", BN__F_U32, &s->path_cap));
-  /* Bounds first: they size every allocation that follows. */
-  if (s->state_size == 0 || s->state_size > BN__CKPT_MAX_STATE_SIZE)
-    return bn__rd_fail(r, BN_ERR_CORRUPT, "state_size %llu outside 1..%llu", (unsigned long long)s->state_size,
-                       (unsigned long long)BN__CKPT_MAX_STATE_SIZE);
-  if (s->path_cap > BN__CKPT_MAX_PATH_CAP)
-    return bn__rd_fail(r, BN_ERR_CORRUPT, "path_cap %u above %u", s->path_cap, BN__CKPT_MAX_PATH_CAP);
-  BN_CALL(bn__rd_attr_num(r, f, "/", "budget", BN__F_U64, &s->budget));
-  BN_CALL(bn__rd_attr_num(r, f, "/", "next_iteration", BN__F_U64, &s->next_iteration));
-  BN_CALL(bn__rd_attr_num(r, f, "/", "completed", BN__F_U64, &s->completed));
-  BN_CALL(bn__rd_attr_num(r, f, "/", "evaluations", BN__F_U64, &s->evaluations));
-  BN_CALL(bn__rd_attr_num(r, f, "/", "failures", BN__F_U64, &s->failures));
-  BN_CALL(bn__rd_attr_num(r, f, "/", "cancelled", BN__F_U64, &s->cancelled));
-  BN_CALL(bn__rd_attr_num(r, f, "/", "applied_upto", BN__F_U64, &s->applied_upto));
-  BN_CALL(bn__rd_attr_num(r, f, "/", "deterministic", BN__F_U8, &s->deterministic));
-  BN_CALL(bn__rd_attr_num(r, f, "/", "finished", BN__F_U8, &s->finished));
-  BN_CALL(bn__rd_attr_num(r, f, "/", "stop_reason", BN__F_U32, &s->stop_reason));
-  BN_CALL(bn__rd_attr_num(r, f, "/", "elapsed_seconds", BN__F_F64, &s->elapsed_seconds));
-  BN_CALL(bn__rd_attr_num(r, f, "/", "checkpoints", BN__F_U64, &s->checkpoints));
+    return bn__rd_fail(r, BN_ERR_CORRUPT,
+                       "format_version %u is not supported (this banyan reads version %u%s)", version,
+                       BN_CHECKPOINT_FORMAT_VERSION,
+                       version == 2 ? "; version 2 files come from banyan before streaming results: resume them "
+                                      "with that banyan, or start the run again"
+                                    : "");
+  size_t n = 0;
+  const bn__attr *attrs = bn__root_attrs(&n);
+  for (size_t i = 0; i < n; i++) {
+    const bn__attr *a = &attrs[i];
+    if (a->offset == BN__NOT_IN_SNAPSHOT) continue;
+    void *slot = (unsigned char *)s + a->offset;
+    if (a->type == BN__F_STR) {
+      BN_CALL(bn__rd_attr_str(r, f, "/", bn__attr_file_name(a), (char **)slot));
+      continue;
+    }
+    BN_CALL(bn__rd_attr_num(r, f, "/", a->name, a->type, slot));
+    uint64_t v = 0;
+    switch (a->type) {
+      case BN__F_U8: v = *(uint8_t *)slot; break;
+      case BN__F_U32: v = *(uint32_t *)slot; break;
+      case BN__F_U64: v = *(uint64_t *)slot; break;
+      default: continue; /* reals: checked by validate.c */
+    }
+    /* Bounds first: some of them size every allocation that follows. */
+    if (v < a->lo || v > a->hi)
+      return bn__rd_fail(r, BN_ERR_CORRUPT, "%s %llu outside %llu..%llu", a->name, (unsigned long long)v,
+                         (unsigned long long)a->lo, (unsigned long long)a->hi);
+  }
   return BN_OK;
 }
 
-static bn_err read_tree(bn__rd *r, const bn_snapshot *s, bn_tree_arrays *a) {
+static bn_err read_tables(bn__rd *r, bn_snapshot *s) {
+  size_t n = 0;
+  const bn__table *const *tables = bn__snapshot_tables(&n);
+  for (size_t i = 0; i < n; i++)
+    BN_CALL(bn__rd_table(r, tables[i], bn__table_count(tables[i], s), bn__table_rows(tables[i], s)));
+  return BN_OK;
+}
+
+/* The arrays: node arrays share the length of the first one, edge arrays likewise; the
+ * pending and top arrays have the rows of their tables. */
+static bn_err read_arrays(bn__rd *r, bn_snapshot *s) {
+  uint64_t nodes = UINT64_MAX, edges = UINT64_MAX;
+  size_t n = 0;
+  const bn__array *arrays = bn__arrays(&n);
+  s->tree.state_size = (size_t)s->state_size;
+  for (size_t i = 0; i < n; i++) {
+    const bn__array *a = &arrays[i];
+    uint64_t count = a->count == BN__N_NODES ? nodes : a->count == BN__N_EDGES ? edges : bn__array_count_of(a, s);
+    BN_CALL(bn__rd_array(r, a->path, a->type, a->width == BN__W_ONE ? 1 : 2, bn__array_width_of(a, s), &count,
+                         bn__array_slot(a, s)));
+    if (count > UINT32_MAX && (a->count == BN__N_NODES || a->count == BN__N_EDGES))
+      return bn__rd_fail(r, BN_ERR_CORRUPT, "%s: %llu rows do not fit 32-bit ids", a->path, (unsigned long long)count);
+    if (a->count == BN__N_NODES) nodes = count;
+    if (a->count == BN__N_EDGES) edges = count;
+  }
+  s->tree.n_nodes = nodes == UINT64_MAX ? 0 : nodes;
+  s->tree.n_edges = edges == UINT64_MAX ? 0 : edges;
   hid_t g = -1;
   BN_CALL(bn__rd_open_group(r, "/tree", &g));
-  bn_err err = bn__rd_attr_num(r, g, "/tree", "backprops", BN__F_U64, &a->n_backprops);
+  bn_err err = bn__rd_attr_num(r, g, "/tree", "backprops", BN__F_U64, &s->tree.n_backprops);
   (void)bn__h5_close(&g);
-  BN_CALL(err);
-  a->state_size = (size_t)s->state_size;
-  /* The first array fixes the length; the others must agree. */
-  uint64_t nn = UINT64_MAX, ne = UINT64_MAX;
-  BN_CALL(bn__rd_array(r, "/tree/nodes/visits", BN__F_U64, 1, 1, &nn, (void **)&a->node_visits));
-  if (nn > UINT32_MAX)
-    return bn__rd_fail(r, BN_ERR_CORRUPT, "%llu nodes do not fit 32-bit node ids", (unsigned long long)nn);
-  BN_CALL(bn__rd_array(r, "/tree/nodes/reward_sum", BN__F_F64, 1, 1, &nn, (void **)&a->node_reward_sum));
-  BN_CALL(bn__rd_array(r, "/tree/nodes/first_edge", BN__F_U32, 1, 1, &nn, (void **)&a->node_first_edge));
-  BN_CALL(bn__rd_array(r, "/tree/nodes/n_edges", BN__F_U32, 1, 1, &nn, (void **)&a->node_n_edges));
-  BN_CALL(bn__rd_array(r, "/tree/nodes/depth", BN__F_U16, 1, 1, &nn, (void **)&a->node_depth));
-  BN_CALL(bn__rd_array(r, "/tree/nodes/flags", BN__F_U8, 1, 1, &nn, (void **)&a->node_flags));
-  BN_CALL(bn__rd_array(r, "/tree/nodes/samples", BN__F_U32, 1, 1, &nn, (void **)&a->node_samples));
-  BN_CALL(bn__rd_array(r, "/tree/states", BN__F_U8, 2, s->state_size, &nn, (void **)&a->states));
-  BN_CALL(bn__rd_array(r, "/tree/edges/parent", BN__F_U32, 1, 1, &ne, (void **)&a->edge_parent));
-  if (ne > UINT32_MAX)
-    return bn__rd_fail(r, BN_ERR_CORRUPT, "%llu edges do not fit 32-bit edge ids", (unsigned long long)ne);
-  BN_CALL(bn__rd_array(r, "/tree/edges/child", BN__F_U32, 1, 1, &ne, (void **)&a->edge_child));
-  BN_CALL(bn__rd_array(r, "/tree/edges/action", BN__F_I32, 1, 1, &ne, (void **)&a->edge_action));
-  BN_CALL(bn__rd_array(r, "/tree/edges/visits", BN__F_U64, 1, 1, &ne, (void **)&a->edge_visits));
-  BN_CALL(bn__rd_array(r, "/tree/edges/reward_sum", BN__F_F64, 1, 1, &ne, (void **)&a->edge_reward_sum));
-  BN_CALL(bn__rd_array(r, "/tree/edges/reward_sq", BN__F_F64, 1, 1, &ne, (void **)&a->edge_reward_sq));
-  BN_CALL(bn__rd_array(r, "/tree/edges/flags", BN__F_U8, 1, 1, &ne, (void **)&a->edge_flags));
-  a->n_nodes = nn;
-  a->n_edges = ne;
-  return BN_OK;
-}
-
-/* Unpack `n` packed rows into rows[] and states[] (the inverse of write.c's packing). */
-static void unpack_results(const unsigned char *buf, size_t n, size_t state_size, bn_result_row *rows,
-                           unsigned char *states) {
-  const bn__table *t = &bn__results_table;
-  for (size_t i = 0; i < n; i++) {
-    unsigned char *row = (unsigned char *)&rows[i];
-    for (size_t f = 0; f < t->n_fields; f++) {
-      const bn__field *fd = &t->fields[f];
-      if (fd->type == BN__F_STATE) {
-        memcpy(states + i * state_size, buf, state_size);
-        buf += state_size;
-      } else {
-        memcpy(row + fd->offset, buf, fd->size);
-        buf += fd->size;
-      }
-    }
-  }
-}
-
-static bn_err read_results(bn__rd *r, bn_snapshot *s) {
-  bn_err err = BN_OK;
-  hid_t ds = -1, mt = -1, fspace = -1, mspace = -1;
-  unsigned char *buf = NULL;
-  bn_result_row *rows = NULL;
-  unsigned char *states = NULL;
-  uint64_t n = 0;
-  const size_t ss = (size_t)s->state_size, row_bytes = bn__table_packed_size(&bn__results_table, ss);
-  BN_TRY(bn__rd_table_open(r, &bn__results_table, ss, &ds, &n));
-  s->n_results = 0;
-  s->result_chunk_rows = 1;
-  if (n == 0) goto done;
-  BN_TRY(bn__rd_alloc(r, n, sizeof *rows, "/results", (void **)&rows));
-  BN_TRY(bn__rd_alloc(r, n, ss, "/results states", (void **)&states));
-  size_t strip = BN__CKPT_CHUNK_BYTES / row_bytes;
-  if (strip < 1) strip = 1;
-  if (strip > BN__CKPT_MAX_CHUNK_ROWS) strip = BN__CKPT_MAX_CHUNK_ROWS;
-  if (strip > n) strip = (size_t)n;
-  BN_TRY(bn__rd_alloc(r, strip, row_bytes, "/results buffer", (void **)&buf));
-  BN_TRY(bn__table_type(&bn__results_table, ss, BN__LAYOUT_PACKED, &mt));
-  fspace = H5Dget_space(ds);
-  if (fspace < 0) {
-    err = bn__rd_h5fail(r, "cannot get the dataspace of /results");
-    goto fail;
-  }
-  for (uint64_t first = 0; first < n; first += strip) {
-    const hsize_t start[1] = {first}, count[1] = {n - first < strip ? n - first : strip};
-    mspace = H5Screate_simple(1, count, NULL);
-    if (mspace < 0 || H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, count, NULL) < 0 ||
-        H5Dread(ds, mt, mspace, fspace, H5P_DEFAULT, buf) < 0) {
-      err = bn__rd_h5fail(r, "cannot read /results rows %llu..%llu", (unsigned long long)first,
-                          (unsigned long long)(first + count[0] - 1));
-      goto fail;
-    }
-    (void)bn__h5_close(&mspace);
-    unpack_results(buf, (size_t)count[0], ss, rows + first, states + first * ss);
-  }
-  s->result_rows = malloc(sizeof *s->result_rows);
-  s->result_states = malloc(sizeof *s->result_states);
-  if (!s->result_rows || !s->result_states) {
-    err = bn__rd_fail(r, BN_ERR_NOMEM, "no memory for the results index");
-    goto fail;
-  }
-  s->result_rows[0] = rows;
-  s->result_states[0] = states;
-  s->n_results = n;
-  s->result_chunk_rows = n;
-  rows = NULL;
-  states = NULL;
-done:
-  free(buf);
-  (void)bn__h5_close(&fspace);
-  (void)bn__h5_close(&mt);
-  (void)bn__h5_close(&ds);
-  return BN_OK;
-fail:
-  free(buf);
-  free(rows);
-  free(states);
-  (void)bn__h5_close(&mspace);
-  (void)bn__h5_close(&fspace);
-  (void)bn__h5_close(&mt);
-  (void)bn__h5_close(&ds);
   return err;
-}
-
-static bn_err read_pending(bn__rd *r, bn_snapshot *s) {
-  uint64_t n = 0;
-  BN_CALL(bn__rd_table(r, &bn__pending_table, &n, (void **)&s->pending));
-  s->n_pending = n;
-  BN_CALL(bn__rd_array(r, "/pending/paths", BN__F_U32, 2, s->path_cap, &n, (void **)&s->pending_paths));
-  BN_CALL(bn__rd_array(r, "/pending/states", BN__F_U8, 2, s->state_size, &n, (void **)&s->pending_states));
-  return BN_OK;
-}
-
-static bn_err read_stats(bn__rd *r, bn_snapshot *s) {
-  BN_CALL(bn__rd_table(r, &bn__timeline_table, &s->n_timeline, (void **)&s->timeline));
-  BN_CALL(bn__rd_table(r, &bn__engines_table, &s->n_engines, (void **)&s->engines));
-  BN_CALL(bn__rd_table(r, &bn__history_table, &s->n_history, (void **)&s->history));
-  BN_CALL(bn__rd_table(r, &bn__best_table, &s->n_best, (void **)&s->best));
-  return BN_OK;
 }
 
 /* open(2) first: a missing or unreadable file is an I/O error, not a corrupt one.
@@ -230,6 +129,11 @@ done:
   return err;
 }
 
+bn_err bn__rd_open_file(bn__rd *r, const char *path) {
+  BN_CALL(probe_file(r, path));
+  return open_file(r, path);
+}
+
 bn_err bn_checkpoint_read(const char *path, bn_snapshot *out, char *why, size_t whylen) {
   if (why && whylen) why[0] = '\0';
   if (!path || !out) return bn__why(BN_ERR_ARG, why, whylen, "null path or snapshot");
@@ -241,18 +145,16 @@ bn_err bn_checkpoint_read(const char *path, bn_snapshot *out, char *why, size_t 
   r.why[0] = '\0';
   bn_snapshot s;
   memset(&s, 0, sizeof s);
-  BN_TRY(probe_file(&r, path));
-  BN_TRY(open_file(&r, path));
+  BN_TRY(bn__rd_open_file(&r, path));
   BN_TRY(read_root(&r, &s));
-  BN_TRY(read_tree(&r, &s, &s.tree));
-  BN_TRY(read_results(&r, &s));
-  BN_TRY(read_pending(&r, &s));
-  BN_TRY(read_stats(&r, &s));
+  BN_TRY(read_tables(&r, &s));
+  BN_TRY(read_arrays(&r, &s));
   if (bn__h5_close(&r.file) < 0) {
     err = bn__rd_h5fail(&r, "cannot close %s", path);
     goto fail;
   }
   err = bn__snapshot_check(&s, r.why, r.whylen);
+  if (err == BN_OK) err = bn__segments_check_all(path, &s, r.why, r.whylen);
   if (err != BN_OK) {
     bn_debug("checkpoint read: %s", r.why);
     goto fail;

@@ -43,14 +43,9 @@ static bn_err check_arguments(const char *path, const bn_snapshot *s) {
   BN_CHECK(a->n_edges == 0 || (a->edge_parent && a->edge_child && a->edge_action && a->edge_visits &&
                                a->edge_reward_sum && a->edge_reward_sq && a->edge_flags),
            BN_ERR_ARG, "checkpoint write: %llu edges but an edge array is NULL", (unsigned long long)a->n_edges);
-  if (s->n_results > 0) {
-    BN_CHECK(s->result_chunk_rows > 0 && s->result_rows && s->result_states, BN_ERR_ARG,
-             "checkpoint write: %llu results but no result chunks", (unsigned long long)s->n_results);
-    const uint64_t chunks = (s->n_results - 1) / s->result_chunk_rows + 1;
-    for (uint64_t c = 0; c < chunks; c++)
-      BN_CHECK(s->result_rows[c] && s->result_states[c], BN_ERR_ARG, "checkpoint write: result chunk %llu is NULL",
-               (unsigned long long)c);
-  }
+  BN_CHECK(s->n_segments == 0 || s->segments, BN_ERR_ARG, "checkpoint write: segments but a NULL table");
+  BN_CHECK((s->n_failure_groups == 0 || s->failure_groups) && (s->n_top == 0 || (s->top && s->top_states)),
+           BN_ERR_ARG, "checkpoint write: failure or top-evaluation rows but a NULL array");
   BN_CHECK(s->n_pending == 0 || (s->pending && s->pending_states && (s->pending_paths || s->path_cap == 0)),
            BN_ERR_ARG, "checkpoint write: %llu pending rows but a pending array is NULL",
            (unsigned long long)s->n_pending);

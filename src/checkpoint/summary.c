@@ -88,12 +88,12 @@ static void put_best(const bn_snapshot *s, const bn_domain *domain, FILE *out) {
 
 static void put_failures(const bn_snapshot *s, FILE *out) {
   bn_failure_counts fc;
-  if (bn_snapshot_count_failures(s, &fc) != BN_OK) {
+  if (bn_failure_count_groups(s->failure_groups, (size_t)s->n_failure_groups, &fc) != BN_OK) {
     fprintf(out, "failures by reason\n  (not enough memory to group them)\n");
     return;
   }
   fprintf(out, "failures by reason (%llu of %llu results)\n", (unsigned long long)fc.failed,
-          (unsigned long long)s->n_results);
+          (unsigned long long)s->completed);
   for (size_t i = 0; i < fc.n_reasons && i < MAX_REASONS; i++)
     fprintf(out, "  %10llu  %s\n", (unsigned long long)fc.reasons[i].count, fc.reasons[i].text);
   if (fc.n_reasons > MAX_REASONS) fprintf(out, "  ... %zu more reasons\n", fc.n_reasons - MAX_REASONS);
@@ -147,6 +147,15 @@ static void put_timeline(const bn_snapshot *s, FILE *out) {
   if (s->n_timeline > 1) put_timeline_row("last", &s->timeline[s->n_timeline - 1], out);
 }
 
+static void put_segments(const bn_snapshot *s, FILE *out) {
+  uint64_t bytes = 0;
+  for (uint64_t i = 0; i < s->n_segments; i++) bytes += s->segments[i].bytes;
+  fprintf(out, "results log\n  %llu rows in %llu segment%s (%.1f MB, %.1f bytes per row) in %s\n",
+          (unsigned long long)s->completed, (unsigned long long)s->n_segments, s->n_segments == 1 ? "" : "s",
+          (double)bytes / 1e6, s->completed ? (double)bytes / (double)s->completed : 0.0,
+          s->segment_dir ? s->segment_dir : "?");
+}
+
 void bn_checkpoint_print_summary(const bn_snapshot *snap, const bn_domain *domain, FILE *out) {
   if (!snap || !out) return;
   if (domain && domain->info.state_size != snap->state_size) {
@@ -157,8 +166,9 @@ void bn_checkpoint_print_summary(const bn_snapshot *snap, const bn_domain *domai
   put_identity(snap, out);
   put_counters(snap, out);
   put_best(snap, domain, out);
-  if (snap->n_results == 0 || (snap->result_rows && snap->result_chunk_rows > 0)) put_failures(snap, out);
+  put_failures(snap, out);
   put_engines(snap, out);
   put_history(snap, out);
   put_timeline(snap, out);
+  put_segments(snap, out);
 }

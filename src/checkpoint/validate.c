@@ -1,12 +1,14 @@
 /* Coherence checks of a snapshot, shared by the writer (a snapshot that could not be read
  * back is refused before anything touches the disk) and the reader (a file that parses but
  * does not add up is corrupt). Indices into the graph are bn_tree_import's business; this
- * checks what the checkpoint format itself promises. One pass over the result rows, so a
- * million rows cost a few milliseconds. */
+ * checks what the checkpoint format itself promises. The result rows live in segments and
+ * are checked one by one as they are streamed (bn__result_row_check, used by
+ * bn_results_next); here the segments must tile the rows the counters claim. */
 #include <math.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "banyan/engine.h"
@@ -44,13 +46,11 @@ static bn_err check_identity(const bn_snapshot *s, char *why, size_t whylen) {
 /* Every claimed iteration is at most one of: applied (a row of /results), cancelled, or
  * pending; results split into evaluations and failures; the root saw at most every result. */
 static bn_err check_counters(const bn_snapshot *s, char *why, size_t whylen) {
-  if (s->completed != s->n_results)
-    BAD("completed = %llu but /results has %llu rows", ULL(s->completed), ULL(s->n_results));
   if (s->failures > s->completed || s->evaluations != s->completed - s->failures)
     BAD("evaluations (%llu) + failures (%llu) != completed (%llu)", ULL(s->evaluations), ULL(s->failures),
         ULL(s->completed));
-  if (s->n_results > s->next_iteration)
-    BAD("%llu results but only %llu iterations claimed", ULL(s->n_results), ULL(s->next_iteration));
+  if (s->completed > s->next_iteration)
+    BAD("%llu results but only %llu iterations claimed", ULL(s->completed), ULL(s->next_iteration));
   if (s->cancelled > s->next_iteration - s->completed ||
       s->n_pending > s->next_iteration - s->completed - s->cancelled)
     BAD("completed (%llu) + cancelled (%llu) + pending (%llu) exceed the %llu iterations claimed",
@@ -63,21 +63,68 @@ static bn_err check_counters(const bn_snapshot *s, char *why, size_t whylen) {
   return BN_OK;
 }
 
-static bn_err check_results(const bn_snapshot *s, char *why, size_t whylen) {
-  uint64_t failed = 0;
-  for (uint64_t i = 0; i < s->n_results; i++) {
-    const bn_result_row *r = bn__result_row(s, i);
-    if (!valid_kind(r->kind)) BAD("/results row %llu: kind %u is neither reward (1) nor simulate (2)", ULL(i), r->kind);
-    if (r->status != BN_JOB_OK && r->status != BN_JOB_FAILED)
-      BAD("/results row %llu: status %u is neither ok (1) nor failed (2)", ULL(i), r->status);
-    if (r->job_id >= s->next_iteration)
-      BAD("/results row %llu: job_id %llu not below next_iteration %llu", ULL(i), ULL(r->job_id),
-          ULL(s->next_iteration));
-    if (!memchr(r->reason, '\0', sizeof r->reason)) BAD("/results row %llu: reason is not NUL-terminated", ULL(i));
-    failed += r->status == BN_JOB_FAILED;
+static int by_seq(const void *a, const void *b) {
+  const uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+  return x < y ? -1 : x > y;
+}
+
+/* The segments tile rows 0 .. completed - 1 in order, each numbered below next_segment and
+ * each number used once; the directory name cannot leave the checkpoint's directory. */
+static bn_err check_segments(const bn_snapshot *s, char *why, size_t whylen) {
+  const char *d = s->segment_dir;
+  if (!d || !d[0] || strchr(d, '/') || strcmp(d, ".") == 0 || strcmp(d, "..") == 0 || strlen(d) > 255)
+    BAD("segment_dir \"%s\" is not a plain directory name", d ? d : "");
+  uint64_t row = 0;
+  for (uint64_t i = 0; i < s->n_segments; i++) {
+    const bn_segment_info *g = &s->segments[i];
+    if (g->first_row != row || g->rows == 0 || g->rows > s->completed - row)
+      BAD("/segments row %llu: rows %llu..+%llu do not continue the log at row %llu of %llu", ULL(i),
+          ULL(g->first_row), ULL(g->rows), ULL(row), ULL(s->completed));
+    if (g->seq >= s->next_segment)
+      BAD("/segments row %llu: segment %llu not below next_segment %llu", ULL(i), ULL(g->seq), ULL(s->next_segment));
+    row += g->rows;
   }
-  if (failed != s->failures)
-    BAD("/results has %llu failed rows but failures = %llu", ULL(failed), ULL(s->failures));
+  if (row != s->completed) BAD("the segments hold %llu rows but completed = %llu", ULL(row), ULL(s->completed));
+  if (s->n_segments > 1) {
+    uint64_t *seqs = malloc(s->n_segments * sizeof *seqs);
+    if (!seqs) return bn__why(BN_ERR_NOMEM, why, whylen, "no memory to check %llu segments", ULL(s->n_segments));
+    for (uint64_t i = 0; i < s->n_segments; i++) seqs[i] = s->segments[i].seq;
+    qsort(seqs, s->n_segments, sizeof *seqs, by_seq);
+    uint64_t dup = UINT64_MAX;
+    for (uint64_t i = 1; i < s->n_segments && dup == UINT64_MAX; i++)
+      if (seqs[i] == seqs[i - 1]) dup = seqs[i];
+    free(seqs);
+    if (dup != UINT64_MAX) BAD("/segments: segment %llu is listed twice", ULL(dup));
+  }
+  return BN_OK;
+}
+
+/* The failure tally adds up to `failures`; the best evaluations are well-formed. */
+static bn_err check_tallies(const bn_snapshot *s, char *why, size_t whylen) {
+  uint64_t sum = 0;
+  if (s->n_failure_groups > BN_FAILURE_REASONS + 1)
+    BAD("/stats/failures has %llu reasons (at most %d)", ULL(s->n_failure_groups), BN_FAILURE_REASONS + 1);
+  for (uint64_t i = 0; i < s->n_failure_groups; i++) {
+    const bn_failure_group *g = &s->failure_groups[i];
+    if (!memchr(g->text, '\0', sizeof g->text)) BAD("/stats/failures row %llu: text is not NUL-terminated", ULL(i));
+    if (g->count > s->failures - sum)
+      BAD("/stats/failures counts more than the %llu failures", ULL(s->failures));
+    sum += g->count;
+  }
+  if (sum != s->failures) BAD("/stats/failures counts %llu failures but failures = %llu", ULL(sum), ULL(s->failures));
+  for (uint64_t i = 0; i < s->n_top; i++)
+    if (s->top[i].job_id >= s->next_iteration || !isfinite(s->top[i].reward))
+      BAD("/stats/top_evaluations row %llu: job %llu, reward %g", ULL(i), ULL(s->top[i].job_id), s->top[i].reward);
+  return BN_OK;
+}
+
+bn_err bn__result_row_check(const bn_snapshot *s, const bn_result_row *r, char *why, size_t whylen) {
+  if (!valid_kind(r->kind)) BAD("kind %u is neither reward (1) nor simulate (2)", r->kind);
+  if (r->status != BN_JOB_OK && r->status != BN_JOB_FAILED)
+    BAD("status %u is neither ok (1) nor failed (2)", r->status);
+  if (r->job_id >= s->next_iteration)
+    BAD("job_id %llu not below next_iteration %llu", ULL(r->job_id), ULL(s->next_iteration));
+  if (!memchr(r->reason, '\0', sizeof r->reason)) BAD("reason is not NUL-terminated");
   return BN_OK;
 }
 
@@ -100,7 +147,8 @@ static bn_err check_rows(const bn_snapshot *s, char *why, size_t whylen) {
 bn_err bn__snapshot_check(const bn_snapshot *s, char *why, size_t whylen) {
   BN_CALL(check_identity(s, why, whylen));
   BN_CALL(check_counters(s, why, whylen));
-  BN_CALL(check_results(s, why, whylen));
+  BN_CALL(check_segments(s, why, whylen));
+  BN_CALL(check_tallies(s, why, whylen));
   BN_CALL(check_rows(s, why, whylen));
   return BN_OK;
 }

@@ -52,6 +52,10 @@ bool bn__cli_parse(int argc, char **argv, const char *command, const char *const
       args->quiet = true;
     } else if (strcmp(a, "--overwrite") == 0 && allowed_flag(allowed, "overwrite")) {
       args->overwrite = true;
+    } else if (strcmp(a, "--verify") == 0 && allowed_flag(allowed, "verify")) {
+      args->verify = true;
+    } else if (strcmp(a, "--schema") == 0 && allowed_flag(allowed, "schema")) {
+      args->schema = true;
     } else if (strcmp(a, "--force") == 0 && allowed_flag(allowed, "force")) {
       args->force = true;
     } else if (is_flag(a, "csv") && allowed_flag(allowed, "csv")) {
@@ -71,7 +75,7 @@ bool bn__cli_parse(int argc, char **argv, const char *command, const char *const
     fprintf(stderr, "banyan %s: %s needs a value\n", command, a);
     return false;
   }
-  if (!args->help && !args->config_path) {
+  if (!args->help && !args->schema && !args->config_path) {
     fprintf(stderr, "banyan %s: no file given (see banyan %s --help)\n", command, command);
     return false;
   }

@@ -27,6 +27,8 @@ typedef struct bn_cli_args {
   bool help;
   bool overwrite;  /* run: replace an existing checkpoint */
   bool force;      /* resume: accept changed search options */
+  bool verify;     /* inspect: read every result row and check the segments' checksums */
+  bool schema;     /* inspect: print the file format's tables (Markdown) */
   const char *csv_path; /* export */
   long long max_states;
 } bn_cli_args;

@@ -128,6 +128,7 @@ static bn_err prepare_resume(const bn_cli_args *args, bn_config **cfg, bn_domain
     return e;
   }
   opt->resume_from = &ctx->snap;
+  opt->resume_path = ctx->used;
   return BN_OK;
 }
 

@@ -57,6 +57,11 @@ static const bn_option core_options[] = {
              "longest share of run time spent writing checkpoints: the interval grows to keep it (0: off)"),
     REAL_OPT("checkpoint.timeline_seconds", "5", 0.01, 1e6,
              "seconds between rows of the /stats/timeline table"),
+    INT_OPT("checkpoint.buffer_mb", "64", 1, 1048576,
+            "results kept in rank 0's memory until a segment is on disk (MB): more are written early, and "
+            "at twice this the search waits for the disk"),
+    INT_OPT("checkpoint.compression", "0", 0, 9,
+            "deflate level of result segments (with byte shuffling; 0: uncompressed)"),
     REAL_OPT("checkpoint.drain_seconds", "30", 0, 1e6,
              "on a stop signal, seconds to wait for jobs in flight before the final checkpoint"),
     STRING_OPT("domain.name", "circuit",

@@ -4,6 +4,8 @@
 #include <omp.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/random.h>
+#include <unistd.h>
 #include <string.h>
 
 #include "banyan/clock.h"
@@ -136,6 +138,15 @@ void bn__search_tree_params(const bn_config *cfg, bn_tree_params *tp) {
 /* Deterministic mode's window must not depend on the number of engines. */
 enum { DETERMINISTIC_DEFAULT_WINDOW = 64 };
 
+/* A random identity for a new run, stored in its checkpoint and every segment, so a
+ * segment of another run is recognised. */
+static uint64_t new_run_id(void) {
+  uint64_t id = 0;
+  if (getrandom(&id, sizeof id, 0) != (ssize_t)sizeof id || id == 0)
+    id = ((uint64_t)getpid() << 32) ^ (uint64_t)(bn_wtime() * 1e6) ^ (uint64_t)(uintptr_t)&id;
+  return id;
+}
+
 static bn_err setup(bn_search *s, const bn_config *cfg, const bn_domain *domain, MPI_Comm comm,
                     const bn_search_options *opt) {
   int size = 1;
@@ -157,7 +168,11 @@ static bn_err setup(bn_search *s, const bn_config *cfg, const bn_domain *domain,
   s->drain_seconds = bn_config_real(cfg, "checkpoint.drain_seconds");
   s->ckpt_max_share = bn_config_real(cfg, "checkpoint.max_time_share");
   s->ckpt_path = opt ? opt->checkpoint_path : NULL;
+  s->resume_path = opt ? opt->resume_path : NULL;
+  s->resume_snap = snap;
   s->created = bn_wtime();
+  s->run_id = snap ? snap->run_id : new_run_id();
+  pthread_mutex_init(&s->failures_mu, NULL);
 
   bn_tree_params tp;
   bn__search_tree_params(cfg, &tp);
@@ -200,7 +215,11 @@ static bn_err setup(bn_search *s, const bn_config *cfg, const bn_domain *domain,
   BN_CALL(bn__slot_pool_create(&s->pool, s->deterministic ? 0 : s->n_slots));
   size_t top = (size_t)bn_config_int(cfg, "search.top");
   BN_CALL(bn__top_evals_create(&s->top, top > 1 ? top : 1, S));
-  BN_CALL(bn__results_log_create(&s->log, S));
+  s->buffer_rows = (uint64_t)bn_config_int(cfg, "checkpoint.buffer_mb") * ((uint64_t)1 << 20) /
+                  (sizeof(bn_result_row) + (S ? S : 1));
+  if (s->buffer_rows < 64) s->buffer_rows = 64;
+  BN_CALL(bn__results_log_create(&s->log, S, s->ckpt_path != NULL,
+                                 (size_t)bn_config_int(cfg, "checkpoint.buffer_mb") << 20, s->n_slots));
   BN_CALL(bn_outbox_create(&s->outbox, s->n_slots));
   BN_CALL(bn_dispatcher_create(&s->disp, domain, &ep, comm, s->jobs, s->n_slots, s->outbox));
   if (snap) {
@@ -221,6 +240,8 @@ static void teardown(bn_search *s) {
   bn__slot_pool_destroy(&s->pool);
   bn__top_evals_destroy(&s->top);
   bn__results_log_destroy(&s->log);
+  bn_failure_tally_free(&s->failures_by_reason);
+  pthread_mutex_destroy(&s->failures_mu);
   free((void *)s->slot_busy);
   free((void *)s->slot_done);
   free(s->timeline);

@@ -107,6 +107,10 @@ enum { LOGGED_FAILURES = 5 };
 /* Say why the first few jobs failed; the rest are only counted. */
 static void log_failure(bn_search *s, const bn_job *j) {
   uint64_t nth = atomic_fetch_add(&s->failures, 1) + 1;
+  pthread_mutex_lock(&s->failures_mu);
+  bn_err e = bn_failure_tally_add(&s->failures_by_reason, j->reason, 1);
+  pthread_mutex_unlock(&s->failures_mu);
+  if (e != BN_OK) bn__search_fail(s, e);
   if (nth > LOGGED_FAILURES) return;
   char text[128];
   s->domain->ops->describe(s->domain->ctx, j->state, text, sizeof text);

@@ -11,12 +11,12 @@
 
 enum { PRINTED_REASONS = 10, JSON_REASONS = 100 };
 
-/* The failed jobs of the whole results log (earlier sessions included). */
+/* The failed jobs of the whole run (earlier sessions included), from the tally. */
 static bn_err count_failures(bn_search *s, bn_failure_counts *fc) {
-  bn_snapshot view;
-  memset(&view, 0, sizeof view);
-  bn__results_log_view(s->log, &view);
-  return bn_snapshot_count_failures(&view, fc);
+  pthread_mutex_lock(&s->failures_mu);
+  bn_err e = bn_failure_count_groups(s->failures_by_reason.groups, s->failures_by_reason.n, fc);
+  pthread_mutex_unlock(&s->failures_mu);
+  return e;
 }
 
 /* Write s as a JSON string literal. */
@@ -138,7 +138,7 @@ bn_err bn__search_report(bn_search *s, const bn_engine_stats *engines, const cha
            bn_stop_reason_name((bn_stop_reason)atomic_load(&s->stop)));
     if (fc.failed > 0) {
       printf("failures by reason (%llu of %llu results):\n", (unsigned long long)fc.failed,
-             (unsigned long long)bn__results_log_size(s->log));
+             (unsigned long long)atomic_load(&s->completed));
       for (size_t i = 0; i < fc.n_reasons && i < PRINTED_REASONS; i++)
         printf("  %10llu  %s\n", (unsigned long long)fc.reasons[i].count, fc.reasons[i].text);
       if (fc.n_reasons > PRINTED_REASONS) printf("  ... %zu more reasons\n", fc.n_reasons - PRINTED_REASONS);

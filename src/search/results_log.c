@@ -1,106 +1,174 @@
-/* The results log of rank 0: one bn_result_row (plus the state evaluated) per finished job,
- * in the order results were applied. Rows live in fixed-size chunks that never move, so
- * backprop tasks append while the checkpoint writer reads the rows of a snapshot without a
- * lock. A row index is reserved with one atomic add; a new chunk is allocated under a
- * mutex, the first time an index falls into it. */
+/* The results buffer of rank 0: the rows of finished jobs (plus the state evaluated) from
+ * the moment they are applied until the checkpoint writer has put them in a segment file on
+ * disk. Rows live in fixed-size chunks held in a ring; a chunk never moves while it is in
+ * use, so backprop tasks append while the writer thread reads rows for a segment without a
+ * lock, and the writer frees a chunk once every row in it is durable. Memory is therefore
+ * bounded by what is not yet on disk, not by the length of the run.
+ *
+ * A row index is reserved with one atomic add; a chunk is allocated under a mutex the first
+ * time an index falls into it; each append then counts its chunk's filled rows, so the
+ * writer can tell which whole chunks are complete without stopping the search. Without
+ * checkpoints (keep = 0) rows are only counted: nobody will read them. */
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "banyan/log.h"
 #include "search/search_impl.h"
 
-enum { CHUNK_ROWS = 65536, MAX_CHUNKS = 1 << 16 };
+typedef struct chunk_slot {
+  _Atomic uint64_t chunk1;         /* chunk number + 1 held here; 0: empty */
+  bn_result_row *_Atomic rows;
+  unsigned char *_Atomic states;
+  _Atomic uint64_t filled;         /* rows of the chunk written */
+} chunk_slot;
 
 struct bn_results_log {
   size_t state_size;
-  _Atomic uint64_t n;             /* rows reserved */
+  int keep;
+  uint64_t chunk_rows;
+  size_t ring_n;
+  chunk_slot *ring;
+  _Atomic uint64_t n;       /* rows reserved */
+  _Atomic uint64_t durable; /* rows below are on disk (writer thread advances it) */
+  uint64_t freed_chunks;    /* chunks below this are freed (writer thread) */
+  uint64_t base;            /* the first row of this session (earlier ones are in segments) */
   pthread_mutex_t grow;
-  bn_result_row *_Atomic *rows;   /* [MAX_CHUNKS] chunk pointers */
-  unsigned char *_Atomic *states; /* [MAX_CHUNKS] */
 };
 
-bn_err bn__results_log_create(bn_results_log **out, size_t state_size) {
+bn_err bn__results_log_create(bn_results_log **out, size_t state_size, int keep, size_t buffer_bytes,
+                              uint64_t extra_rows) {
   bn_results_log *l = calloc(1, sizeof *l);
-  if (l) {
-    l->rows = calloc(MAX_CHUNKS, sizeof *l->rows);
-    l->states = calloc(MAX_CHUNKS, sizeof *l->states);
-  }
-  if (!l || !l->rows || !l->states) {
-    if (l) {
-      free(l->rows);
-      free(l->states);
-    }
-    free(l);
-    return BN_ERR_NOMEM;
-  }
+  BN_CHECK(l, BN_ERR_NOMEM, "no memory for the results buffer");
   l->state_size = state_size;
+  l->keep = keep;
+  const size_t row_bytes = sizeof(bn_result_row) + (state_size ? state_size : 1);
+  /* Chunks of about 1 MiB, at most an eighth of the buffer, at least 16 rows. */
+  size_t target = buffer_bytes / 8 < ((size_t)1 << 20) ? buffer_bytes / 8 : ((size_t)1 << 20);
+  l->chunk_rows = target / row_bytes >= 16 ? target / row_bytes : 16;
+  /* Room for twice the buffer (the search waits for the disk there), the rows that tasks
+   * may still append meanwhile, and slack. */
+  const uint64_t buffer_chunks = buffer_bytes / (l->chunk_rows * row_bytes) + 1;
+  l->ring_n = (size_t)(2 * buffer_chunks + extra_rows / l->chunk_rows + 8);
+  l->ring = calloc(l->ring_n, sizeof *l->ring);
+  if (!l->ring) {
+    free(l);
+    BN_CHECK(0, BN_ERR_NOMEM, "no memory for the results buffer");
+  }
   pthread_mutex_init(&l->grow, NULL);
   *out = l;
   return BN_OK;
 }
 
+static void free_slot(chunk_slot *c) {
+  atomic_store(&c->chunk1, 0);
+  free(atomic_load(&c->rows));
+  free(atomic_load(&c->states));
+  atomic_store(&c->rows, NULL);
+  atomic_store(&c->states, NULL);
+  atomic_store(&c->filled, 0);
+}
+
 void bn__results_log_destroy(bn_results_log **lp) {
   if (!lp || !*lp) return;
   bn_results_log *l = *lp;
-  for (size_t c = 0; c < MAX_CHUNKS && l->rows[c]; c++) {
-    free(l->rows[c]);
-    free(l->states[c]);
-  }
-  free(l->rows);
-  free(l->states);
+  for (size_t i = 0; i < l->ring_n; i++) free_slot(&l->ring[i]);
+  free(l->ring);
   pthread_mutex_destroy(&l->grow);
   free(l);
   *lp = NULL;
 }
 
+static chunk_slot *slot_of(const bn_results_log *l, uint64_t chunk) { return &l->ring[chunk % l->ring_n]; }
+
 static bn_err ensure_chunk(bn_results_log *l, uint64_t c) {
-  if (atomic_load_explicit(&l->rows[c], memory_order_acquire)) return BN_OK;
-  BN_CHECK(c < MAX_CHUNKS, BN_ERR_FULL, "results log full (%llu rows)",
-           (unsigned long long)MAX_CHUNKS * CHUNK_ROWS);
+  chunk_slot *sl = slot_of(l, c);
+  if (atomic_load_explicit(&sl->chunk1, memory_order_acquire) == c + 1) return BN_OK;
   bn_err err = BN_OK;
   pthread_mutex_lock(&l->grow);
-  if (!atomic_load_explicit(&l->rows[c], memory_order_relaxed)) {
-    unsigned char *st = malloc((size_t)CHUNK_ROWS * (l->state_size ? l->state_size : 1));
-    bn_result_row *rows = malloc((size_t)CHUNK_ROWS * sizeof *rows);
+  const uint64_t held = atomic_load(&sl->chunk1);
+  if (held == 0) {
+    unsigned char *st = malloc((size_t)l->chunk_rows * (l->state_size ? l->state_size : 1));
+    bn_result_row *rows = malloc((size_t)l->chunk_rows * sizeof *rows);
     if (!st || !rows) {
       free(st);
       free(rows);
       err = BN_ERR_NOMEM;
     } else {
-      atomic_store_explicit(&l->states[c], st, memory_order_release);
-      atomic_store_explicit(&l->rows[c], rows, memory_order_release);
+      /* A resumed session starts mid-chunk: the rows before it count as filled. */
+      const uint64_t start = c * l->chunk_rows;
+      atomic_store(&sl->filled, start < l->base ? l->base - start : 0);
+      atomic_store(&sl->states, st);
+      atomic_store(&sl->rows, rows);
+      atomic_store_explicit(&sl->chunk1, c + 1, memory_order_release);
     }
+  } else if (held != c + 1) {
+    err = BN_ERR_FULL; /* the ring is full of rows not yet on disk: the back-pressure failed */
   }
   pthread_mutex_unlock(&l->grow);
+  if (err == BN_ERR_FULL) bn_error("results buffer overflow: rows arrive faster than they reach the disk");
   return err;
 }
 
 bn_err bn__results_log_append(bn_results_log *l, const bn_result_row *row, const void *state) {
   uint64_t i = atomic_fetch_add(&l->n, 1);
-  uint64_t c = i / CHUNK_ROWS, k = i % CHUNK_ROWS;
+  if (!l->keep) return BN_OK;
+  uint64_t c = i / l->chunk_rows, k = i % l->chunk_rows;
   bn_err err = ensure_chunk(l, c);
-  if (err != BN_OK) {
-    atomic_fetch_sub(&l->n, 1); /* only reached when memory is gone; the run stops */
-    return err;
-  }
-  l->rows[c][k] = *row;
-  memcpy(l->states[c] + k * l->state_size, state, l->state_size);
+  if (err != BN_OK) return err; /* the run stops with this error */
+  chunk_slot *sl = slot_of(l, c);
+  atomic_load(&sl->rows)[k] = *row;
+  memcpy(atomic_load(&sl->states) + k * l->state_size, state, l->state_size);
+  atomic_fetch_add_explicit(&sl->filled, 1, memory_order_release);
   return BN_OK;
 }
 
 uint64_t bn__results_log_size(const bn_results_log *l) { return atomic_load(&l->n); }
 
-void bn__results_log_view(bn_results_log *l, bn_snapshot *snap) {
-  snap->n_results = atomic_load(&l->n);
-  snap->result_chunk_rows = CHUNK_ROWS;
-  snap->result_rows = (bn_result_row **)l->rows;
-  snap->result_states = (unsigned char **)l->states;
+uint64_t bn__results_log_buffered(const bn_results_log *l) {
+  return l->keep ? atomic_load(&l->n) - atomic_load(&l->durable) : 0;
 }
 
-bn_err bn__results_log_load(bn_results_log *l, const bn_snapshot *snap) {
-  for (uint64_t i = 0; i < snap->n_results; i++) {
-    uint64_t c = i / snap->result_chunk_rows, k = i % snap->result_chunk_rows;
-    BN_CALL(bn__results_log_append(l, &snap->result_rows[c][k], snap->result_states[c] + k * snap->state_size));
+uint64_t bn__results_log_complete(const bn_results_log *l, uint64_t from) {
+  const uint64_t n = atomic_load(&l->n);
+  uint64_t c = from / l->chunk_rows;
+  for (;; c++) {
+    const chunk_slot *sl = slot_of(l, c);
+    if (atomic_load_explicit((_Atomic uint64_t *)&sl->chunk1, memory_order_acquire) != c + 1 ||
+        atomic_load_explicit((_Atomic uint64_t *)&sl->filled, memory_order_acquire) != l->chunk_rows)
+      break;
   }
-  return BN_OK;
+  const uint64_t upto = c * l->chunk_rows;
+  return upto < from ? from : upto > n ? n : upto;
+}
+
+void bn__results_log_release(bn_results_log *l, uint64_t upto) {
+  atomic_store(&l->durable, upto);
+  pthread_mutex_lock(&l->grow);
+  for (; (l->freed_chunks + 1) * l->chunk_rows <= upto; l->freed_chunks++) {
+    chunk_slot *sl = slot_of(l, l->freed_chunks);
+    if (atomic_load(&sl->chunk1) == l->freed_chunks + 1) free_slot(sl);
+  }
+  pthread_mutex_unlock(&l->grow);
+}
+
+void bn__results_log_restart_at(bn_results_log *l, uint64_t rows) {
+  atomic_store(&l->n, rows);
+  atomic_store(&l->durable, rows);
+  l->freed_chunks = rows / l->chunk_rows;
+  l->base = rows;
+}
+
+static const bn_result_row *source_row(const void *ctx, uint64_t i) {
+  const bn_results_log *l = ctx;
+  return &atomic_load(&slot_of(l, i / l->chunk_rows)->rows)[i % l->chunk_rows];
+}
+
+static const unsigned char *source_state(const void *ctx, uint64_t i) {
+  const bn_results_log *l = ctx;
+  return atomic_load(&slot_of(l, i / l->chunk_rows)->states) + (i % l->chunk_rows) * l->state_size;
+}
+
+bn_result_source bn__results_log_source(const bn_results_log *l) {
+  return (bn_result_source){.ctx = l, .row = source_row, .state = source_state};
 }

@@ -50,11 +50,9 @@ static bn_err restore_pending(bn_search *s, const bn_snapshot *snap) {
 }
 
 bn_err bn__search_restore(bn_search *s, const bn_snapshot *snap) {
-  BN_CHECK(snap->n_results == snap->completed && snap->completed + snap->n_pending + snap->cancelled ==
-                                                     snap->next_iteration,
-           BN_ERR_CORRUPT,
-           "checkpoint counters disagree: %llu results, %llu applied, %llu pending, %llu cancelled, %llu claimed",
-           (unsigned long long)snap->n_results, (unsigned long long)snap->completed,
+  BN_CHECK(snap->completed + snap->n_pending + snap->cancelled == snap->next_iteration, BN_ERR_CORRUPT,
+           "checkpoint counters disagree: %llu applied, %llu pending, %llu cancelled, %llu claimed",
+           (unsigned long long)snap->completed,
            (unsigned long long)snap->n_pending, (unsigned long long)snap->cancelled,
            (unsigned long long)snap->next_iteration);
   atomic_store(&s->next_iteration, snap->next_iteration);
@@ -67,13 +65,12 @@ bn_err bn__search_restore(bn_search *s, const bn_snapshot *snap) {
   s->elapsed_before = snap->elapsed_seconds;
   s->checkpoints = snap->checkpoints;
 
-  BN_CALL(bn__results_log_load(s->log, snap));
-  for (uint64_t i = 0; i < snap->n_results; i++) {
-    uint64_t c = i / snap->result_chunk_rows, k = i % snap->result_chunk_rows;
-    const bn_result_row *r = &snap->result_rows[c][k];
-    if (r->status == BN_JOB_OK)
-      bn__top_evals_offer(s->top, snap->result_states[c] + k * snap->state_size, r->reward, r->job_id);
-  }
+  /* The results log stays in its segments; what the report needs of it was saved. */
+  bn__results_log_restart_at(s->log, snap->completed);
+  for (uint64_t i = 0; i < snap->n_top; i++)
+    bn__top_evals_offer(s->top, snap->top_states + i * snap->state_size, snap->top[i].reward, snap->top[i].job_id);
+  for (uint64_t i = 0; i < snap->n_failure_groups; i++)
+    BN_CALL(bn_failure_tally_add(&s->failures_by_reason, snap->failure_groups[i].text, snap->failure_groups[i].count));
   s->history = malloc((snap->n_history ? snap->n_history : 1) * sizeof *s->history);
   s->timeline = malloc((snap->n_timeline ? snap->n_timeline : 1) * sizeof *s->timeline);
   s->engines_before = malloc((snap->n_engines ? snap->n_engines : 1) * sizeof *s->engines_before);

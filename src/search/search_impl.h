@@ -2,6 +2,7 @@
 #ifndef BANYAN_SEARCH_IMPL_H
 #define BANYAN_SEARCH_IMPL_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 
@@ -30,17 +31,28 @@ void bn__top_evals_offer(bn_top_evals *t, const void *state, double reward, uint
 /* Copy up to max entries, best first; states point into the list. */
 size_t bn__top_evals_get(bn_top_evals *t, bn_top_eval *out, size_t max);
 
-/* The results log: append-only rows in chunks that never move (results_log.c). */
+/* The results buffer: rows from their application until they are in a segment on disk
+ * (results_log.c). Row numbers are those of the run (a resumed session continues them). */
 typedef struct bn_results_log bn_results_log;
-bn_err bn__results_log_create(bn_results_log **log, size_t state_size);
+/* keep = 0: rows are only counted. buffer_bytes sizes the chunks and the ring; extra_rows:
+ * how many rows tasks may append beyond twice the buffer while the search waits. */
+bn_err bn__results_log_create(bn_results_log **log, size_t state_size, int keep, size_t buffer_bytes,
+                              uint64_t extra_rows);
 void bn__results_log_destroy(bn_results_log **log);
-/* Thread-safe. */
+/* Thread-safe. BN_ERR_NOMEM, or BN_ERR_FULL if the ring is full of rows not on disk. */
 bn_err bn__results_log_append(bn_results_log *log, const bn_result_row *row, const void *state);
 uint64_t bn__results_log_size(const bn_results_log *log);
-/* Point a snapshot's result fields at the rows appended so far (borrowed). */
-void bn__results_log_view(bn_results_log *log, bn_snapshot *snap);
-/* Append every result of a loaded snapshot. */
-bn_err bn__results_log_load(bn_results_log *log, const bn_snapshot *snap);
+/* Rows in memory (appended, not yet durable). */
+uint64_t bn__results_log_buffered(const bn_results_log *log);
+/* The end of the complete whole chunks from row `from` on (at least `from`): rows below it
+ * may be written to a segment while tasks go on appending. */
+uint64_t bn__results_log_complete(const bn_results_log *log, uint64_t from);
+/* Rows below `upto` are on disk: free their chunks (writer thread). */
+void bn__results_log_release(bn_results_log *log, uint64_t upto);
+/* A resumed session: rows 0 .. rows - 1 are in segments already. */
+void bn__results_log_restart_at(bn_results_log *log, uint64_t rows);
+/* The rows as a segment source (valid for rows not yet released). */
+bn_result_source bn__results_log_source(const bn_results_log *log);
 
 /* The background checkpoint writer (checkpointing.c). */
 typedef struct bn_ckpt_writer bn_ckpt_writer;
@@ -71,6 +83,13 @@ typedef struct bn_search {
   double ckpt_max_share;        /* writing may take at most this share of the run's time */
   double ckpt_cost;             /* seconds the last checkpoint cost (snapshot + write) */
   uint64_t ckpt_every_evals, next_ckpt_evals;
+  uint64_t buffer_rows;         /* rows in memory before a segment is written early */
+  uint64_t segment_requested;   /* rows handed to the writer for segments so far */
+  const char *resume_path;      /* the checkpoint resumed (its segments), or NULL */
+  const bn_snapshot *resume_snap; /* its segment table (until the writer has taken it) */
+  bn_failure_tally failures_by_reason; /* guarded by failures_mu */
+  pthread_mutex_t failures_mu;
+  uint64_t run_id;
   int signal_checkpointed;      /* the checkpoint taken on a stop signal is on its way */
   int abandoned;                /* gave up waiting for jobs in flight after a signal */
   uint64_t checkpoints;         /* written so far, earlier sessions included */
@@ -155,7 +174,8 @@ void bn__ckpt_stop(bn_search *s);
  * `wait`, block until it is on disk. Skipped (BN_OK) if a write is still running and not
  * `wait`. */
 bn_err bn__ckpt_now(bn_search *s, bool wait);
-/* Triggers: periodic, every N results, on a stop signal. */
+/* Triggers: periodic, every N results, on a stop signal; and segments written early when
+ * the results buffer fills (waiting for the disk when it holds twice its size). */
 bn_err bn__ckpt_tick(bn_search *s, double now);
 /* The first error of the writer thread (BN_OK if none). */
 bn_err bn__ckpt_error(bn_search *s);

@@ -1,0 +1,229 @@
+/* Result segments, the read side: the header check of a segment against the checkpoint's
+ * segment table (bn_segment_check: right run, rows, state size and checksum, without
+ * reading rows), the check of every segment a checkpoint lists (at read time, so a missing,
+ * damaged or foreign segment makes the checkpoint unusable and resume falls back to
+ * NAME.prev), and the streaming reader of the whole results log (bn_results_*), which
+ * checks every row, each segment's checksum and the failure count, in strips of about
+ * 4 MiB: memory stays bounded however long the run was. Nothing here writes a file. */
+#include <stdlib.h>
+#include <string.h>
+#include <xxhash.h>
+
+#include "checkpoint/h5check.h"
+
+/* Every root attribute of a segment must agree with the table and the run. */
+static bn_err check_header(bn__rd *r, const bn_segment_params *p, const bn_segment_info *seg) {
+  uint32_t version = 0;
+  uint64_t run_id = 0, first = 0, rows = 0, ss = 0, sum = 0;
+  BN_CALL(bn__rd_attr_num(r, r->file, "/", "format_version", BN__F_U32, &version));
+  BN_CALL(bn__rd_attr_num(r, r->file, "/", "run_id", BN__F_U64, &run_id));
+  BN_CALL(bn__rd_attr_num(r, r->file, "/", "first_row", BN__F_U64, &first));
+  BN_CALL(bn__rd_attr_num(r, r->file, "/", "rows", BN__F_U64, &rows));
+  BN_CALL(bn__rd_attr_num(r, r->file, "/", "state_size", BN__F_U64, &ss));
+  BN_CALL(bn__rd_attr_num(r, r->file, "/", "checksum", BN__F_U64, &sum));
+  if (version != BN_CHECKPOINT_FORMAT_VERSION)
+    return bn__rd_fail(r, BN_ERR_CORRUPT, "format_version %u, not %u", version, BN_CHECKPOINT_FORMAT_VERSION);
+  if (run_id != p->run_id)
+    return bn__rd_fail(r, BN_ERR_CORRUPT, "belongs to another run (run_id %016llx, this run %016llx)",
+                       (unsigned long long)run_id, (unsigned long long)p->run_id);
+  if (first != seg->first_row || rows != seg->rows)
+    return bn__rd_fail(r, BN_ERR_CORRUPT, "holds rows %llu..+%llu, the checkpoint expects %llu..+%llu",
+                       (unsigned long long)first, (unsigned long long)rows, (unsigned long long)seg->first_row,
+                       (unsigned long long)seg->rows);
+  if (ss != p->state_size)
+    return bn__rd_fail(r, BN_ERR_CORRUPT, "has %llu-byte states, the run %llu-byte ones", (unsigned long long)ss,
+                       (unsigned long long)p->state_size);
+  if (sum != seg->checksum)
+    return bn__rd_fail(r, BN_ERR_CORRUPT, "checksum %016llx, the checkpoint expects %016llx", (unsigned long long)sum,
+                       (unsigned long long)seg->checksum);
+  return BN_OK;
+}
+
+int bn__seg_in_is_open(const bn__seg_in *s) { return s->open; }
+int bn__seg_in_done(const bn__seg_in *s) { return s->open && s->next == s->rows; }
+
+void bn__seg_in_close(bn__seg_in *s) {
+  (void)bn__h5_close(&s->mtype);
+  (void)bn__h5_close(&s->fspace);
+  (void)bn__h5_close(&s->ds);
+  (void)bn__h5_close(&s->r.file);
+  if (s->xxh) XXH3_freeState(s->xxh);
+  s->xxh = NULL;
+  s->open = 0;
+}
+
+/* Prefix the reader's reason with the file name. */
+static bn_err named(bn_err e, const char *path, const char *inner, char *why, size_t whylen) {
+  return bn__why(e, why, whylen, "segment %s: %s", path, inner[0] ? inner : bn_strerror(e));
+}
+
+bn_err bn__seg_in_open(bn__seg_in *s, const char *dir, const bn_segment_params *p, const bn_segment_info *seg,
+                       char *why, size_t whylen) {
+  char inner[512] = "";
+  memset(s, 0, sizeof *s);
+  s->ds = s->fspace = s->mtype = -1;
+  s->r = (bn__rd){.file = -1, .why = inner, .whylen = sizeof inner};
+  bn_segment_path(dir, seg->seq, s->path, sizeof s->path);
+  bn_err err = bn__rd_open_file(&s->r, s->path);
+  uint64_t n = 0;
+  if (err == BN_OK) err = check_header(&s->r, p, seg);
+  if (err == BN_OK) err = bn__rd_table_open(&s->r, &bn__results_table, p->state_size, &s->ds, &n);
+  if (err == BN_OK && n != seg->rows)
+    err = bn__rd_fail(&s->r, BN_ERR_CORRUPT, "/results has %llu rows, its header says %llu", (unsigned long long)n,
+                      (unsigned long long)seg->rows);
+  if (err == BN_OK) err = bn__table_type(&bn__results_table, p->state_size, BN__LAYOUT_PACKED, &s->mtype);
+  if (err == BN_OK && (s->fspace = H5Dget_space(s->ds)) < 0) err = bn__rd_h5fail(&s->r, "no dataspace for /results");
+  if (err == BN_OK) {
+    s->xxh = XXH3_createState();
+    if (!s->xxh || XXH3_64bits_reset(s->xxh) == XXH_ERROR) err = bn__rd_fail(&s->r, BN_ERR_NOMEM, "no memory");
+  }
+  if (err != BN_OK) {
+    bn__seg_in_close(s);
+    return named(err, s->path, inner, why, whylen);
+  }
+  s->rows = seg->rows;
+  s->checksum = seg->checksum;
+  s->row_bytes = bn__table_packed_size(&bn__results_table, p->state_size);
+  s->open = 1;
+  return BN_OK;
+}
+
+bn_err bn__seg_in_read(bn__seg_in *s, unsigned char *buf, size_t max, size_t *n, char *why, size_t whylen) {
+  const uint64_t left = s->rows - s->next;
+  const hsize_t start[1] = {s->next}, count[1] = {left < max ? left : max};
+  *n = 0;
+  if (count[0] == 0) return BN_OK;
+  hid_t mspace = H5Screate_simple(1, count, NULL);
+  const int ok = mspace >= 0 && H5Sselect_hyperslab(s->fspace, H5S_SELECT_SET, start, NULL, count, NULL) >= 0 &&
+                 H5Dread(s->ds, s->mtype, mspace, s->fspace, H5P_DEFAULT, buf) >= 0;
+  (void)bn__h5_close(&mspace);
+  if (!ok) {
+    char msg[256];
+    bn__h5_message(msg, sizeof msg);
+    bn__h5_report(BN_LOG_DEBUG, __FILE__, __LINE__, __func__, "segment read");
+    return bn__why(BN_ERR_CORRUPT, why, whylen, "segment %s: cannot read rows %llu..%llu: %s", s->path,
+                   (unsigned long long)s->next, (unsigned long long)(s->next + count[0] - 1), msg);
+  }
+  XXH3_64bits_update(s->xxh, buf, (size_t)count[0] * s->row_bytes);
+  s->next += count[0];
+  *n = (size_t)count[0];
+  if (s->next == s->rows && XXH3_64bits_digest(s->xxh) != s->checksum)
+    return bn__why(BN_ERR_CORRUPT, why, whylen, "segment %s: its rows do not match their checksum (damaged)", s->path);
+  return BN_OK;
+}
+
+bn_err bn_segment_check(const char *dir, const bn_segment_params *p, const bn_segment_info *seg, char *why,
+                        size_t whylen) {
+  bn__h5_guard guard;
+  bn__h5_quiet(&guard);
+  bn__seg_in s;
+  bn_err err = bn__seg_in_open(&s, dir, p, seg, why, whylen);
+  bn__seg_in_close(&s);
+  bn__h5_restore(&guard);
+  return err;
+}
+
+bn_err bn__segments_check_all(const char *ckpt_path, const bn_snapshot *s, char *why, size_t whylen) {
+  char *dir = bn_checkpoint_segment_dir(ckpt_path, s->segment_dir);
+  if (!dir) return bn__why(BN_ERR_NOMEM, why, whylen, "no memory");
+  const bn_segment_params p = {.run_id = s->run_id, .state_size = s->state_size};
+  bn_err err = BN_OK;
+  for (uint64_t i = 0; i < s->n_segments && err == BN_OK; i++) err = bn_segment_check(dir, &p, &s->segments[i], why, whylen);
+  free(dir);
+  return err;
+}
+
+/* --- the streaming reader ----------------------------------------------------------- */
+
+enum { STRIP_BYTES = 4 << 20 };
+
+struct bn_results_reader {
+  const bn_snapshot *snap;
+  char *dir;
+  bn_segment_params p;
+  bn__seg_in in;
+  uint64_t seg;        /* index of the segment being read */
+  uint64_t row;        /* rows delivered */
+  uint64_t failed;
+  unsigned char *buf;  /* strip of packed rows */
+  size_t strip;
+  char why[768];
+};
+
+bn_err bn_results_open(const char *ckpt_path, const bn_snapshot *snap, bn_results_reader **out, char *why,
+                       size_t whylen) {
+  bn_results_reader *rd = calloc(1, sizeof *rd);
+  if (!rd) return bn__why(BN_ERR_NOMEM, why, whylen, "no memory");
+  rd->snap = snap;
+  rd->dir = bn_checkpoint_segment_dir(ckpt_path, snap->segment_dir);
+  rd->p = (bn_segment_params){.run_id = snap->run_id, .state_size = snap->state_size};
+  const size_t row_bytes = bn__table_packed_size(&bn__results_table, snap->state_size);
+  rd->strip = STRIP_BYTES / row_bytes ? STRIP_BYTES / row_bytes : 1;
+  rd->buf = malloc(rd->strip * row_bytes);
+  rd->in.r.file = rd->in.ds = rd->in.fspace = rd->in.mtype = -1;
+  if (!rd->dir || !rd->buf) {
+    bn_results_close(&rd);
+    return bn__why(BN_ERR_NOMEM, why, whylen, "no memory for a results strip");
+  }
+  *out = rd;
+  return BN_OK;
+}
+
+const char *bn_results_why(const bn_results_reader *rd) { return rd ? rd->why : "no reader"; }
+
+void bn_results_close(bn_results_reader **rdp) {
+  if (!rdp || !*rdp) return;
+  bn_results_reader *rd = *rdp;
+  bn__h5_guard guard;
+  bn__h5_quiet(&guard);
+  bn__seg_in_close(&rd->in);
+  bn__h5_restore(&guard);
+  free(rd->dir);
+  free(rd->buf);
+  free(rd);
+  *rdp = NULL;
+}
+
+static bn_err next_rows(bn_results_reader *rd, bn_result_row *rows, unsigned char *states, size_t max, size_t *n) {
+  const bn_snapshot *s = rd->snap;
+  const size_t ss = (size_t)s->state_size;
+  const size_t row_bytes = bn__table_packed_size(&bn__results_table, ss);
+  *n = 0;
+  while (rd->seg < s->n_segments && !bn__seg_in_is_open(&rd->in)) {
+    BN_CALL(bn__seg_in_open(&rd->in, rd->dir, &rd->p, &s->segments[rd->seg], rd->why, sizeof rd->why));
+  }
+  if (rd->seg == s->n_segments) {
+    if (rd->failed != s->failures)
+      return bn__why(BN_ERR_CORRUPT, rd->why, sizeof rd->why, "/results has %llu failed rows but failures = %llu",
+                     (unsigned long long)rd->failed, (unsigned long long)s->failures);
+    return BN_OK;
+  }
+  size_t got = 0;
+  BN_CALL(bn__seg_in_read(&rd->in, rd->buf, max < rd->strip ? max : rd->strip, &got, rd->why, sizeof rd->why));
+  for (size_t i = 0; i < got; i++) {
+    bn__result_unpack(rd->buf + i * row_bytes, ss, &rows[i], states + i * ss);
+    char inner[256];
+    if (bn__result_row_check(s, &rows[i], inner, sizeof inner) != BN_OK)
+      return bn__why(BN_ERR_CORRUPT, rd->why, sizeof rd->why, "segment %s: /results row %llu: %s", rd->in.path,
+                     (unsigned long long)(rd->row + i), inner);
+    rd->failed += rows[i].status == BN_JOB_FAILED;
+  }
+  rd->row += got;
+  if (bn__seg_in_done(&rd->in)) {
+    bn__seg_in_close(&rd->in);
+    rd->seg++;
+  }
+  *n = got;
+  return BN_OK;
+}
+
+bn_err bn_results_next(bn_results_reader *rd, bn_result_row *rows, unsigned char *states, size_t max, size_t *n) {
+  BN_CHECK(rd && rows && states && n && max > 0, BN_ERR_ARG, "results reader: bad arguments");
+  bn__h5_guard guard;
+  bn__h5_quiet(&guard);
+  bn_err err = next_rows(rd, rows, states, max, n);
+  /* An empty segment would deliver nothing: keep going until rows come or the log ends. */
+  while (err == BN_OK && *n == 0 && rd->seg < rd->snap->n_segments) err = next_rows(rd, rows, states, max, n);
+  bn__h5_restore(&guard);
+  return err;
+}

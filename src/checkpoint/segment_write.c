@@ -1,0 +1,282 @@
+/* Result segments, the write side: one immutable HDF5 file per range of the results log
+ * (DIR/results-<seq>.h5), written once by the checkpoint writer thread and never changed,
+ * so a checkpoint only writes the rows that arrived since the previous one, and a reader
+ * can use any committed segment while the run goes on. bn_segment_merge combines adjacent
+ * segments into one (compaction, so a long run does not collect thousands of files).
+ *
+ * A segment is written to "results-<seq>.h5.tmp" (created fresh with O_EXCL, so a planted
+ * symlink is never followed), flushed, closed, synced and renamed into place, then the
+ * directory is synced: a crash leaves either no segment or a complete one. Its root
+ * attributes name the run, its rows and an XXH3-64 checksum of the rows as stored; the
+ * rows are /results, the same compound type as the main file's virtual /results, chunked
+ * and, if asked, shuffled and deflated (HDF5's built-in filters, which every HDF5 and
+ * h5py read). */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <xxhash.h>
+
+#include "checkpoint/h5check.h"
+
+void bn_segment_path(const char *dir, uint64_t seq, char *buf, size_t n) {
+  snprintf(buf, n, "%s/" BN__SEGMENT_PREFIX "%012llu" BN__SEGMENT_SUFFIX, dir, (unsigned long long)seq);
+}
+
+/* An open segment being written. */
+typedef struct seg_out {
+  hid_t file, ds, fspace, mtype;
+  uint64_t rows, done;
+  hsize_t chunk;
+  size_t row_bytes;
+  XXH3_state_t *xxh;
+  char path[4096], tmp[4200];
+} seg_out;
+
+static bn_err attr_u64(hid_t loc, const char *name, uint64_t v, bn_err *errp) {
+  bn_err err = BN_OK;
+  hid_t space = -1, a = -1;
+  BN_H5_SET(space, H5Screate(H5S_SCALAR));
+  BN_H5_SET(a, H5Acreate2(loc, name, H5T_STD_U64LE, space, H5P_DEFAULT, H5P_DEFAULT));
+  BN_H5(H5Awrite(a, H5T_NATIVE_UINT64, &v));
+fail:
+  (void)bn__h5_close(&a);
+  (void)bn__h5_close(&space);
+  if (err != BN_OK) *errp = err;
+  return err;
+}
+
+/* Rows per chunk: about 1 MiB (at most 64 Ki rows), no more than the rows there are. */
+static hsize_t chunk_rows(size_t row_bytes, uint64_t rows) {
+  uint64_t c = ((uint64_t)1 << 20) / row_bytes;
+  if (c < 1) c = 1;
+  if (c > 65536) c = 65536;
+  return (hsize_t)(c < rows ? c : rows);
+}
+
+static void seg_abandon(seg_out *o) {
+  (void)bn__h5_close(&o->mtype);
+  (void)bn__h5_close(&o->fspace);
+  (void)bn__h5_close(&o->ds);
+  if (o->file >= 0) {
+    if (truncate(o->tmp, 0) != 0) bn_debug("cannot truncate %s: %s", o->tmp, strerror(errno));
+    if (bn__h5_close(&o->file) < 0) bn_warn("HDF5 could not close %s after a failure", o->tmp);
+  }
+  if (o->tmp[0] && unlink(o->tmp) != 0 && errno != ENOENT) bn_warn("cannot remove %s: %s", o->tmp, strerror(errno));
+  if (o->xxh) XXH3_freeState(o->xxh);
+  o->xxh = NULL;
+}
+
+static bn_err seg_begin(seg_out *o, const char *dir, const bn_segment_params *p, uint64_t seq, uint64_t first_row,
+                        uint64_t rows) {
+  bn_err err = BN_OK;
+  hid_t fapl = -1, dcpl = -1, ftype = -1, space = -1;
+  memset(o, 0, sizeof *o);
+  o->file = o->ds = o->fspace = o->mtype = -1;
+  o->rows = rows;
+  o->row_bytes = bn__table_packed_size(&bn__results_table, p->state_size);
+  bn_segment_path(dir, seq, o->path, sizeof o->path);
+  snprintf(o->tmp, sizeof o->tmp, "%s.tmp", o->path);
+  o->xxh = XXH3_createState();
+  BN_CHECK_GOTO(o->xxh && XXH3_64bits_reset(o->xxh) != XXH_ERROR, BN_ERR_NOMEM, "no memory for a checksum");
+  if (unlink(o->tmp) != 0 && errno != ENOENT) BN_CHECK_GOTO(0, BN_ERR_IO, "cannot remove stale %s: %s", o->tmp, strerror(errno));
+  int fd = open(o->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+  BN_CHECK_GOTO(fd >= 0, BN_ERR_IO, "cannot create %s: %s", o->tmp, strerror(errno));
+  BN_CHECK_GOTO(close(fd) == 0, BN_ERR_IO, "cannot close %s: %s", o->tmp, strerror(errno));
+  BN_H5_SET(fapl, H5Pcreate(H5P_FILE_ACCESS));
+  BN_H5(H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_V110));
+  BN_H5(H5Pset_fclose_degree(fapl, H5F_CLOSE_STRONG));
+#if H5_VERSION_GE(1, 10, 7)
+  BN_H5(H5Pset_file_locking(fapl, 0, 1));
+#endif
+  BN_H5_SET(o->file, H5Fcreate(o->tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl));
+  const uint32_t version = BN_CHECKPOINT_FORMAT_VERSION;
+  {
+    hid_t sp = -1, a = -1;
+    BN_H5_SET(sp, H5Screate(H5S_SCALAR));
+    a = H5Acreate2(o->file, "format_version", H5T_STD_U32LE, sp, H5P_DEFAULT, H5P_DEFAULT);
+    herr_t w = a >= 0 ? H5Awrite(a, H5T_NATIVE_UINT32, &version) : -1;
+    (void)bn__h5_close(&a);
+    (void)bn__h5_close(&sp);
+    BN_H5(w);
+  }
+  BN_TRY(attr_u64(o->file, "run_id", p->run_id, &err));
+  BN_TRY(attr_u64(o->file, "first_row", first_row, &err));
+  BN_TRY(attr_u64(o->file, "rows", rows, &err));
+  BN_TRY(attr_u64(o->file, "state_size", p->state_size, &err));
+  BN_TRY(bn__table_type(&bn__results_table, p->state_size, BN__LAYOUT_FILE, &ftype));
+  BN_TRY(bn__table_type(&bn__results_table, p->state_size, BN__LAYOUT_PACKED, &o->mtype));
+  const hsize_t dims[1] = {rows};
+  BN_H5_SET(o->fspace, H5Screate_simple(1, dims, NULL));
+  BN_H5_SET(dcpl, H5Pcreate(H5P_DATASET_CREATE));
+  BN_H5(H5Pset_fill_time(dcpl, H5D_FILL_TIME_NEVER));
+  o->chunk = chunk_rows(o->row_bytes, rows);
+  BN_H5(H5Pset_chunk(dcpl, 1, &o->chunk));
+  if (p->deflate > 0) {
+    BN_H5(H5Pset_shuffle(dcpl));
+    BN_H5(H5Pset_deflate(dcpl, (unsigned)p->deflate));
+  }
+  BN_H5_SET(o->ds, H5Dcreate2(o->file, "results", ftype, o->fspace, H5P_DEFAULT, dcpl, H5P_DEFAULT));
+  (void)bn__h5_close(&dcpl);
+  (void)bn__h5_close(&ftype);
+  (void)bn__h5_close(&fapl);
+  return BN_OK;
+fail:
+  (void)bn__h5_close(&space);
+  (void)bn__h5_close(&dcpl);
+  (void)bn__h5_close(&ftype);
+  (void)bn__h5_close(&fapl);
+  seg_abandon(o);
+  return err;
+}
+
+/* Append n packed rows (whole chunks, except at the end). */
+static bn_err seg_put(seg_out *o, const unsigned char *buf, size_t n) {
+  bn_err err = BN_OK;
+  hid_t mspace = -1;
+  const hsize_t start[1] = {o->done}, count[1] = {n};
+  BN_CHECK(o->done + n <= o->rows, BN_ERR_INTERNAL, "segment %s: more rows than declared", o->path);
+  XXH3_64bits_update(o->xxh, buf, n * o->row_bytes);
+  BN_H5_SET(mspace, H5Screate_simple(1, count, NULL));
+  BN_H5(H5Sselect_hyperslab(o->fspace, H5S_SELECT_SET, start, NULL, count, NULL));
+  BN_H5(H5Dwrite(o->ds, o->mtype, mspace, o->fspace, H5P_DEFAULT, buf));
+  (void)bn__h5_close(&mspace);
+  o->done += n;
+  return BN_OK;
+fail:
+  (void)bn__h5_close(&mspace);
+  return err;
+}
+
+/* fsync a path (file or directory); EINVAL/ENOTSUP (cannot sync there) are not errors. */
+static bn_err sync_path(const char *path, int dir, uint64_t *size) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC | (dir ? O_DIRECTORY : 0));
+  BN_CHECK(fd >= 0, BN_ERR_IO, "cannot open %s: %s", path, strerror(errno));
+  struct stat st;
+  int e = 0;
+  if (fsync(fd) != 0 && !(dir && (errno == EINVAL || errno == ENOTSUP))) e = errno;
+  if (!e && size && fstat(fd, &st) != 0) e = errno;
+  (void)close(fd);
+  BN_CHECK(!e, BN_ERR_IO, "cannot sync %s: %s", path, strerror(e));
+  if (size) *size = (uint64_t)st.st_size;
+  return BN_OK;
+}
+
+static bn_err seg_finish(seg_out *o, const char *dir, uint64_t seq, uint64_t first_row, bn_segment_info *out) {
+  bn_err err = BN_OK;
+  BN_CHECK_GOTO(o->done == o->rows, BN_ERR_INTERNAL, "segment %s: %llu of %llu rows written", o->path,
+                (unsigned long long)o->done, (unsigned long long)o->rows);
+  const uint64_t sum = XXH3_64bits_digest(o->xxh);
+  BN_TRY(attr_u64(o->file, "checksum", sum, &err));
+  (void)bn__h5_close(&o->mtype);
+  (void)bn__h5_close(&o->fspace);
+  BN_H5(bn__h5_close(&o->ds));
+  BN_H5(H5Fflush(o->file, H5F_SCOPE_GLOBAL));
+  BN_H5(bn__h5_close(&o->file));
+  uint64_t bytes = 0;
+  BN_TRY(sync_path(o->tmp, 0, &bytes));
+  BN_CHECK_GOTO(rename(o->tmp, o->path) == 0, BN_ERR_IO, "cannot rename %s to %s: %s", o->tmp, o->path, strerror(errno));
+  o->tmp[0] = '\0';
+  XXH3_freeState(o->xxh);
+  o->xxh = NULL;
+  BN_CALL(sync_path(dir, 1, NULL));
+  *out = (bn_segment_info){.seq = seq, .first_row = first_row, .rows = o->rows, .checksum = sum, .bytes = bytes};
+  return BN_OK;
+fail:
+  seg_abandon(o);
+  return err;
+}
+
+bn_err bn_segment_write(const char *dir, const bn_segment_params *p, uint64_t seq, uint64_t first_row, uint64_t rows,
+                        const bn_result_source *src, bn_segment_info *out) {
+  BN_CHECK(dir && p && src && out && rows > 0, BN_ERR_ARG, "segment write: bad arguments");
+  bn__h5_guard guard;
+  bn__h5_quiet(&guard);
+  seg_out o;
+  unsigned char *buf = NULL;
+  bn_err err = seg_begin(&o, dir, p, seq, first_row, rows);
+  if (err != BN_OK) goto done;
+  buf = malloc((size_t)o.chunk * o.row_bytes);
+  if (!buf) {
+    seg_abandon(&o);
+    err = BN_ERR_NOMEM;
+    bn_error("no memory for a %zu-byte segment buffer", (size_t)o.chunk * o.row_bytes);
+    goto done;
+  }
+  for (uint64_t i = 0; i < rows && err == BN_OK; i += o.chunk) {
+    const size_t n = (size_t)(rows - i < o.chunk ? rows - i : o.chunk);
+    for (size_t k = 0; k < n; k++) {
+      const uint64_t row = first_row + i + k;
+      bn__result_pack(src->row(src->ctx, row), src->state(src->ctx, row), (size_t)p->state_size, buf + k * o.row_bytes);
+    }
+    err = seg_put(&o, buf, n);
+  }
+  if (err != BN_OK) seg_abandon(&o);
+  else err = seg_finish(&o, dir, seq, first_row, out);
+done:
+  free(buf);
+  bn__h5_restore(&guard);
+  return err;
+}
+
+bn_err bn_segment_merge(const char *dir, const bn_segment_params *p, const bn_segment_info *in, size_t n, uint64_t seq,
+                        bn_segment_info *out) {
+  BN_CHECK(dir && p && in && out && n > 0, BN_ERR_ARG, "segment merge: bad arguments");
+  uint64_t rows = 0;
+  for (size_t i = 0; i < n; i++) {
+    BN_CHECK(in[i].first_row == in[0].first_row + rows, BN_ERR_ARG, "segment merge: segments are not adjacent");
+    rows += in[i].rows;
+  }
+  bn__h5_guard guard;
+  bn__h5_quiet(&guard);
+  seg_out o;
+  unsigned char *buf = NULL;
+  bn__seg_in src;
+  memset(&src, 0, sizeof src);
+  bn_err err = seg_begin(&o, dir, p, seq, in[0].first_row, rows);
+  if (err != BN_OK) goto done;
+  buf = malloc((size_t)o.chunk * o.row_bytes);
+  if (!buf) {
+    err = BN_ERR_NOMEM;
+    bn_error("no memory for a %zu-byte segment buffer", (size_t)o.chunk * o.row_bytes);
+  }
+  /* Copy in whole output chunks: fill the buffer from as many sources as it takes. */
+  size_t fill = 0, k = 0;
+  char why[512] = "";
+  while (err == BN_OK && (k < n || fill > 0)) {
+    if (k < n && !bn__seg_in_is_open(&src)) {
+      err = bn__seg_in_open(&src, dir, p, &in[k], why, sizeof why);
+      if (err != BN_OK) {
+        bn_error("compaction: %s", why);
+        break;
+      }
+    }
+    size_t got = 0;
+    if (k < n) {
+      err = bn__seg_in_read(&src, buf + fill * o.row_bytes, (size_t)o.chunk - fill, &got, why, sizeof why);
+      if (err != BN_OK) {
+        bn_error("compaction: %s", why);
+        break;
+      }
+      if (bn__seg_in_done(&src)) {
+        bn__seg_in_close(&src);
+        k++;
+      }
+    }
+    fill += got;
+    if (fill == o.chunk || (k == n && fill > 0)) {
+      err = seg_put(&o, buf, fill);
+      fill = 0;
+    }
+  }
+  if (err != BN_OK) seg_abandon(&o);
+  else err = seg_finish(&o, dir, seq, in[0].first_row, out);
+done:
+  bn__seg_in_close(&src);
+  free(buf);
+  bn__h5_restore(&guard);
+  return err;
+}

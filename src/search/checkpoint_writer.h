@@ -1,0 +1,77 @@
+/* Private to the checkpoint writer of the search (checkpointing.c, snapshot_take.c,
+ * segments.c): the writer thread's state and the segment bookkeeping it does. */
+#ifndef BN_SEARCH_CHECKPOINT_WRITER_H
+#define BN_SEARCH_CHECKPOINT_WRITER_H
+
+#include <pthread.h>
+#include <stdbool.h>
+
+#include "search/search_impl.h"
+
+enum { BN__WQ = 4 }; /* jobs the writer queue holds */
+
+/* One job: write rows first .. end - 1 as a segment (if any), then `snap` as the main file
+ * (if not NULL); `final`: the run's last checkpoint. */
+typedef struct bn__wjob {
+  uint64_t first, end;
+  bn_snapshot *snap;
+  bool final;
+} bn__wjob;
+
+/* A segment file superseded by compaction (or left by an earlier session), removed once
+ * `after_commit` checkpoints of this session are on disk and `since` is old enough. */
+typedef struct bn__grave {
+  uint64_t seq;
+  uint64_t after_commit;
+  double since;
+} bn__grave;
+
+struct bn_ckpt_writer {
+  pthread_t thread;
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  bn__wjob q[BN__WQ];
+  int qhead, qn;
+  bool running, ckpt_queued, quit;
+  bn_err error; /* first error */
+  /* the last completed checkpoint, for the history */
+  double write_seconds;
+  uint64_t bytes;
+  uint64_t done;
+
+  /* Writer thread only (set up before it starts). */
+  const char *path;   /* the main file */
+  char *dir;          /* its segment directory */
+  char *dir_name;     /* the directory's name beside the file */
+  bn_results_log *log;
+  uint64_t run_id;
+  bn_segment_params params;
+  bn_segment_info *live; /* every segment of the run now, in row order */
+  size_t n_live, cap_live;
+  uint64_t next_seq;
+  uint64_t *cur, *prev;  /* segment numbers NAME and NAME.prev refer to */
+  size_t n_cur, n_prev;
+  bn__grave *graves;
+  size_t n_graves, cap_graves;
+  uint64_t commits;      /* checkpoints written in this session */
+};
+
+/* segments.c. Open: the segment directory (created), the run's segments so far (from the
+ * checkpoint resumed, linked into a new directory if the file changed) and the cleanup of
+ * what a killed session left. */
+bn_err bn__segments_open(bn_ckpt_writer *w, const char *resume_path, const bn_snapshot *resumed);
+void bn__segments_close(bn_ckpt_writer *w);
+/* Write rows first .. end - 1 as a new segment and release them from the buffer. */
+bn_err bn__segments_add(bn_ckpt_writer *w, uint64_t first, uint64_t end, uint64_t *bytes);
+/* Put the run's segment table (and its identity) into a snapshot about to be written. */
+bn_err bn__segments_fill(bn_ckpt_writer *w, bn_snapshot *snap);
+/* The snapshot is on disk as NAME: remember what NAME and NAME.prev refer to, remove
+ * segments neither does (every such one when `final`). */
+void bn__segments_committed(bn_ckpt_writer *w, bool final);
+/* Merge one run of small adjacent segments, if there is one. */
+bn_err bn__segments_compact(bn_ckpt_writer *w);
+
+/* snapshot_take.c: copy the quiescent search into a new snapshot (dispatcher thread). */
+bn_err bn__ckpt_take_snapshot(bn_search *s, bn_snapshot **out);
+
+#endif

@@ -1,0 +1,235 @@
+/* The segment bookkeeping of the checkpoint writer thread: which segment files make up the
+ * run's results log now, which ones NAME and NAME.prev refer to, compaction of small
+ * adjacent segments (size-tiered: eight of a size class become one of the next, up to
+ * MERGE_MAX_ROWS rows), and the removal of files nobody refers to any more.
+ *
+ * A file superseded by compaction at commit c is still named by NAME.prev until commit
+ * c + 2, and a reader (h5py, inspect) that opened NAME a moment ago may be reading it, so it
+ * is removed only after commit c + 2 and READER_GRACE seconds (at the end of the run,
+ * right away). At the start of a session, files numbered from the checkpoint's
+ * next_segment on are orphans of a killed session (removed at once), and the others that
+ * the checkpoint does not list wait for this session's first commit (NAME.prev may still
+ * name them until then). */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "banyan/clock.h"
+#include "banyan/log.h"
+#include "search/checkpoint_writer.h"
+
+enum { FANIN = 8 };
+#define LEVEL0_ROWS 4096u             /* size class 0: fewer rows than this */
+#define MERGE_MAX_ROWS (8u << 20)     /* no merged segment grows beyond this */
+#define READER_GRACE 30.0             /* seconds a superseded segment stays for readers */
+
+static bool contains(const uint64_t *v, size_t n, uint64_t x) {
+  for (size_t i = 0; i < n; i++)
+    if (v[i] == x) return true;
+  return false;
+}
+
+static bn_err push_live(bn_ckpt_writer *w, const bn_segment_info *g) {
+  if (w->n_live == w->cap_live) {
+    const size_t cap = w->cap_live ? 2 * w->cap_live : 64;
+    bn_segment_info *p = realloc(w->live, cap * sizeof *p);
+    BN_CHECK(p, BN_ERR_NOMEM, "no memory for the segment table");
+    w->live = p;
+    w->cap_live = cap;
+  }
+  w->live[w->n_live++] = *g;
+  return BN_OK;
+}
+
+static bn_err push_grave(bn_ckpt_writer *w, uint64_t seq, uint64_t after_commit, double since) {
+  if (w->n_graves == w->cap_graves) {
+    const size_t cap = w->cap_graves ? 2 * w->cap_graves : 64;
+    bn__grave *p = realloc(w->graves, cap * sizeof *p);
+    BN_CHECK(p, BN_ERR_NOMEM, "no memory");
+    w->graves = p;
+    w->cap_graves = cap;
+  }
+  w->graves[w->n_graves++] = (bn__grave){.seq = seq, .after_commit = after_commit, .since = since};
+  return BN_OK;
+}
+
+/* The numbers of the live segments into *v (realloc'ed). */
+static bn_err live_seqs(bn_ckpt_writer *w, uint64_t **v, size_t *n) {
+  uint64_t *p = realloc(*v, (w->n_live ? w->n_live : 1) * sizeof *p);
+  BN_CHECK(p, BN_ERR_NOMEM, "no memory");
+  for (size_t i = 0; i < w->n_live; i++) p[i] = w->live[i].seq;
+  *v = p;
+  *n = w->n_live;
+  return BN_OK;
+}
+
+/* Copy a file (when a hard link is not possible: another file system), synced. */
+static bn_err copy_file(const char *from, const char *to) {
+  int in = open(from, O_RDONLY | O_CLOEXEC);
+  BN_CHECK(in >= 0, BN_ERR_IO, "cannot open %s: %s", from, strerror(errno));
+  int out = open(to, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+  if (out < 0) {
+    (void)close(in);
+    BN_CHECK(0, BN_ERR_IO, "cannot create %s: %s", to, strerror(errno));
+  }
+  char buf[1 << 16];
+  ssize_t got;
+  int e = 0;
+  while ((got = read(in, buf, sizeof buf)) > 0)
+    if (write(out, buf, (size_t)got) != got) {
+      e = errno ? errno : EIO;
+      break;
+    }
+  if (got < 0) e = errno;
+  if (!e && fsync(out) != 0) e = errno;
+  (void)close(in);
+  if (close(out) != 0 && !e) e = errno;
+  if (e) (void)unlink(to);
+  BN_CHECK(!e, BN_ERR_IO, "cannot copy %s to %s: %s", from, to, strerror(e));
+  return BN_OK;
+}
+
+/* Resuming into another checkpoint file: its directory gets the run's segments too. */
+static bn_err adopt_segments(bn_ckpt_writer *w, const char *src_dir) {
+  struct stat a, b;
+  if (stat(src_dir, &a) == 0 && stat(w->dir, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino) return BN_OK;
+  for (size_t i = 0; i < w->n_live; i++) {
+    char from[4096], to[4096];
+    bn_segment_path(src_dir, w->live[i].seq, from, sizeof from);
+    bn_segment_path(w->dir, w->live[i].seq, to, sizeof to);
+    if (unlink(to) != 0 && errno != ENOENT) BN_CHECK(0, BN_ERR_IO, "cannot replace %s: %s", to, strerror(errno));
+    if (link(from, to) != 0) BN_CALL(copy_file(from, to));
+  }
+  bn_info("the results log's %zu segments were linked from %s into %s", w->n_live, src_dir, w->dir);
+  return BN_OK;
+}
+
+bn_err bn__segments_open(bn_ckpt_writer *w, const char *resume_path, const bn_snapshot *resumed) {
+  w->dir_name = bn_checkpoint_segment_dir_name(w->path);
+  w->dir = w->dir_name ? bn_checkpoint_segment_dir(w->path, w->dir_name) : NULL;
+  BN_CHECK(w->dir, BN_ERR_NOMEM, "no memory");
+  BN_CALL(bn_segment_dir_create(w->dir));
+  if (resumed) {
+    for (uint64_t i = 0; i < resumed->n_segments; i++) BN_CALL(push_live(w, &resumed->segments[i]));
+    w->next_seq = resumed->next_segment;
+    char *src = bn_checkpoint_segment_dir(resume_path, resumed->segment_dir);
+    BN_CHECK(src, BN_ERR_NOMEM, "no memory");
+    bn_err e = adopt_segments(w, src);
+    free(src);
+    BN_CALL(e);
+    bn__results_log_restart_at(w->log, resumed->completed);
+  }
+  BN_CALL(live_seqs(w, &w->cur, &w->n_cur));
+  uint64_t *found = NULL;
+  size_t n = 0, n_tmp = 0, orphans = 0;
+  BN_CALL(bn_segment_dir_list(w->dir, &found, &n, &n_tmp));
+  bn_err err = BN_OK;
+  for (size_t i = 0; i < n && err == BN_OK; i++) {
+    if (contains(w->cur, w->n_cur, found[i])) continue;
+    if (found[i] >= w->next_seq) {
+      bn_segment_remove(w->dir, found[i]);
+      orphans++;
+    } else {
+      err = push_grave(w, found[i], 1, 0.0);
+    }
+  }
+  free(found);
+  if (orphans + n_tmp > 0)
+    bn_info("removed %zu segment file%s that no checkpoint refers to (left by a killed run) from %s", orphans + n_tmp,
+            orphans + n_tmp == 1 ? "" : "s", w->dir);
+  return err;
+}
+
+void bn__segments_close(bn_ckpt_writer *w) {
+  free(w->dir);
+  free(w->dir_name);
+  free(w->live);
+  free(w->cur);
+  free(w->prev);
+  free(w->graves);
+  w->dir = w->dir_name = NULL;
+  w->live = NULL;
+  w->cur = w->prev = NULL;
+  w->graves = NULL;
+}
+
+bn_err bn__segments_add(bn_ckpt_writer *w, uint64_t first, uint64_t end, uint64_t *bytes) {
+  const bn_result_source src = bn__results_log_source(w->log);
+  bn_segment_info g;
+  BN_CALL(bn_segment_write(w->dir, &w->params, w->next_seq, first, end - first, &src, &g));
+  w->next_seq++;
+  BN_CALL(push_live(w, &g));
+  bn__results_log_release(w->log, end);
+  *bytes += g.bytes;
+  return BN_OK;
+}
+
+bn_err bn__segments_fill(bn_ckpt_writer *w, bn_snapshot *snap) {
+  snap->run_id = w->run_id;
+  snap->segment_dir = strdup(w->dir_name);
+  snap->segments = malloc((w->n_live ? w->n_live : 1) * sizeof *snap->segments);
+  BN_CHECK(snap->segment_dir && snap->segments, BN_ERR_NOMEM, "no memory");
+  memcpy(snap->segments, w->live, w->n_live * sizeof *snap->segments);
+  snap->n_segments = w->n_live;
+  snap->next_segment = w->next_seq;
+  return BN_OK;
+}
+
+void bn__segments_committed(bn_ckpt_writer *w, bool final) {
+  uint64_t *t = w->prev;
+  w->prev = w->cur;
+  w->n_prev = w->n_cur;
+  w->cur = t;
+  if (live_seqs(w, &w->cur, &w->n_cur) != BN_OK) {
+    /* Without the list nothing can be removed safely this time. */
+    free(w->cur);
+    w->cur = NULL;
+    w->n_cur = 0;
+    return;
+  }
+  w->commits++;
+  const double now = bn_mtime();
+  size_t k = 0;
+  for (size_t i = 0; i < w->n_graves; i++) {
+    const bn__grave *g = &w->graves[i];
+    const bool unused = w->commits >= g->after_commit && !contains(w->cur, w->n_cur, g->seq) &&
+                        !contains(w->prev, w->n_prev, g->seq);
+    if (unused && (final || now - g->since >= READER_GRACE))
+      bn_segment_remove(w->dir, g->seq);
+    else
+      w->graves[k++] = *g;
+  }
+  w->n_graves = k;
+}
+
+static int size_class(uint64_t rows) {
+  int c = 0;
+  for (uint64_t t = LEVEL0_ROWS; rows >= t && c < 20; t *= 8) c++;
+  return c;
+}
+
+bn_err bn__segments_compact(bn_ckpt_writer *w) {
+  for (size_t i = 0; i + FANIN <= w->n_live; i++) {
+    const int c = size_class(w->live[i].rows);
+    uint64_t rows = 0;
+    size_t k = 0;
+    for (; k < FANIN && size_class(w->live[i + k].rows) == c; k++) rows += w->live[i + k].rows;
+    if (k < FANIN || rows > MERGE_MAX_ROWS) continue;
+    bn_segment_info merged;
+    const double t0 = bn_mtime();
+    BN_CALL(bn_segment_merge(w->dir, &w->params, &w->live[i], FANIN, w->next_seq, &merged));
+    w->next_seq++;
+    const double now = bn_mtime();
+    for (size_t j = 0; j < FANIN; j++) BN_CALL(push_grave(w, w->live[i + j].seq, w->commits + 2, now));
+    w->live[i] = merged;
+    memmove(&w->live[i + 1], &w->live[i + FANIN], (w->n_live - i - FANIN) * sizeof *w->live);
+    w->n_live -= FANIN - 1;
+    bn_debug("compaction: %d segments of %llu rows in all merged into segment %llu in %.3f s", FANIN,
+             (unsigned long long)rows, (unsigned long long)merged.seq, now - t0);
+    return BN_OK;
+  }
+  return BN_OK;
+}
