@@ -211,6 +211,7 @@ typedef struct bn_segment_params {
   uint64_t run_id;
   uint64_t state_size;
   int deflate; /* 0: uncompressed; 1..9: shuffle + deflate at that level */
+  const volatile int *cancel; /* bn_segment_merge gives up when *cancel becomes non-zero (NULL: never) */
 } bn_segment_params;
 
 /* Write rows first_row .. first_row + rows - 1 from `src` as segment `seq` in `dir` (a
@@ -220,7 +221,8 @@ BN_API BN_NODISCARD bn_err bn_segment_write(const char *dir, const bn_segment_pa
                                             uint64_t first_row, uint64_t rows, const bn_result_source *src,
                                             bn_segment_info *out);
 /* Merge the adjacent segments in[0..n) (in row order) into a new segment `seq`, verifying
- * each source's checksum as it is read; the sources are left in place. */
+ * each source's checksum as it is read; the sources are left in place. If p->cancel is
+ * set meanwhile, nothing is written and out->rows is 0 (BN_OK). */
 BN_API BN_NODISCARD bn_err bn_segment_merge(const char *dir, const bn_segment_params *p, const bn_segment_info *in,
                                             size_t n, uint64_t seq, bn_segment_info *out);
 /* The path of segment `seq` in `dir` into buf. */

@@ -12,6 +12,7 @@
  * and, if asked, shuffled and deflated (HDF5's built-in filters, which every HDF5 and
  * h5py read). */
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -246,7 +247,12 @@ bn_err bn_segment_merge(const char *dir, const bn_segment_params *p, const bn_se
   /* Copy in whole output chunks: fill the buffer from as many sources as it takes. */
   size_t fill = 0, k = 0;
   char why[512] = "";
+  bool cancelled = false;
   while (err == BN_OK && (k < n || fill > 0)) {
+    if (p->cancel && *p->cancel) {
+      cancelled = true;
+      break;
+    }
     if (k < n && !bn__seg_in_is_open(&src)) {
       err = bn__seg_in_open(&src, dir, p, &in[k], why, sizeof why);
       if (err != BN_OK) {
@@ -272,8 +278,12 @@ bn_err bn_segment_merge(const char *dir, const bn_segment_params *p, const bn_se
       fill = 0;
     }
   }
-  if (err != BN_OK) seg_abandon(&o);
-  else err = seg_finish(&o, dir, seq, in[0].first_row, out);
+  if (err != BN_OK || cancelled) {
+    seg_abandon(&o);
+    if (cancelled) *out = (bn_segment_info){.seq = seq};
+  } else {
+    err = seg_finish(&o, dir, seq, in[0].first_row, out);
+  }
 done:
   bn__seg_in_close(&src);
   free(buf);

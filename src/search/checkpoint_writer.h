@@ -39,7 +39,17 @@ struct bn_ckpt_writer {
   uint64_t bytes;
   uint64_t done;
 
-  /* Writer thread only (set up before it starts). */
+  /* Compaction runs on a thread of its own, so merging large segments never holds up a
+   * checkpoint (HDF5 serialises the two threads call by call). seg_mu guards live,
+   * next_seq and graves, which both threads change. */
+  pthread_t compactor;
+  bool compactor_started;
+  pthread_mutex_t seg_mu;
+  pthread_cond_t compact_cv;
+  bool compact_wanted, compact_stop, compacting;
+  volatile int compact_cancel;
+
+  /* Writer thread only (set up before it starts), but for the fields seg_mu guards. */
   const char *path;   /* the main file */
   char *dir;          /* its segment directory */
   char *dir_name;     /* the directory's name beside the file */
@@ -53,7 +63,8 @@ struct bn_ckpt_writer {
   size_t n_cur, n_prev;
   bn__grave *graves;
   size_t n_graves, cap_graves;
-  uint64_t commits;      /* checkpoints written in this session */
+  uint64_t commits;      /* checkpoints written in this session (seg_mu) */
+  bool gc_off;           /* the reference lists were lost (no memory): remove nothing */
 };
 
 /* segments.c. Open: the segment directory (created), the run's segments so far (from the
@@ -67,9 +78,12 @@ bn_err bn__segments_add(bn_ckpt_writer *w, uint64_t first, uint64_t end, uint64_
 bn_err bn__segments_fill(bn_ckpt_writer *w, bn_snapshot *snap);
 /* The snapshot is on disk as NAME: remember what NAME and NAME.prev refer to, remove
  * segments neither does (every such one when `final`). */
-void bn__segments_committed(bn_ckpt_writer *w, bool final);
-/* Merge one run of small adjacent segments, if there is one. */
-bn_err bn__segments_compact(bn_ckpt_writer *w);
+void bn__segments_committed(bn_ckpt_writer *w, const bn_snapshot *snap, bool final);
+/* Start the compaction thread; ask it to look for work (after a commit); stop it (an
+ * unfinished merge is abandoned; its sources stay). */
+bn_err bn__compactor_start(bn_ckpt_writer *w);
+void bn__compactor_kick(bn_ckpt_writer *w);
+void bn__compactor_stop(bn_ckpt_writer *w);
 
 /* snapshot_take.c: copy the quiescent search into a new snapshot (dispatcher thread). */
 bn_err bn__ckpt_take_snapshot(bn_search *s, bn_snapshot **out);

@@ -44,12 +44,13 @@ static bn_err run_job(bn_ckpt_writer *w, const bn__wjob *job) {
   if (job->end > job->first) BN_CALL(bn__segments_add(w, job->first, job->end, &bytes));
   if (!job->snap) return BN_OK;
   uint64_t main_bytes = 0;
+  /* The last checkpoint lists the segments as they end up: no merge may finish after it. */
+  if (job->final) bn__compactor_stop(w);
   BN_CALL(bn__segments_fill(w, job->snap));
   BN_CALL(bn_checkpoint_write(w->path, job->snap, &main_bytes));
-  bn__segments_committed(w, job->final);
+  bn__segments_committed(w, job->snap, job->final);
   record_write(w, bn_mtime() - t0, bytes + main_bytes);
-  /* Compaction after the checkpoint is safe on disk: it only delays the next one. */
-  if (!job->final) BN_CALL(bn__segments_compact(w));
+  if (!job->final) bn__compactor_kick(w);
   return BN_OK;
 }
 
@@ -88,12 +89,16 @@ bn_err bn__ckpt_start(bn_search *s) {
   w->params = (bn_segment_params){.run_id = s->run_id,
                                   .state_size = s->domain->info.state_size,
                                   .deflate = (int)bn_config_int(s->cfg, "checkpoint.compression")};
+  pthread_mutex_init(&w->seg_mu, NULL);
+  pthread_cond_init(&w->compact_cv, NULL);
   bn_err err = bn__segments_open(w, s->resume_path, s->resume_snap);
+  if (err == BN_OK) err = bn__compactor_start(w);
   if (err == BN_OK && pthread_create(&w->thread, NULL, writer_main, w) != 0) {
     bn_error("cannot start the checkpoint writer thread");
     err = BN_ERR_IO;
   }
   if (err != BN_OK) {
+    bn__compactor_stop(w);
     bn__segments_close(w);
     free(w);
     return err;
@@ -117,8 +122,11 @@ void bn__ckpt_stop(bn_search *s) {
   pthread_cond_broadcast(&w->cv);
   pthread_mutex_unlock(&w->mu);
   pthread_join(w->thread, NULL);
+  bn__compactor_stop(w);
   pthread_mutex_destroy(&w->mu);
   pthread_cond_destroy(&w->cv);
+  pthread_mutex_destroy(&w->seg_mu);
+  pthread_cond_destroy(&w->compact_cv);
   bn__segments_close(w);
   free(w);
   s->writer = NULL;

@@ -1,7 +1,8 @@
 /* The segment bookkeeping of the checkpoint writer thread: which segment files make up the
  * run's results log now, which ones NAME and NAME.prev refer to, compaction of small
- * adjacent segments (size-tiered: eight of a size class become one of the next, up to
- * MERGE_MAX_ROWS rows), and the removal of files nobody refers to any more.
+ * adjacent segments on a thread of its own (size-tiered: eight of a size class become one
+ * of the next, up to MERGE_MAX_ROWS rows), and the removal of files nobody refers to any
+ * more.
  *
  * A file superseded by compaction at commit c is still named by NAME.prev until commit
  * c + 2, and a reader (h5py, inspect) that opened NAME a moment ago may be reading it, so it
@@ -159,9 +160,14 @@ void bn__segments_close(bn_ckpt_writer *w) {
 bn_err bn__segments_add(bn_ckpt_writer *w, uint64_t first, uint64_t end, uint64_t *bytes) {
   const bn_result_source src = bn__results_log_source(w->log);
   bn_segment_info g;
-  BN_CALL(bn_segment_write(w->dir, &w->params, w->next_seq, first, end - first, &src, &g));
-  w->next_seq++;
-  BN_CALL(push_live(w, &g));
+  pthread_mutex_lock(&w->seg_mu);
+  const uint64_t seq = w->next_seq++;
+  pthread_mutex_unlock(&w->seg_mu);
+  BN_CALL(bn_segment_write(w->dir, &w->params, seq, first, end - first, &src, &g));
+  pthread_mutex_lock(&w->seg_mu);
+  bn_err err = push_live(w, &g);
+  pthread_mutex_unlock(&w->seg_mu);
+  BN_CALL(err);
   bn__results_log_release(w->log, end);
   *bytes += g.bytes;
   return BN_OK;
@@ -170,28 +176,39 @@ bn_err bn__segments_add(bn_ckpt_writer *w, uint64_t first, uint64_t end, uint64_
 bn_err bn__segments_fill(bn_ckpt_writer *w, bn_snapshot *snap) {
   snap->run_id = w->run_id;
   snap->segment_dir = strdup(w->dir_name);
+  pthread_mutex_lock(&w->seg_mu);
   snap->segments = malloc((w->n_live ? w->n_live : 1) * sizeof *snap->segments);
-  BN_CHECK(snap->segment_dir && snap->segments, BN_ERR_NOMEM, "no memory");
-  memcpy(snap->segments, w->live, w->n_live * sizeof *snap->segments);
+  if (snap->segments) memcpy(snap->segments, w->live, w->n_live * sizeof *snap->segments);
   snap->n_segments = w->n_live;
   snap->next_segment = w->next_seq;
+  pthread_mutex_unlock(&w->seg_mu);
+  BN_CHECK(snap->segment_dir && snap->segments, BN_ERR_NOMEM, "no memory");
   return BN_OK;
 }
 
-void bn__segments_committed(bn_ckpt_writer *w, bool final) {
+/* What `snap` (just written as NAME) refers to becomes `cur`, the old `cur` `prev`. */
+void bn__segments_committed(bn_ckpt_writer *w, const bn_snapshot *snap, bool final) {
   uint64_t *t = w->prev;
   w->prev = w->cur;
   w->n_prev = w->n_cur;
   w->cur = t;
-  if (live_seqs(w, &w->cur, &w->n_cur) != BN_OK) {
-    /* Without the list nothing can be removed safely this time. */
-    free(w->cur);
-    w->cur = NULL;
-    w->n_cur = 0;
+  uint64_t *p = realloc(w->cur, (snap->n_segments ? snap->n_segments : 1) * sizeof *p);
+  if (p) {
+    for (uint64_t i = 0; i < snap->n_segments; i++) p[i] = snap->segments[i].seq;
+    w->cur = p;
+    w->n_cur = (size_t)snap->n_segments;
+  } else {
+    /* Without the list nothing can be removed safely, now or later. */
+    w->gc_off = true;
+    bn_warn("no memory to track the segment files: superseded segments are kept from now on");
+  }
+  const double now = bn_mtime();
+  pthread_mutex_lock(&w->seg_mu);
+  w->commits++;
+  if (w->gc_off) {
+    pthread_mutex_unlock(&w->seg_mu);
     return;
   }
-  w->commits++;
-  const double now = bn_mtime();
   size_t k = 0;
   for (size_t i = 0; i < w->n_graves; i++) {
     const bn__grave *g = &w->graves[i];
@@ -203,6 +220,7 @@ void bn__segments_committed(bn_ckpt_writer *w, bool final) {
       w->graves[k++] = *g;
   }
   w->n_graves = k;
+  pthread_mutex_unlock(&w->seg_mu);
 }
 
 static int size_class(uint64_t rows) {
@@ -211,25 +229,106 @@ static int size_class(uint64_t rows) {
   return c;
 }
 
-bn_err bn__segments_compact(bn_ckpt_writer *w) {
+/* The first run of FANIN adjacent segments of one size class (at most MERGE_MAX_ROWS rows
+ * in all): its index, or SIZE_MAX. Under seg_mu. */
+static size_t find_run(const bn_ckpt_writer *w) {
   for (size_t i = 0; i + FANIN <= w->n_live; i++) {
     const int c = size_class(w->live[i].rows);
     uint64_t rows = 0;
     size_t k = 0;
     for (; k < FANIN && size_class(w->live[i + k].rows) == c; k++) rows += w->live[i + k].rows;
-    if (k < FANIN || rows > MERGE_MAX_ROWS) continue;
-    bn_segment_info merged;
-    const double t0 = bn_mtime();
-    BN_CALL(bn_segment_merge(w->dir, &w->params, &w->live[i], FANIN, w->next_seq, &merged));
-    w->next_seq++;
-    const double now = bn_mtime();
-    for (size_t j = 0; j < FANIN; j++) BN_CALL(push_grave(w, w->live[i + j].seq, w->commits + 2, now));
-    w->live[i] = merged;
-    memmove(&w->live[i + 1], &w->live[i + FANIN], (w->n_live - i - FANIN) * sizeof *w->live);
-    w->n_live -= FANIN - 1;
-    bn_debug("compaction: %d segments of %llu rows in all merged into segment %llu in %.3f s", FANIN,
-             (unsigned long long)rows, (unsigned long long)merged.seq, now - t0);
-    return BN_OK;
+    if (k == FANIN && rows <= MERGE_MAX_ROWS) return i;
   }
+  return SIZE_MAX;
+}
+
+/* Merge one run, if there is one; false when there was nothing to do. Compactor thread. */
+static bool compact_once(bn_ckpt_writer *w) {
+  bn_segment_info in[FANIN], merged;
+  pthread_mutex_lock(&w->seg_mu);
+  const size_t i = find_run(w);
+  uint64_t seq = 0;
+  if (i != SIZE_MAX) {
+    memcpy(in, &w->live[i], sizeof in);
+    seq = w->next_seq++;
+  }
+  pthread_mutex_unlock(&w->seg_mu);
+  if (i == SIZE_MAX) return false;
+  const double t0 = bn_mtime();
+  bn_segment_params p = w->params;
+  p.cancel = &w->compact_cancel;
+  bn_err err = bn_segment_merge(w->dir, &p, in, FANIN, seq, &merged);
+  if (err != BN_OK) {
+    /* The sources are intact and still in use: the run goes on without this merge. */
+    bn_warn("compaction of segments %llu..: %s; the segments stay as they are", (unsigned long long)in[0].seq,
+            bn_strerror(err));
+    return false;
+  }
+  if (merged.rows == 0) return false; /* cancelled */
+  const double now = bn_mtime();
+  pthread_mutex_lock(&w->seg_mu);
+  /* Only this thread removes entries and the writer only appends: the run is where it was. */
+  size_t at = SIZE_MAX;
+  for (size_t j = 0; j + FANIN <= w->n_live && at == SIZE_MAX; j++)
+    if (w->live[j].seq == in[0].seq) at = j;
+  bool ok = at != SIZE_MAX;
+  for (size_t j = 0; ok && j < FANIN; j++) ok = w->live[at + j].seq == in[j].seq;
+  for (size_t j = 0; ok && j < FANIN; j++) ok = push_grave(w, in[j].seq, w->commits + 2, now) == BN_OK;
+  if (ok) {
+    w->live[at] = merged;
+    memmove(&w->live[at + 1], &w->live[at + FANIN], (w->n_live - at - FANIN) * sizeof *w->live);
+    w->n_live -= FANIN - 1;
+  }
+  pthread_mutex_unlock(&w->seg_mu);
+  if (!ok) {
+    bn_segment_remove(w->dir, merged.seq);
+    return false;
+  }
+  bn_debug("compaction: %d segments (%llu rows) merged into segment %llu in %.3f s", FANIN,
+           (unsigned long long)merged.rows, (unsigned long long)merged.seq, now - t0);
+  return true;
+}
+
+static void *compactor_main(void *arg) {
+  bn_ckpt_writer *w = arg;
+  pthread_mutex_lock(&w->seg_mu);
+  for (;;) {
+    while (!w->compact_wanted && !w->compact_stop) pthread_cond_wait(&w->compact_cv, &w->seg_mu);
+    if (w->compact_stop) break;
+    w->compact_wanted = false;
+    w->compacting = true;
+    pthread_mutex_unlock(&w->seg_mu);
+    while (!w->compact_cancel && compact_once(w)) {
+    }
+    pthread_mutex_lock(&w->seg_mu);
+    w->compacting = false;
+    pthread_cond_broadcast(&w->compact_cv);
+  }
+  pthread_mutex_unlock(&w->seg_mu);
+  return NULL;
+}
+
+bn_err bn__compactor_start(bn_ckpt_writer *w) {
+  BN_CHECK(pthread_create(&w->compactor, NULL, compactor_main, w) == 0, BN_ERR_IO,
+           "cannot start the segment compaction thread");
+  w->compactor_started = true;
   return BN_OK;
+}
+
+void bn__compactor_kick(bn_ckpt_writer *w) {
+  pthread_mutex_lock(&w->seg_mu);
+  w->compact_wanted = true;
+  pthread_cond_broadcast(&w->compact_cv);
+  pthread_mutex_unlock(&w->seg_mu);
+}
+
+void bn__compactor_stop(bn_ckpt_writer *w) {
+  if (!w->compactor_started) return;
+  w->compact_cancel = 1;
+  pthread_mutex_lock(&w->seg_mu);
+  w->compact_stop = true;
+  pthread_cond_broadcast(&w->compact_cv);
+  pthread_mutex_unlock(&w->seg_mu);
+  pthread_join(w->compactor, NULL);
+  w->compactor_started = false;
 }
