@@ -45,10 +45,11 @@ static size_t merge_groups(bn_failure_group *g, size_t n) {
 }
 
 static const char other_reasons[] = "(other reasons)";
+static const char no_reason[] = "(no reason given)";
 
 bn_err bn_failure_tally_add(bn_failure_tally *t, const char *reason, uint64_t count) {
   char text[BN_JOB_REASON_LEN];
-  snprintf(text, sizeof text, "%.*s", BN_JOB_REASON_LEN - 1, reason && reason[0] ? reason : "(no reason given)");
+  snprintf(text, sizeof text, "%.*s", BN_JOB_REASON_LEN - 1, reason && reason[0] ? reason : no_reason);
   for (size_t i = t->n; i-- > 0;) /* the newest reasons are the likeliest to repeat */
     if (strncmp(t->groups[i].text, text, sizeof text) == 0) {
       t->groups[i].count += count;
@@ -83,7 +84,9 @@ bn_err bn_failure_count_groups(const bn_failure_group *groups, size_t n, bn_fail
       BN_CHECK(0, BN_ERR_NOMEM, "no memory to count failures");
     }
     for (size_t i = 0; i < n; i++) {
-      snprintf(fc.reasons[i].text, sizeof fc.reasons[i].text, "%.*s", BN_JOB_REASON_LEN - 1, groups[i].text);
+      /* An empty reason (in a table not written by bn_failure_tally_add) is named too. */
+      const char *text = groups[i].text[0] ? groups[i].text : no_reason;
+      snprintf(fc.reasons[i].text, sizeof fc.reasons[i].text, "%.*s", BN_JOB_REASON_LEN - 1, text);
       fc.reasons[i].count = groups[i].count;
       fc.failed += groups[i].count;
     }

@@ -67,6 +67,7 @@ bn_err bn__search_restore(bn_search *s, const bn_snapshot *snap) {
 
   /* The results log stays in its segments; what the report needs of it was saved. */
   bn__results_log_restart_at(s->log, snap->completed);
+  s->segment_requested = snap->completed;
   for (uint64_t i = 0; i < snap->n_top; i++)
     bn__top_evals_offer(s->top, snap->top_states + i * snap->state_size, snap->top[i].reward, snap->top[i].job_id);
   for (uint64_t i = 0; i < snap->n_failure_groups; i++)

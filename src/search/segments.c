@@ -23,7 +23,6 @@
 #include "search/checkpoint_writer.h"
 
 enum { FANIN = 8 };
-#define LEVEL0_ROWS 4096u             /* size class 0: fewer rows than this */
 #define MERGE_MAX_ROWS (8u << 20)     /* no merged segment grows beyond this */
 #define READER_GRACE 30.0             /* seconds a superseded segment stays for readers */
 
@@ -214,8 +213,10 @@ void bn__segments_committed(bn_ckpt_writer *w, const bn_snapshot *snap, bool fin
     const bn__grave *g = &w->graves[i];
     const bool unused = w->commits >= g->after_commit && !contains(w->cur, w->n_cur, g->seq) &&
                         !contains(w->prev, w->n_prev, g->seq);
-    if (unused && (final || now - g->since >= READER_GRACE))
+    if (unused && (final || now - g->since >= READER_GRACE)) {
+      bn_debug("removing segment %llu (superseded)", (unsigned long long)g->seq);
       bn_segment_remove(w->dir, g->seq);
+    }
     else
       w->graves[k++] = *g;
   }
@@ -223,9 +224,11 @@ void bn__segments_committed(bn_ckpt_writer *w, const bn_snapshot *snap, bool fin
   pthread_mutex_unlock(&w->seg_mu);
 }
 
+/* Size class: rows in [8^c, 8^(c+1)). Merging FANIN = 8 segments of one class gives one
+ * of the next, so each row is rewritten about log8(rows of the run) times at most. */
 static int size_class(uint64_t rows) {
   int c = 0;
-  for (uint64_t t = LEVEL0_ROWS; rows >= t && c < 20; t *= 8) c++;
+  for (; rows >= 8 && c < 20; rows /= 8) c++;
   return c;
 }
 

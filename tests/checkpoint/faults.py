@@ -6,7 +6,6 @@ usage: faults.py BANYAN CONFIG_DIR CASE
 
 Cases: signal, sigkill, damaged, deterministic, h5py. Each prints ok/FAIL lines and exits
 non-zero on any failure. Files are read with h5py (Debian's python3-h5py)."""
-import hashlib
 import os
 import random
 import shutil
@@ -22,43 +21,10 @@ import numpy as np
 BANYAN, CONFIG_DIR, CASE = sys.argv[1], sys.argv[2], sys.argv[3]
 SYNTH = os.path.join(CONFIG_DIR, "synthetic-bench.ini")
 CIRCUIT = os.path.join(CONFIG_DIR, "bistability-3node.ini")
-ENV = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
-           OMPI_MCA_rmaps_base_oversubscribe="1", OMP_WAIT_POLICY="passive")
-failures = []
-
-
-def check(cond, what, detail=""):
-    print(("ok   " if cond else "FAIL ") + what + ("" if cond or not detail else "\n     " + detail), flush=True)
-    if not cond:
-        failures.append(what)
-    return cond
-
-
-def sets(*kv):
-    return sum([["--set", x] for x in kv], [])
-
-
-def mpirun(n, *args):
-    return ["mpirun", "-n", str(n), "--oversubscribe", BANYAN] + list(args)
-
-
-def results_ids(path):
-    with h5py.File(path, "r") as f:
-        return [int(x) for x in f["results"]["job_id"]]
-
-
-def sha(path):
-    with open(path, "rb") as f:
-        return hashlib.sha256(f.read()).hexdigest()
-
-
-def run(cmd, timeout=300):
-    return subprocess.run(cmd, env=ENV, capture_output=True, text=True, timeout=timeout)
-
-
-def start(cmd):
-    return subprocess.Popen(cmd, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import common  # noqa: E402
+from common import check, failures, mpirun, results_ids, run, sets, sha, start  # noqa: E402
+common.setup(BANYAN)
 
 
 SLOW = ("domain.synthetic.cost=sleep", "domain.synthetic.cost_mean=0.002", "checkpoint.every_seconds=0.3",
@@ -126,7 +92,7 @@ def case_sigkill():
                                                          "domain.synthetic.cost_mean=0.001",
                                                          "checkpoint.every_seconds=0.05", "search.progress_seconds=0"))
         seen = set()
-        kills = 0
+        kills = in_write = 0
         cmd = first
         while kills < 20:
             p = start(cmd)
@@ -140,6 +106,13 @@ def case_sigkill():
             if not os.path.exists(ck):
                 cmd = first  # killed before the first checkpoint: nothing to resume yet
                 continue
+            seg_dir = ck + ".d"
+            if os.path.isdir(seg_dir) and any(n.endswith(".tmp") for n in os.listdir(seg_dir)):
+                in_write += 1  # killed while a segment (new or merged) was being written
+            r = run([BANYAN, "inspect", ck, "--verify"])
+            if not check(r.returncode == 0, f"kill {kills}: inspect --verify accepts the checkpoint and every segment",
+                         r.stderr[-500:]):
+                break
             ids = results_ids(ck)
             if not check(len(ids) == len(set(ids)), f"kill {kills}: no job id twice ({len(ids)} results)"):
                 break
@@ -148,7 +121,7 @@ def case_sigkill():
                 break
             seen |= set(ids)
             cmd = mpirun(3, "resume", ck, "--quiet")
-        check(kills == 20, f"20 kills (got {kills})")
+        check(kills == 20, f"20 kills (got {kills}; {in_write} while a segment file was being written or merged)")
         r = run(mpirun(3, "resume", ck, "--quiet", *sets("checkpoint.every_seconds=60")))
         check(r.returncode == 0, f"final resume exits 0 (got {r.returncode})", r.stderr[-800:])
         ids = results_ids(ck)

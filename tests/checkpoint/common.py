@@ -1,0 +1,51 @@
+"""Helpers shared by the checkpoint test scripts (faults.py, segments.py, stream_memory.py):
+running banyan, reading checkpoints with h5py, and ok/FAIL reporting."""
+import hashlib
+import os
+import subprocess
+
+import h5py
+
+ENV = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
+           OMPI_MCA_rmaps_base_oversubscribe="1", OMP_WAIT_POLICY="passive")
+failures = []
+BANYAN = None
+
+
+def setup(banyan):
+    global BANYAN
+    BANYAN = banyan
+
+
+def check(cond, what, detail=""):
+    print(("ok   " if cond else "FAIL ") + what + ("" if cond or not detail else "\n     " + detail), flush=True)
+    if not cond:
+        failures.append(what)
+    return cond
+
+
+def sets(*kv):
+    return sum([["--set", x] for x in kv], [])
+
+
+def mpirun(n, *args):
+    return ["mpirun", "-n", str(n), "--oversubscribe", BANYAN] + list(args)
+
+
+def results_ids(path):
+    with h5py.File(path, "r") as f:
+        return [int(x) for x in f["results"]["job_id"]]
+
+
+def sha(path):
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+def run(cmd, timeout=300):
+    return subprocess.run(cmd, env=ENV, capture_output=True, text=True, timeout=timeout)
+
+
+def start(cmd, **kw):
+    return subprocess.Popen(cmd, env=ENV, stdout=kw.get("stdout", subprocess.PIPE), stderr=subprocess.PIPE,
+                            text=True, start_new_session=True)
