@@ -215,6 +215,18 @@ fail:
   return err;
 }
 
+/* The source file name of segment `seq` in a virtual dataset mapping. H5Pset_virtual reads
+ * printf-style specifiers in it ("%b"), so a '%' of the directory name (which comes from
+ * the checkpoint's file name) is written "%%". */
+static void vds_source_name(const char *segment_dir, uint64_t seq, char *buf, size_t n) {
+  size_t k = 0;
+  for (const char *c = segment_dir; *c && k + 2 < n; c++) {
+    if (*c == '%') buf[k++] = '%';
+    buf[k++] = *c;
+  }
+  snprintf(buf + k, n - k, "/" BN__SEGMENT_PREFIX "%012llu" BN__SEGMENT_SUFFIX, (unsigned long long)seq);
+}
+
 /* /results: a virtual dataset of `completed` rows, one mapping per segment. The source
  * names are relative ("run.h5.d/results-000000000007.h5"): HDF5 looks for them beside the
  * file holding the virtual dataset, so the file and its directory can move together. */
@@ -229,8 +241,7 @@ static bn_err write_results_vds(hid_t file, const bn_snapshot *s) {
     const bn_segment_info *g = &s->segments[i];
     char name[4096];
     const hsize_t start[1] = {g->first_row}, count[1] = {g->rows};
-    snprintf(name, sizeof name, "%s/" BN__SEGMENT_PREFIX "%012llu" BN__SEGMENT_SUFFIX, s->segment_dir,
-             (unsigned long long)g->seq);
+    vds_source_name(s->segment_dir, g->seq, name, sizeof name);
     BN_H5_SET(sspace, H5Screate_simple(1, count, NULL));
     BN_H5(H5Sselect_hyperslab(vspace, H5S_SELECT_SET, start, NULL, count, NULL));
     BN_H5(H5Pset_virtual(dcpl, vspace, name, "/results", sspace));

@@ -60,8 +60,9 @@ static const bn_option core_options[] = {
     INT_OPT("checkpoint.buffer_mb", "64", 1, 1048576,
             "results kept in rank 0's memory until a segment is on disk (MB): more are written early, and "
             "at twice this the search waits for the disk"),
-    INT_OPT("checkpoint.compression", "0", 0, 9,
-            "deflate level of result segments (with byte shuffling; 0: uncompressed)"),
+    INT_OPT("checkpoint.compression", "1", 0, 9,
+            "deflate level (with byte shuffling) of result segments merged in the background; new segments "
+            "are written uncompressed (0: never compress)"),
     REAL_OPT("checkpoint.drain_seconds", "30", 0, 1e6,
              "on a stop signal, seconds to wait for jobs in flight before the final checkpoint"),
     STRING_OPT("domain.name", "circuit",

@@ -48,6 +48,7 @@ struct bn_ckpt_writer {
   pthread_cond_t compact_cv;
   bool compact_wanted, compact_stop, compacting;
   volatile int compact_cancel;
+  int merge_deflate;  /* deflate level of merged segments */
 
   /* Writer thread only (set up before it starts), but for the fields seg_mu guards. */
   const char *path;   /* the main file */

@@ -86,9 +86,10 @@ bn_err bn__ckpt_start(bn_search *s) {
   w->path = s->ckpt_path;
   w->log = s->log;
   w->run_id = s->run_id;
-  w->params = (bn_segment_params){.run_id = s->run_id,
-                                  .state_size = s->domain->info.state_size,
-                                  .deflate = (int)bn_config_int(s->cfg, "checkpoint.compression")};
+  /* New segments are written uncompressed (the fast path, on the writer thread); merged
+   * ones with checkpoint.compression, on the compaction thread, in the background. */
+  w->params = (bn_segment_params){.run_id = s->run_id, .state_size = s->domain->info.state_size};
+  w->merge_deflate = (int)bn_config_int(s->cfg, "checkpoint.compression");
   pthread_mutex_init(&w->seg_mu, NULL);
   pthread_cond_init(&w->compact_cv, NULL);
   bn_err err = bn__segments_open(w, s->resume_path, s->resume_snap);

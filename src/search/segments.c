@@ -15,7 +15,9 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "banyan/clock.h"
@@ -260,6 +262,7 @@ static bool compact_once(bn_ckpt_writer *w) {
   const double t0 = bn_mtime();
   bn_segment_params p = w->params;
   p.cancel = &w->compact_cancel;
+  p.deflate = w->merge_deflate;
   bn_err err = bn_segment_merge(w->dir, &p, in, FANIN, seq, &merged);
   if (err != BN_OK) {
     /* The sources are intact and still in use: the run goes on without this merge. */
@@ -294,6 +297,8 @@ static bool compact_once(bn_ckpt_writer *w) {
 
 static void *compactor_main(void *arg) {
   bn_ckpt_writer *w = arg;
+  /* Background work: the search, the dispatcher and the checkpoint writer come first. */
+  if (setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 10) != 0) bn_debug("compaction thread: cannot lower its priority");
   pthread_mutex_lock(&w->seg_mu);
   for (;;) {
     while (!w->compact_wanted && !w->compact_stop) pthread_cond_wait(&w->compact_cv, &w->seg_mu);

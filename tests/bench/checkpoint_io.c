@@ -1,14 +1,14 @@
 /* Benchmark of checkpoint I/O (not part of the test suite): builds in memory a snapshot of
- * a search graph with N nodes (9-byte states, 3 edges per node) and N result rows (kept in
- * 64 Ki-row chunks, as the search's results log does), then times (median of R runs)
+ * a search graph with N nodes (9-byte states, 3 edges per node) and N result rows, then
+ * times (median of R runs)
  *
- *   write      bn_checkpoint_write: HDF5 layout into NAME.tmp, fsync, NAME.prev, rename,
- *              directory fsync
+ *   segment    bn_segment_write of the N rows (temporary, fsync, rename), uncompressed and
+ *              with shuffle + deflate 1: what each new result row costs once, in µs
+ *   write      bn_checkpoint_write of the graph with /results a virtual dataset over the
+ *              segment: HDF5 layout into NAME.tmp, fsync, NAME.prev, rename, dir fsync
  *   layout     the HDF5 part alone (bn__checkpoint_write_file, no fsync), for comparison
  *   read       bn_checkpoint_read with full validation (page cache warm; with --cold the
  *              page cache is dropped first, which needs root)
- *   per row    a 1-node graph with N result rows, written atomically and layout only,
- *              divided by N: what each result row adds to every checkpoint, in µs
  *
  * usage: checkpoint_io [--nodes N] [--repeat R] [--dir DIR] [--cold]   (defaults 1000000 5 /tmp)
  * Prints one line per figure and the file size. Exit status 1 if anything fails. */
@@ -23,7 +23,6 @@
 /* The HDF5 layout writer without the atomic replace (src/checkpoint/checkpoint_impl.h). */
 bn_err bn__checkpoint_write_file(const char *path, const bn_snapshot *snap);
 
-#define CHUNK_ROWS 65536u
 
 static double now(void) {
   struct timespec t;
@@ -38,6 +37,9 @@ static void *must(void *p) {
   }
   return p;
 }
+
+static bn_result_row *rows_mem;
+static unsigned char *states_mem;
 
 static void build(bn_snapshot *s, uint64_t nodes, uint64_t results) {
   const size_t ss = 9;
@@ -87,18 +89,13 @@ static void build(bn_snapshot *s, uint64_t nodes, uint64_t results) {
     a->edge_reward_sum[e] = (double)(e % 300) * 0.25;
     a->edge_reward_sq[e] = (double)(e % 300) * 0.125;
   }
-  s->n_results = results;
-  s->result_chunk_rows = CHUNK_ROWS;
-  const uint64_t chunks = results ? (results - 1) / CHUNK_ROWS + 1 : 0;
-  s->result_rows = must(calloc(chunks ? chunks : 1, sizeof *s->result_rows));
-  s->result_states = must(calloc(chunks ? chunks : 1, sizeof *s->result_states));
+  s->run_id = 42;
+  s->segment_dir = must(strdup("bench.d"));
   uint64_t failures = 0;
-  for (uint64_t c = 0; c < chunks; c++) {
-    s->result_rows[c] = must(calloc(CHUNK_ROWS, sizeof **s->result_rows));
-    s->result_states[c] = must(calloc(CHUNK_ROWS, ss));
-  }
+  rows_mem = must(calloc(results ? results : 1, sizeof *rows_mem));
+  states_mem = must(calloc(results ? results : 1, ss));
   for (uint64_t i = 0; i < results; i++) {
-    bn_result_row *r = &s->result_rows[i / CHUNK_ROWS][i % CHUNK_ROWS];
+    bn_result_row *r = &rows_mem[i];
     const int failed = i % 100 == 99;
     *r = (bn_result_row){.job_id = i, .seed = i * 0x9e3779b97f4a7c15ull, .kind = 1, .status = failed ? 2 : 1,
                          .attempts = 1, .engine = (int32_t)(1 + i % 8), .reward = failed ? 0 : (double)(i % 97) / 97,
@@ -107,8 +104,12 @@ static void build(bn_snapshot *s, uint64_t nodes, uint64_t results) {
                          .t_received = 1.7e9 + (double)i * 1e-3 + 9e-4};
     if (failed) snprintf(r->reason, sizeof r->reason, "timeout");
     failures += failed;
-    memcpy(s->result_states[i / CHUNK_ROWS] + (i % CHUNK_ROWS) * ss, a->states + (i % nodes) * ss, ss);
+    memcpy(states_mem + i * ss, a->states + (i % nodes) * ss, ss);
   }
+  s->failure_groups = must(calloc(1, sizeof *s->failure_groups));
+  snprintf(s->failure_groups[0].text, sizeof s->failure_groups[0].text, "timeout");
+  s->failure_groups[0].count = failures;
+  s->n_failure_groups = failures ? 1 : 0;
   s->completed = results;
   s->failures = failures;
   s->evaluations = results - failures;
@@ -116,6 +117,15 @@ static void build(bn_snapshot *s, uint64_t nodes, uint64_t results) {
   s->applied_upto = results;
   s->budget = results;
   a->n_backprops = s->evaluations;
+}
+
+static const bn_result_row *src_row(const void *ctx, uint64_t i) {
+  (void)ctx;
+  return &rows_mem[i];
+}
+static const unsigned char *src_state(const void *ctx, uint64_t i) {
+  (void)ctx;
+  return states_mem + i * 9;
 }
 
 static void drop_caches(void) {
@@ -167,14 +177,34 @@ int main(int argc, char **argv) {
   snprintf(path, sizeof path, "%s/bench-checkpoint-%d.h5", dir, (int)getpid());
   snprintf(layout, sizeof layout, "%s/bench-checkpoint-%d-layout.h5", dir, (int)getpid());
 
-  bn_snapshot full, results_only;
+  bn_snapshot full;
   build(&full, nodes, nodes);
-  build(&results_only, 1, nodes);
+  char segdir[4200];
+  snprintf(segdir, sizeof segdir, "%s/bench.d", dir);
+  if (bn_segment_dir_create(segdir) != BN_OK) return 1;
+  const bn_result_source src = {.ctx = NULL, .row = src_row, .state = src_state};
+  double t_seg[2] = {0, 0};
+  uint64_t seg_bytes[2] = {0, 0};
+  bn_segment_info seg;
+  for (int deflate = 1; deflate >= 0; deflate--) {
+    const bn_segment_params p = {.run_id = 42, .state_size = 9, .deflate = deflate};
+    double t[64];
+    for (int r = 0; r < repeat && r < 64; r++) {
+      double t0 = now();
+      if (bn_segment_write(segdir, &p, (uint64_t)deflate, 0, nodes, &src, &seg) != BN_OK) return 1;
+      t[r] = now() - t0;
+    }
+    qsort(t, (size_t)(repeat < 64 ? repeat : 64), sizeof *t, by_value);
+    t_seg[deflate] = t[(repeat < 64 ? repeat : 64) / 2];
+    seg_bytes[deflate] = seg.bytes;
+  }
+  full.segments = must(malloc(sizeof seg));
+  full.segments[0] = seg; /* the uncompressed one, number 0 */
+  full.n_segments = 1;
+  full.next_segment = 2;
   uint64_t bytes = 0;
   const double t_write = time_write(0, path, &full, repeat, &bytes);
   const double t_layout = time_write(1, layout, &full, repeat, NULL);
-  const double t_rows_atomic = time_write(0, layout, &results_only, repeat, NULL);
-  const double t_rows_layout = time_write(1, layout, &results_only, repeat, NULL);
 
   double reads[64];
   if (repeat > 64) repeat = 64;
@@ -189,7 +219,7 @@ int main(int argc, char **argv) {
       fprintf(stderr, "checkpoint_io: read failed: %s\n", why);
       return 1;
     }
-    if (back.n_results != nodes || back.tree.n_edges != 3 * nodes) {
+    if (back.completed != nodes || back.n_segments != 1 || back.tree.n_edges != 3 * nodes) {
       fprintf(stderr, "checkpoint_io: read back the wrong sizes\n");
       return 1;
     }
@@ -201,20 +231,24 @@ int main(int argc, char **argv) {
 
   printf("checkpoint_io: %llu nodes, %llu edges, %llu result rows, state 9 bytes, median of %d\n",
          (unsigned long long)nodes, (unsigned long long)(3 * nodes), (unsigned long long)nodes, repeat);
-  printf("  file size           %.1f MB\n", (double)bytes / 1e6);
+  printf("  main file size      %.1f MB (the graph; /results is virtual)\n", (double)bytes / 1e6);
   printf("  write (atomic)      %.3f s   %.0f MB/s\n", t_write, (double)bytes / 1e6 / t_write);
   printf("  write (layout only) %.3f s   (HDF5 part: no fsync, no rename)\n", t_layout);
   printf("  read  (%s)        %.3f s   %.0f MB/s, validated\n", cold ? "cold" : "warm", t_read,
          (double)bytes / 1e6 / t_read);
-  printf("  per result row      %.3f us atomic, %.3f us layout only (a 1-node graph with %llu rows)\n",
-         1e6 * t_rows_atomic / (double)nodes, 1e6 * t_rows_layout / (double)nodes, (unsigned long long)nodes);
+  printf("  segment, per row    %.3f us uncompressed (%.1f bytes/row), %.3f us shuffle + deflate 1 (%.1f bytes/row)\n",
+         1e6 * t_seg[0] / (double)nodes, (double)seg_bytes[0] / (double)nodes, 1e6 * t_seg[1] / (double)nodes,
+         (double)seg_bytes[1] / (double)nodes);
 
   char prev[4200];
   snprintf(prev, sizeof prev, "%s.prev", path);
   unlink(path);
   unlink(prev);
   unlink(layout);
+  for (uint64_t q = 0; q < 2; q++) bn_segment_remove(segdir, q);
+  rmdir(segdir);
   bn_snapshot_free(&full);
-  bn_snapshot_free(&results_only);
+  free(rows_mem);
+  free(states_mem);
   return 0;
 }

@@ -1,0 +1,152 @@
+#!/usr/bin/env python3
+"""Benchmark of the streamed results log (issue 10). Not part of the test suite: it prints
+figures, each as a ratio against a baseline measured in the same invocation.
+
+usage: tests/bench/streaming.py [--banyan build/banyan] [--quick] [--csv out.csv]
+
+  ckpt cost    one zero-cost synthetic run (1 process) of 100 M results (--quick: 10 M)
+               checkpointing every 2 s: the write time of the checkpoints around 50 M
+               results against those around 1 M (median of 3 each; baseline: 1 M)
+  rss          rank 0's resident memory at 100 M results against 10 M (the same run)
+  disk         bytes per result row on disk, uncompressed (baseline) and with
+               checkpoint.compression=1 (shuffle + deflate), and the writer's seconds per
+               million rows both ways (2 M-result runs)
+  throughput   2 ranks, zero-cost jobs: evaluations/s with a checkpoint every second
+               against none (baseline), alternating, median of 3 each
+Nothing is set in the environment but what mpirun needs to run as root here."""
+import argparse
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+
+import h5py
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TOP = os.path.abspath(os.path.join(HERE, "..", ".."))
+sys.path.insert(0, HERE)
+from ratio_table import RatioTable  # noqa: E402
+
+ENV = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
+SYNTH = os.path.join(TOP, "configs", "synthetic-bench.ini")
+PROGRESS = re.compile(r"iter (\d+)/")
+
+
+def sets(*kv):
+    return sum([["--set", x] for x in kv], [])
+
+
+def rss_kb(pid):
+    with open(f"/proc/{pid}/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
+
+
+def long_run(banyan, total, tmp):
+    """One process, zero-cost jobs, a checkpoint every 2 s: RSS at 10% and 100% of the run,
+    and the checkpoint history."""
+    ck = os.path.join(tmp, "long.h5")
+    cmd = [banyan, "run", SYNTH, *sets(f"search.iterations={total}", f"checkpoint.file={ck}",
+                                       "checkpoint.every_seconds=2", "search.progress_seconds=0.5")]
+    p = subprocess.Popen(cmd, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1)
+    marks, buf, last = {}, "", (0, 0)
+    while True:
+        chunk = p.stdout.read(256)
+        if not chunk:
+            break
+        buf = (buf + chunk)[-4096:]
+        m = PROGRESS.findall(buf)
+        if m:
+            try:
+                last = (int(m[-1]), rss_kb(p.pid))
+            except (OSError, StopIteration):
+                break
+            if last[0] >= total // 10 and "early" not in marks:
+                marks["early"] = last
+    p.wait()
+    marks["late"] = last
+    with h5py.File(ck, "r") as f:
+        hist = f["stats/checkpoints"][...]
+        seg_bytes = int(f["segments"]["bytes"].sum())
+    return marks, hist, seg_bytes
+
+
+def cost_near(hist, rows):
+    """Median write time of the 3 checkpoints nearest `rows` results (their write_seconds
+    is recorded by the next checkpoint, so the last one is left out)."""
+    h = hist[:-1]
+    idx = sorted(range(len(h)), key=lambda i: abs(int(h[i]["iterations"]) - rows))[:3]
+    return statistics.median(float(h[i]["write_seconds"]) for i in idx), [int(h[i]["iterations"]) for i in idx]
+
+
+def disk_run(banyan, level, tmp):
+    ck = os.path.join(tmp, f"disk{level}.h5")
+    n = 2_000_000
+    subprocess.run([banyan, "run", SYNTH, "--quiet", *sets(f"search.iterations={n}", f"checkpoint.file={ck}",
+                                                          "checkpoint.every_seconds=1",
+                                                          f"checkpoint.compression={level}")],
+                   env=ENV, check=True, stdout=subprocess.DEVNULL)
+    with h5py.File(ck, "r") as f:
+        segs = f["segments"][...]
+        hist = f["stats/checkpoints"][...]
+    live_bytes = int(segs["bytes"].sum())
+    write = float(hist["write_seconds"].sum())
+    return live_bytes / n, write / n * 1e6
+
+
+def throughput(banyan, ckpt, n, tmp):
+    summary = os.path.join(tmp, "s.json")
+    extra = ("checkpoint.every_seconds=1", f"checkpoint.file={os.path.join(tmp, 't.h5')}") if ckpt else \
+        ("checkpoint.enabled=false",)
+    for p in ("t.h5", "t.h5.prev"):
+        if os.path.exists(os.path.join(tmp, p)):
+            os.unlink(os.path.join(tmp, p))
+    subprocess.run(["mpirun", "-n", "2", "--oversubscribe", banyan, "run", SYNTH, "--quiet", "--summary", summary,
+                    *sets(f"search.iterations={n}", *extra)], env=ENV, check=True, stdout=subprocess.DEVNULL, cwd=tmp)
+    return json.load(open(summary))["evaluations_per_second"]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--banyan", default=os.path.join(TOP, "build", "banyan"))
+    ap.add_argument("--quick", action="store_true", help="10 M results instead of 100 M")
+    ap.add_argument("--csv", help="also write the rows as CSV")
+    a = ap.parse_args()
+    table = RatioTable(11, 52, lambda v: f"{v:14,.4f}")
+    row = table.row
+    total = 10_000_000 if a.quick else 100_000_000
+    with tempfile.TemporaryDirectory() as tmp:
+        marks, hist, seg_bytes = long_run(a.banyan, total, tmp)
+        c1, at1 = cost_near(hist, 1_000_000)
+        c50, at50 = cost_near(hist, total // 2)
+        row("ckpt cost", f"checkpoint write near 1 M results (baseline) {at1[0]:,}", c1, "s", c1)
+        row("ckpt cost", f"checkpoint write near {total // 2 // 10**6} M results {at50[0]:,}", c50, "s", c1)
+        (d0, r0), (d1, r1) = marks["early"], marks["late"]
+        row("rss", f"rank 0 at {d0:,} results (baseline)", r0 / 1024, "MB", r0 / 1024)
+        row("rss", f"rank 0 at {d1:,} results ({(r1 - r0) / 1024:+.1f} MB)", r1 / 1024, "MB", r0 / 1024)
+        row("disk", f"segments of the {total // 10**6} M-result run, bytes per row", seg_bytes / max(d1, 1), "B/row",
+            seg_bytes / max(d1, 1))
+    with tempfile.TemporaryDirectory() as tmp:
+        b0, w0 = disk_run(a.banyan, 0, tmp)
+        b1, w1 = disk_run(a.banyan, 1, tmp)
+        row("disk", "uncompressed, bytes per row (baseline)", b0, "B/row", b0)
+        row("disk", "shuffle + deflate 1, bytes per row", b1, "B/row", b0)
+        row("disk", "uncompressed, writer seconds per M rows (baseline)", w0, "s/M", w0)
+        row("disk", "shuffle + deflate 1, writer seconds per M rows", w1, "s/M", w0)
+    with tempfile.TemporaryDirectory() as tmp:
+        n = 1_000_000 if a.quick else 5_000_000
+        none, every = [], []
+        for _ in range(3):
+            none.append(throughput(a.banyan, False, n, tmp))
+            every.append(throughput(a.banyan, True, n, tmp))
+        base = statistics.median(none)
+        row("throughput", "2 ranks, zero-cost, no checkpoints (baseline)", base, "eval/s", base)
+        row("throughput", "2 ranks, zero-cost, a checkpoint every second", statistics.median(every), "eval/s", base)
+    if a.csv:
+        table.write_csv(a.csv)
+
+
+if __name__ == "__main__":
+    main()
