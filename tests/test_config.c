@@ -90,7 +90,8 @@ static void bn_config_core_options_should_list_the_documented_options(void) {
       "search.deterministic", "engine.depth",
       "engine.batch", "engine.max_batch", "engine.message_overhead", "engine.retries", "engine.idle_sleep_max",
       "checkpoint.enabled", "checkpoint.file", "checkpoint.every_seconds",
-      "checkpoint.every_evaluations", "checkpoint.max_time_share", "checkpoint.timeline_seconds", "checkpoint.drain_seconds",
+      "checkpoint.every_evaluations", "checkpoint.max_time_share", "checkpoint.timeline_seconds",
+      "checkpoint.buffer_mb", "checkpoint.compression", "checkpoint.drain_seconds",
       "domain.name", "domain.plugin", "exec.command", "exec.timeout", "exec.max_output",
       "exec.workdir", "log.level"};
   CU_ASSERT_EQUAL_FATAL(n, sizeof names / sizeof names[0]);
@@ -573,7 +574,7 @@ static void bn_config_print_table_should_list_every_option(void) {
   fclose(out);
   size_t lines = 0;
   for (const char *p = text; *p; p++) lines += *p == '\n';
-  CU_ASSERT_EQUAL(lines, 1 + 37 + 3);
+  CU_ASSERT_EQUAL(lines, 1 + 39 + 3);
   CU_ASSERT_PTR_NOT_NULL(strstr(text, "search.iterations"));
   CU_ASSERT_PTR_NOT_NULL(strstr(text, "[1, 1e15]"));
   CU_ASSERT_PTR_NOT_NULL(strstr(text, "[0, 9223372036854775807]"));
