@@ -158,6 +158,10 @@ void bn__result_unpack(const unsigned char *in, size_t state_size, bn_result_row
 #define BN__SEGMENT_PREFIX "results-"
 #define BN__SEGMENT_SUFFIX ".h5"
 
+/* The file access properties of every file banyan writes (object format, strong close,
+ * no HDF5 file locks). Close with H5Pclose. BN_ERR_HDF5 logged. */
+BN_NODISCARD bn_err bn__h5_writer_fapl(hid_t *out);
+
 /* Write the whole layout of `snap` into a new HDF5 file at `path` (truncated if present),
  * flushed and closed on return. The caller has validated the snapshot. BN_ERR_HDF5 /
  * BN_ERR_NOMEM with a logged message; the file may then be partial (the caller removes it). */

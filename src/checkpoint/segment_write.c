@@ -87,12 +87,7 @@ static bn_err seg_begin(seg_out *o, const char *dir, const bn_segment_params *p,
   int fd = open(o->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
   BN_CHECK_GOTO(fd >= 0, BN_ERR_IO, "cannot create %s: %s", o->tmp, strerror(errno));
   BN_CHECK_GOTO(close(fd) == 0, BN_ERR_IO, "cannot close %s: %s", o->tmp, strerror(errno));
-  BN_H5_SET(fapl, H5Pcreate(H5P_FILE_ACCESS));
-  BN_H5(H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_V110));
-  BN_H5(H5Pset_fclose_degree(fapl, H5F_CLOSE_STRONG));
-#if H5_VERSION_GE(1, 10, 7)
-  BN_H5(H5Pset_file_locking(fapl, 0, 1));
-#endif
+  BN_TRY(bn__h5_writer_fapl(&fapl));
   BN_H5_SET(o->file, H5Fcreate(o->tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl));
   const uint32_t version = BN_CHECKPOINT_FORMAT_VERSION;
   {

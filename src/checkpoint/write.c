@@ -263,9 +263,9 @@ fail:
   return err;
 }
 
-bn_err bn__checkpoint_write_file(const char *path, const bn_snapshot *s) {
+bn_err bn__h5_writer_fapl(hid_t *out) {
   bn_err err = BN_OK;
-  hid_t fapl = -1, file = -1;
+  hid_t fapl = -1;
   BN_H5_SET(fapl, H5Pcreate(H5P_FILE_ACCESS));
   /* 1.8 object format at least: dense attribute storage (config text over 64 KiB); 1.10
    * for the virtual dataset. Strong close: H5Fclose really closes the file before it is
@@ -273,10 +273,21 @@ bn_err bn__checkpoint_write_file(const char *path, const bn_snapshot *s) {
   BN_H5(H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_V110));
   BN_H5(H5Pset_fclose_degree(fapl, H5F_CLOSE_STRONG));
 #if H5_VERSION_GE(1, 10, 7)
-  /* One writer per file by design (rank 0, a fresh NAME.tmp); locks fail on some
+  /* One writer per file by design (rank 0, a fresh temporary); locks fail on some
    * parallel file systems. */
   BN_H5(H5Pset_file_locking(fapl, 0, 1));
 #endif
+  *out = fapl;
+  return BN_OK;
+fail:
+  (void)bn__h5_close(&fapl);
+  return err;
+}
+
+bn_err bn__checkpoint_write_file(const char *path, const bn_snapshot *s) {
+  bn_err err = BN_OK;
+  hid_t fapl = -1, file = -1;
+  BN_TRY(bn__h5_writer_fapl(&fapl));
   BN_H5_SET(file, H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl));
   BN_TRY(write_root_attributes(file, s));
   BN_TRY(write_arrays(file, s));
