@@ -5,9 +5,14 @@ the file is what docs/checkpoint-format.md promises.
 usage: read_with_h5py.py CHECKPOINT EXPECTED_RESULTS EXPECTED_BEST_TEXT
 
 Checks: `h5dump -H` accepts the file; the root attributes exist with their types and
-format_version == 2; completed == len(/results) == EXPECTED_RESULTS, evaluations + failures
-== completed; /best[0]['text'] == EXPECTED_BEST_TEXT; every /tree/nodes array has the
-length of /tree/states, every /tree/edges array the same length; /tree/states is
+format_version == 3; completed == len(/results) == EXPECTED_RESULTS, evaluations + failures
+== completed; /results is a virtual dataset over the segment files listed in /segments
+(SEGMENT_DIR/results-<seq, 12 digits>.h5 beside the file), which tile rows 0 .. completed - 1
+in order, each carrying the run's run_id, its first_row and rows, numbered below
+next_segment, and /results read through h5py equals the segments' rows read directly;
+/stats/failures counts the failures; /stats/top_states has a row per
+/stats/top_evaluations row; /best[0]['text'] == EXPECTED_BEST_TEXT; every /tree/nodes array
+has the length of /tree/states, every /tree/edges array the same length; /tree/states is
 [nodes x state_size]; the /results state field is uint8[state_size]; /pending/paths is
 [pending x path_cap]. Exits 0 when all hold, 1 on the first mismatch (printed), 77 (CTest
 SKIP_RETURN_CODE) when h5py is not installed for any Python found.
@@ -59,8 +64,10 @@ ROOT_ATTRS = {
     "config": "S", "seed": "u8", "state_size": "u8", "path_cap": "u4", "budget": "u8",
     "next_iteration": "u8", "completed": "u8", "evaluations": "u8", "failures": "u8",
     "cancelled": "u8", "applied_upto": "u8", "deterministic": "u1", "finished": "u1",
-    "stop_reason": "u4", "elapsed_seconds": "f8", "checkpoints": "u8",
+    "stop_reason": "u4", "elapsed_seconds": "f8", "checkpoints": "u8", "run_id": "u8",
+    "segment_dir": "S", "next_segment": "u8",
 }
+SEGMENT_ATTRS = ("run_id", "first_row", "rows", "state_size", "checksum")
 NODE_ARRAYS = {"visits": "u8", "reward_sum": "f8", "first_edge": "u4", "n_edges": "u4", "depth": "u2",
                "flags": "u1", "samples": "u4"}
 EDGE_ARRAYS = {"parent": "u4", "child": "u4", "action": "i4", "visits": "u8", "reward_sum": "f8",
@@ -74,8 +81,46 @@ def check_h5dump(path):
         return
     run = subprocess.run([h5dump, "-H", path], capture_output=True, text=True)
     expect(run.returncode == 0, "h5dump -H failed: " + run.stderr.strip()[:500])
-    for name in ("/tree", "/results", "/pending", "/stats", "/best", "format_version"):
+    for name in ("/tree", "/results", "/segments", "/pending", "/stats", "/best", "format_version", "run_id"):
         expect(name.strip("/") in run.stdout, "h5dump -H does not show " + name)
+
+
+def check_segments(path, f, results):
+    """/segments tiles the rows; each file is a segment of this run; /results (virtual) reads as
+    the segments' own rows, in order."""
+    a = f.attrs
+    completed, run_id, next_segment = int(a["completed"]), int(a["run_id"]), int(a["next_segment"])
+    segment_dir = text(a["segment_dir"])
+    expect(segment_dir and "/" not in segment_dir, "segment_dir %r is not a plain name" % segment_dir)
+    table = f["segments"][...]
+    for field in ("seq", "first_row", "rows", "checksum", "bytes"):
+        expect(field in table.dtype.names, "/segments has no field " + field)
+    expect(len(np.unique(table["seq"])) == len(table), "/segments lists a segment twice")
+    if len(table):
+        expect(results.is_virtual, "/results is not a virtual dataset")
+        expect(len(results.virtual_sources()) == len(table), "/results maps %d sources, /segments lists %d"
+               % (len(results.virtual_sources()), len(table)))
+    row = 0
+    base = os.path.join(os.path.dirname(os.path.abspath(path)), segment_dir)
+    for g in table:
+        seq, first, rows = int(g["seq"]), int(g["first_row"]), int(g["rows"])
+        expect(first == row and rows > 0, "segment %d holds rows %d..+%d, the log is at row %d" % (seq, first, rows, row))
+        expect(seq < next_segment, "segment %d not below next_segment %d" % (seq, next_segment))
+        name = os.path.join(base, "results-%012d.h5" % seq)
+        expect(os.path.getsize(name) == int(g["bytes"]), "%s: size differs from /segments" % name)
+        with h5py.File(name, "r") as s:
+            for attr in SEGMENT_ATTRS:
+                expect(attr in s.attrs, "%s: attribute %s is missing" % (name, attr))
+            expect(int(s.attrs["run_id"]) == run_id, "%s belongs to another run" % name)
+            expect(int(s.attrs["first_row"]) == first and int(s.attrs["rows"]) == rows,
+                   "%s: its header disagrees with /segments" % name)
+            expect(int(s.attrs["checksum"]) == int(g["checksum"]), "%s: checksum differs from /segments" % name)
+            own = s["results"][...]
+            expect(own.shape == (rows,), "%s: /results has shape %s" % (name, own.shape))
+            expect(own.tobytes() == results[first:first + rows].tobytes(),
+                   "/results rows %d..+%d differ from %s" % (first, rows, name))
+        row += rows
+    expect(row == completed, "the segments hold %d rows but completed = %d" % (row, completed))
 
 
 def check(path, n_results, best_text):
@@ -90,7 +135,7 @@ def check(path, n_results, best_text):
                 expect(dt == np.dtype("<" + kind) or dt == np.dtype(kind),
                        "root attribute %s is %s, expected %s" % (name, dt, kind))
         a = f.attrs
-        expect(int(a["format_version"]) == 2, "format_version is %s" % a["format_version"])
+        expect(int(a["format_version"]) == 3, "format_version is %s" % a["format_version"])
         ss, cap = int(a["state_size"]), int(a["path_cap"])
         expect(int(a["completed"]) == n_results, "completed = %s, expected %d" % (a["completed"], n_results))
         expect(int(a["evaluations"]) + int(a["failures"]) == int(a["completed"]),
@@ -99,16 +144,25 @@ def check(path, n_results, best_text):
 
         results = f["results"]
         expect(results.shape == (n_results,), "/results has shape %s, expected (%d,)" % (results.shape, n_results))
-        expect(results.maxshape == (None,), "/results is not extendible (maxshape %s)" % (results.maxshape,))
-        expect(results.chunks is not None, "/results is not chunked")
         expect(results.dtype["state"].shape == (ss,), "/results state field is %s, expected (%d,)"
                % (results.dtype["state"].shape, ss))
         for field in ("job_id", "seed", "kind", "status", "attempts", "sample", "engine", "reward", "t_created",
                       "t_sent", "t_started", "t_finished", "t_received", "reason"):
             expect(field in results.dtype.names, "/results has no field " + field)
+        check_segments(path, f, results)
         if n_results:
             rows = results[...]
             expect(int((rows["status"] == 2).sum()) == int(a["failures"]), "failed rows != failures")
+            ids = rows["job_id"]
+            expect(len(np.unique(ids)) == n_results, "/results job ids are not unique")
+            expect(int(ids.max()) < int(a["next_iteration"]), "a /results job id is not below next_iteration")
+
+        failures = f["stats/failures"]
+        counted = int(failures["count"].sum()) if failures.shape[0] else 0
+        expect(counted == int(a["failures"]), "/stats/failures counts %d, failures = %s" % (counted, a["failures"]))
+        n_top = f["stats/top_evaluations"].shape[0]
+        expect(f["stats/top_states"].shape == (n_top, ss), "/stats/top_states has shape %s, expected (%d, %d)"
+               % (f["stats/top_states"].shape, n_top, ss))
 
         best = f["best"]
         expect(best.shape[0] >= 1, "/best is empty")
@@ -133,7 +187,7 @@ def check(path, n_results, best_text):
         n_pending = pending.shape[0]
         expect(f["pending/paths"].shape == (n_pending, cap), "/pending/paths has shape %s" % (f["pending/paths"].shape,))
         expect(f["pending/states"].shape == (n_pending, ss), "/pending/states has shape %s" % (f["pending/states"].shape,))
-        for name in ("timeline", "engines", "checkpoints"):
+        for name in ("timeline", "engines", "checkpoints", "failures", "top_evaluations"):
             expect(f["stats/" + name].ndim == 1, "/stats/%s is not a table" % name)
     return n_nodes, n_edges
 
