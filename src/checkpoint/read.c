@@ -85,6 +85,31 @@ static bn_err read_arrays(bn__rd *r, bn_snapshot *s) {
   return err;
 }
 
+/* /results: the virtual view over the segments that h5py and h5dump read (banyan itself
+ * reads the segments): a virtual dataset of `completed` rows, one mapping per segment. Its
+ * sources are not opened here. */
+static bn_err check_results_view(bn__rd *r, const bn_snapshot *s) {
+  hid_t ds = -1, dcpl = -1, space = -1;
+  BN_CALL(bn__rd_open_dataset(r, "/results", &ds));
+  bn_err err = BN_OK;
+  hsize_t dims[1] = {0};
+  size_t mappings = 0;
+  if ((dcpl = H5Dget_create_plist(ds)) < 0 || (space = H5Dget_space(ds)) < 0) {
+    err = bn__rd_h5fail(r, "cannot read the layout of /results");
+  } else if (H5Pget_layout(dcpl) != H5D_VIRTUAL || H5Pget_virtual_count(dcpl, &mappings) < 0) {
+    err = bn__rd_fail(r, BN_ERR_CORRUPT, "/results is not a virtual dataset over the segments");
+  } else if (H5Sget_simple_extent_ndims(space) != 1 || H5Sget_simple_extent_dims(space, dims, NULL) != 1 ||
+             dims[0] != s->completed || mappings != s->n_segments) {
+    err = bn__rd_fail(r, BN_ERR_CORRUPT, "/results maps %zu segments onto %llu rows; the file has %llu segments and "
+                      "%llu results", mappings, (unsigned long long)dims[0], (unsigned long long)s->n_segments,
+                      (unsigned long long)s->completed);
+  }
+  (void)bn__h5_close(&space);
+  (void)bn__h5_close(&dcpl);
+  (void)bn__h5_close(&ds);
+  return err;
+}
+
 /* open(2) first: a missing or unreadable file is an I/O error, not a corrupt one.
  * O_NONBLOCK: a FIFO given by mistake must not hang the reader. */
 static bn_err probe_file(bn__rd *r, const char *path) {
@@ -149,12 +174,15 @@ bn_err bn_checkpoint_read(const char *path, bn_snapshot *out, char *why, size_t 
   BN_TRY(read_root(&r, &s));
   BN_TRY(read_tables(&r, &s));
   BN_TRY(read_arrays(&r, &s));
+  /* The counters first (their reasons are the most telling), then the view over them. */
+  err = bn__snapshot_check(&s, r.why, r.whylen);
+  if (err != BN_OK) goto fail;
+  BN_TRY(check_results_view(&r, &s));
   if (bn__h5_close(&r.file) < 0) {
     err = bn__rd_h5fail(&r, "cannot close %s", path);
     goto fail;
   }
-  err = bn__snapshot_check(&s, r.why, r.whylen);
-  if (err == BN_OK) err = bn__segments_check_all(path, &s, r.why, r.whylen);
+  err = bn__segments_check_all(path, &s, r.why, r.whylen);
   if (err != BN_OK) {
     bn_debug("checkpoint read: %s", r.why);
     goto fail;

@@ -237,6 +237,7 @@ static bn_err write_results_vds(hid_t file, const bn_snapshot *s) {
   BN_TRY(bn__table_type(&bn__results_table, s->state_size, BN__LAYOUT_FILE, &ftype));
   BN_H5_SET(vspace, H5Screate_simple(1, dims, NULL));
   BN_H5_SET(dcpl, H5Pcreate(H5P_DATASET_CREATE));
+  BN_H5(H5Pset_layout(dcpl, H5D_VIRTUAL)); /* also with no segment yet */
   for (uint64_t i = 0; i < s->n_segments; i++) {
     const bn_segment_info *g = &s->segments[i];
     char name[4096];

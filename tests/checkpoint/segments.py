@@ -148,7 +148,18 @@ def case_damage():
         refused([BANYAN, "inspect", ck], "segment header changed: inspect", os.path.basename(first))
         check(snapshot_of_files(ck) == before, "segment header changed: nothing modified")
 
-        # 5. a format 2 file: a clear refusal
+        # 5. /results replaced by a plain dataset (h5py readers would see other rows)
+        ck = variant("plain")
+        os.unlink(ck + ".prev")
+        with h5py.File(ck, "r+") as f:
+            rows = f["results"][...]
+            del f["results"]
+            f.create_dataset("results", data=rows[:-1])
+        r = run([BANYAN, "inspect", ck])
+        check(r.returncode == 1 and "virtual" in r.stderr, "/results not the virtual view: inspect refuses it",
+              r.stderr[-300:])
+
+        # 6. a format 2 file: a clear refusal
         ck = variant("v2")
         os.unlink(ck + ".prev")
         with h5py.File(ck, "r+") as f:
