@@ -101,8 +101,8 @@ bn_err bn__seg_in_read(bn__seg_in *s, unsigned char *buf, size_t max, size_t *n,
     char msg[256];
     bn__h5_message(msg, sizeof msg);
     bn__h5_report(BN_LOG_DEBUG, __FILE__, __LINE__, __func__, "segment read");
-    return bn__why(BN_ERR_CORRUPT, why, whylen, "segment %s: cannot read rows %llu..%llu: %s", s->path,
-                   (unsigned long long)s->next, (unsigned long long)(s->next + count[0] - 1), msg);
+    return bn__why(BN_ERR_CORRUPT, why, whylen, "segment %s: rows %llu..%llu are damaged (unreadable%s%s)", s->path,
+                   (unsigned long long)s->next, (unsigned long long)(s->next + count[0] - 1), msg[0] ? ": " : "", msg);
   }
   XXH3_64bits_update(s->xxh, buf, (size_t)count[0] * s->row_bytes);
   s->next += count[0];
