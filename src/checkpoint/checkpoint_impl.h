@@ -153,6 +153,16 @@ BN_NODISCARD bn_err bn__state_text(const bn_domain *domain, const unsigned char 
 void bn__result_pack(const bn_result_row *row, const unsigned char *state, size_t state_size, unsigned char *out);
 void bn__result_unpack(const unsigned char *in, size_t state_size, bn_result_row *row, unsigned char *state);
 
+/* chunk_codec.c: one chunk of packed rows, shuffled and deflated as HDF5's filters do it
+ * (for H5Dwrite_chunk / H5Dread_chunk outside HDF5's lock). scratch holds chunk_rows *
+ * row_bytes bytes; out holds bn__chunk_encode_bound bytes (*out_len: its size in, the
+ * stream's size out). decode: 0, or -1 if the stream is damaged or of the wrong size. */
+BN_NODISCARD bn_err bn__chunk_encode(const unsigned char *rows, size_t n, size_t row_bytes, size_t chunk_rows,
+                                     int level, unsigned char *scratch, unsigned char *out, size_t *out_len);
+size_t bn__chunk_encode_bound(size_t row_bytes, size_t chunk_rows);
+int bn__chunk_decode(const unsigned char *in, size_t len, size_t row_bytes, size_t chunk_rows, unsigned char *scratch,
+                     unsigned char *out);
+
 /* Segment files: results-<seq>.h5 in the segment directory; "results-<seq>.h5.tmp" while
  * being written. */
 #define BN__SEGMENT_PREFIX "results-"

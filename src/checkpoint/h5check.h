@@ -68,6 +68,12 @@ typedef struct bn__seg_in {
   void *xxh;               /* XXH3_state_t */
   char path[4096];
   int open;
+  /* Chunks written shuffled + deflated are read with H5Dread_chunk and decoded here,
+   * outside HDF5's lock (chunk_codec.c). */
+  int direct;
+  uint64_t chunk_rows, decoded; /* decoded: chunk index + 1 in `plain`, 0 none */
+  unsigned char *plain, *scratch, *zbuf;
+  size_t zcap;
 } bn__seg_in;
 
 BN_NODISCARD bn_err bn__seg_in_open(bn__seg_in *s, const char *dir, const bn_segment_params *p,

@@ -39,10 +39,56 @@ static bn_err check_header(bn__rd *r, const bn_segment_params *p, const bn_segme
   return BN_OK;
 }
 
+/* Direct chunk reads when the dataset is chunked (rank 1) with exactly shuffle then
+ * deflate, as banyan writes merged segments; anything else is read through H5Dread. */
+static bn_err setup_direct(bn__seg_in *s) {
+  hid_t dcpl = H5Dget_create_plist(s->ds);
+  hsize_t chunk = 0;
+  int ok = dcpl >= 0 && H5Pget_layout(dcpl) == H5D_CHUNKED && H5Pget_chunk(dcpl, 1, &chunk) == 1 && chunk > 0 &&
+           chunk <= ((uint64_t)64 << 20) / s->row_bytes + 1 && H5Pget_nfilters(dcpl) == 2;
+  for (unsigned k = 0; ok && k < 2; k++) {
+    unsigned flags = 0, cd[8];
+    size_t ncd = 8;
+    const H5Z_filter_t f = H5Pget_filter2(dcpl, k, &flags, &ncd, cd, 0, NULL, NULL);
+    ok = f == (k == 0 ? H5Z_FILTER_SHUFFLE : H5Z_FILTER_DEFLATE);
+  }
+  (void)bn__h5_close(&dcpl);
+  if (!ok) return BN_OK;
+  s->chunk_rows = chunk;
+  s->zcap = bn__chunk_encode_bound(s->row_bytes, (size_t)chunk);
+  s->plain = malloc((size_t)chunk * s->row_bytes);
+  s->scratch = malloc((size_t)chunk * s->row_bytes);
+  s->zbuf = malloc(s->zcap);
+  if (!s->plain || !s->scratch || !s->zbuf) return BN_ERR_NOMEM;
+  s->direct = 1;
+  return BN_OK;
+}
+
+/* Decode the chunk holding row s->next into s->plain; 1 if done, 0 if this chunk must be
+ * read through H5Dread (stored with a filter skipped), -1 if it is damaged. */
+static int decode_chunk(bn__seg_in *s) {
+  const uint64_t k = s->next / s->chunk_rows;
+  if (s->decoded == k + 1) return 1;
+  const hsize_t offset[1] = {k * s->chunk_rows};
+  hsize_t size = 0;
+  uint32_t mask = 0;
+  if (H5Dget_chunk_storage_size(s->ds, offset, &size) < 0 || size == 0 || size > s->zcap) return -1;
+  if (H5Dread_chunk(s->ds, H5P_DEFAULT, offset, &mask, s->zbuf) < 0) return -1;
+  if (mask != 0) return 0;
+  if (bn__chunk_decode(s->zbuf, (size_t)size, s->row_bytes, (size_t)s->chunk_rows, s->scratch, s->plain) != 0) return -1;
+  s->decoded = k + 1;
+  return 1;
+}
+
 int bn__seg_in_is_open(const bn__seg_in *s) { return s->open; }
 int bn__seg_in_done(const bn__seg_in *s) { return s->open && s->next == s->rows; }
 
 void bn__seg_in_close(bn__seg_in *s) {
+  free(s->plain);
+  free(s->scratch);
+  free(s->zbuf);
+  s->plain = s->scratch = s->zbuf = NULL;
+  s->direct = 0;
   (void)bn__h5_close(&s->mtype);
   (void)bn__h5_close(&s->fspace);
   (void)bn__h5_close(&s->ds);
@@ -84,15 +130,38 @@ bn_err bn__seg_in_open(bn__seg_in *s, const char *dir, const bn_segment_params *
   s->rows = seg->rows;
   s->checksum = seg->checksum;
   s->row_bytes = bn__table_packed_size(&bn__results_table, p->state_size);
+  if (setup_direct(s) != BN_OK) {
+    bn__seg_in_close(s);
+    return bn__why(BN_ERR_NOMEM, why, whylen, "segment %s: no memory for a chunk", s->path);
+  }
   s->open = 1;
   return BN_OK;
 }
 
 bn_err bn__seg_in_read(bn__seg_in *s, unsigned char *buf, size_t max, size_t *n, char *why, size_t whylen) {
-  const uint64_t left = s->rows - s->next;
-  const hsize_t start[1] = {s->next}, count[1] = {left < max ? left : max};
+  uint64_t left = s->rows - s->next;
   *n = 0;
-  if (count[0] == 0) return BN_OK;
+  if (left == 0 || max == 0) return BN_OK;
+  const int d = s->direct ? decode_chunk(s) : 0;
+  if (d < 0) {
+    bn__h5_report(BN_LOG_DEBUG, __FILE__, __LINE__, __func__, "segment chunk read");
+    return bn__why(BN_ERR_CORRUPT, why, whylen, "segment %s: the chunk holding row %llu is damaged (unreadable)",
+                   s->path, (unsigned long long)s->next);
+  }
+  if (d > 0) {
+    /* Serve rows from the decoded chunk, up to its end. */
+    const uint64_t in_chunk = s->next % s->chunk_rows, avail = s->chunk_rows - in_chunk;
+    if (left > avail) left = avail;
+    const size_t got = (size_t)(left < max ? left : max);
+    memcpy(buf, s->plain + in_chunk * s->row_bytes, got * s->row_bytes);
+    XXH3_64bits_update(s->xxh, buf, got * s->row_bytes);
+    s->next += got;
+    *n = got;
+    if (s->next == s->rows && XXH3_64bits_digest(s->xxh) != s->checksum)
+      return bn__why(BN_ERR_CORRUPT, why, whylen, "segment %s: its rows do not match their checksum (damaged)", s->path);
+    return BN_OK;
+  }
+  const hsize_t start[1] = {s->next}, count[1] = {left < max ? left : max};
   hid_t mspace = H5Screate_simple(1, count, NULL);
   const int ok = mspace >= 0 && H5Sselect_hyperslab(s->fspace, H5S_SELECT_SET, start, NULL, count, NULL) >= 0 &&
                  H5Dread(s->ds, s->mtype, mspace, s->fspace, H5P_DEFAULT, buf) >= 0;

@@ -33,6 +33,9 @@ typedef struct seg_out {
   uint64_t rows, done;
   hsize_t chunk;
   size_t row_bytes;
+  int deflate;                 /* > 0: chunks compressed here, written with H5Dwrite_chunk */
+  unsigned char *scratch, *zbuf;
+  size_t zcap;
   XXH3_state_t *xxh;
   char path[4096], tmp[4200];
 } seg_out;
@@ -58,7 +61,14 @@ static hsize_t chunk_rows(size_t row_bytes, uint64_t rows) {
   return (hsize_t)(c < rows ? c : rows);
 }
 
+static void seg_free_buffers(seg_out *o) {
+  free(o->scratch);
+  free(o->zbuf);
+  o->scratch = o->zbuf = NULL;
+}
+
 static void seg_abandon(seg_out *o) {
+  seg_free_buffers(o);
   (void)bn__h5_close(&o->mtype);
   (void)bn__h5_close(&o->fspace);
   (void)bn__h5_close(&o->ds);
@@ -114,6 +124,11 @@ static bn_err seg_begin(seg_out *o, const char *dir, const bn_segment_params *p,
   if (p->deflate > 0) {
     BN_H5(H5Pset_shuffle(dcpl));
     BN_H5(H5Pset_deflate(dcpl, (unsigned)p->deflate));
+    o->deflate = p->deflate;
+    o->zcap = bn__chunk_encode_bound(o->row_bytes, (size_t)o->chunk);
+    o->scratch = malloc((size_t)o->chunk * o->row_bytes);
+    o->zbuf = malloc(o->zcap);
+    BN_CHECK_GOTO(o->scratch && o->zbuf, BN_ERR_NOMEM, "no memory for compressing a segment");
   }
   BN_H5_SET(o->ds, H5Dcreate2(o->file, "results", ftype, o->fspace, H5P_DEFAULT, dcpl, H5P_DEFAULT));
   (void)bn__h5_close(&dcpl);
@@ -136,6 +151,16 @@ static bn_err seg_put(seg_out *o, const unsigned char *buf, size_t n) {
   const hsize_t start[1] = {o->done}, count[1] = {n};
   BN_CHECK(o->done + n <= o->rows, BN_ERR_INTERNAL, "segment %s: more rows than declared", o->path);
   XXH3_64bits_update(o->xxh, buf, n * o->row_bytes);
+  if (o->deflate > 0) {
+    /* Compressed here, outside HDF5's lock; HDF5 only stores the bytes. */
+    BN_CHECK(o->done % o->chunk == 0 && (n == o->chunk || o->done + n == o->rows), BN_ERR_INTERNAL,
+             "segment %s: a compressed write must cover one whole chunk", o->path);
+    size_t len = o->zcap;
+    BN_CALL(bn__chunk_encode(buf, n, o->row_bytes, (size_t)o->chunk, o->deflate, o->scratch, o->zbuf, &len));
+    BN_H5(H5Dwrite_chunk(o->ds, H5P_DEFAULT, 0, start, len, o->zbuf));
+    o->done += n;
+    return BN_OK;
+  }
   BN_H5_SET(mspace, H5Screate_simple(1, count, NULL));
   BN_H5(H5Sselect_hyperslab(o->fspace, H5S_SELECT_SET, start, NULL, count, NULL));
   BN_H5(H5Dwrite(o->ds, o->mtype, mspace, o->fspace, H5P_DEFAULT, buf));
@@ -176,6 +201,7 @@ static bn_err seg_finish(seg_out *o, const char *dir, uint64_t seq, uint64_t fir
   BN_TRY(sync_path(o->tmp, 0, &bytes));
   BN_CHECK_GOTO(rename(o->tmp, o->path) == 0, BN_ERR_IO, "cannot rename %s to %s: %s", o->tmp, o->path, strerror(errno));
   o->tmp[0] = '\0';
+  seg_free_buffers(o);
   XXH3_freeState(o->xxh);
   o->xxh = NULL;
   BN_CALL(sync_path(dir, 1, NULL));

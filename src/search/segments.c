@@ -1,8 +1,8 @@
 /* The segment bookkeeping of the checkpoint writer thread: which segment files make up the
  * run's results log now, which ones NAME and NAME.prev refer to, compaction of small
- * adjacent segments on a thread of its own (size-tiered: eight of a size class become one
- * of the next, up to MERGE_MAX_ROWS rows), and the removal of files nobody refers to any
- * more.
+ * adjacent segments on a thread of its own (size-tiered: eight adjacent segments of about
+ * one size class become one of the next, up to MERGE_MAX_ROWS rows; merged segments are
+ * compressed), and the removal of files nobody refers to any more.
  *
  * A file superseded by compaction at commit c is still named by NAME.prev until commit
  * c + 2, and a reader (h5py, inspect) that opened NAME a moment ago may be reading it, so it
@@ -25,7 +25,7 @@
 #include "search/checkpoint_writer.h"
 
 enum { FANIN = 8 };
-#define MERGE_MAX_ROWS (8u << 20)     /* no merged segment grows beyond this */
+#define MERGE_MAX_ROWS (4u << 20)     /* no merged segment grows beyond this */
 #define READER_GRACE 30.0             /* seconds a superseded segment stays for readers */
 
 static bool contains(const uint64_t *v, size_t n, uint64_t x) {
@@ -234,15 +234,22 @@ static int size_class(uint64_t rows) {
   return c;
 }
 
-/* The first run of FANIN adjacent segments of one size class (at most MERGE_MAX_ROWS rows
- * in all): its index, or SIZE_MAX. Under seg_mu. */
+/* The first run of FANIN adjacent segments whose size classes differ by at most one (at
+ * most MERGE_MAX_ROWS rows in all): its index, or SIZE_MAX. Segments written early when the
+ * buffer fills and those of checkpoints alternate in size, so one class alone would rarely
+ * line up eight; a spread of one still rewrites each row only about log8 times. Under
+ * seg_mu. */
 static size_t find_run(const bn_ckpt_writer *w) {
   for (size_t i = 0; i + FANIN <= w->n_live; i++) {
-    const int c = size_class(w->live[i].rows);
+    int lo = size_class(w->live[i].rows), hi = lo;
     uint64_t rows = 0;
-    size_t k = 0;
-    for (; k < FANIN && size_class(w->live[i + k].rows) == c; k++) rows += w->live[i + k].rows;
-    if (k == FANIN && rows <= MERGE_MAX_ROWS) return i;
+    for (size_t k = 0; k < FANIN; k++) {
+      const int c = size_class(w->live[i + k].rows);
+      lo = c < lo ? c : lo;
+      hi = c > hi ? c : hi;
+      rows += w->live[i + k].rows;
+    }
+    if (hi - lo <= 1 && rows <= MERGE_MAX_ROWS) return i;
   }
   return SIZE_MAX;
 }
