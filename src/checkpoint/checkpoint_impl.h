@@ -79,6 +79,7 @@ typedef struct bn__attr {
   size_t offset;
   uint64_t lo, hi;
   const char *doc;
+  int counter; /* 1: a plain count that `inspect` lists among the search counters */
 } bn__attr;
 const bn__attr *bn__root_attrs(size_t *n);
 const char *bn__attr_file_name(const bn__attr *a);

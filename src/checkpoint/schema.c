@@ -12,14 +12,15 @@
 
 /* --- root attributes ---------------------------------------------------------------- */
 
-#define A(name, kind, lo, hi, doc) {#name, kind, offsetof(bn_snapshot, name), lo, hi, doc}
-#define S_(name, doc) {#name, BN__F_STR, offsetof(bn_snapshot, name), 0, 0, doc}
+#define A(name, kind, lo, hi, doc) {#name, kind, offsetof(bn_snapshot, name), lo, hi, doc, 0}
+#define C(name, doc) {#name, BN__F_U64, offsetof(bn_snapshot, name), 0, UINT64_MAX, doc, 1}
+#define S_(name, doc) {#name, BN__F_STR, offsetof(bn_snapshot, name), 0, 0, doc, 0}
 #define ANY UINT64_MAX
 
 static const bn__attr root_attrs[] = {
     {"format_version", BN__F_U32, BN__NOT_IN_SNAPSHOT, BN_CHECKPOINT_FORMAT_VERSION, BN_CHECKPOINT_FORMAT_VERSION,
      "3 (version 3: results in segment files, /results a virtual dataset over them). A reader refuses any other "
-     "value; version 2 files are refused with a message naming the version."},
+     "value; version 2 files are refused with a message naming the version.", 0},
     S_(banyan_version, "version of banyan that wrote the file"),
     S_(domain, "domain name (`synthetic`, `circuit`, ...)"),
     A(created, BN__F_F64, 0, 0, "Unix time the run first started"),
@@ -31,20 +32,21 @@ static const bn__attr root_attrs[] = {
     A(budget, BN__F_U64, 0, ANY, "`search.iterations` in effect"),
     A(next_iteration, BN__F_U64, 0, ANY, "iteration numbers claimed so far (ids 0 .. next_iteration - 1)"),
     A(completed, BN__F_U64, 0, ANY, "results applied; equals the rows of `/results` (the sum of the segments' rows)"),
-    A(evaluations, BN__F_U64, 0, ANY, "successful results"),
-    A(failures, BN__F_U64, 0, ANY, "failed results; `evaluations + failures == completed`"),
-    A(cancelled, BN__F_U64, 0, ANY, "iterations claimed but never issued"),
+    C(evaluations, "successful results"),
+    C(failures, "failed results; `evaluations + failures == completed`"),
+    C(cancelled, "iterations claimed but never issued"),
     A(applied_upto, BN__F_U64, 0, ANY, "deterministic mode: results of iterations < this are applied"),
     A(deterministic, BN__F_U8, 0, 1, "1 if `search.deterministic`"),
     A(finished, BN__F_U8, 0, 1, "1 if the search was complete: resuming has nothing to do"),
     A(stop_reason, BN__F_U32, 0, ANY, "why the search stopped (codes above), 0 while running"),
     A(elapsed_seconds, BN__F_F64, 0, 0, "search time across all sessions"),
-    A(checkpoints, BN__F_U64, 0, ANY, "checkpoints written so far, this one included"),
+    C(checkpoints, "checkpoints written so far, this one included"),
     A(run_id, BN__F_U64, 0, ANY, "random identity of the run; every segment of the run carries it"),
     S_(segment_dir, "name of the segment directory beside the file (`NAME.d`: no slash, not `.` or `..`)"),
     A(next_segment, BN__F_U64, 0, ANY, "segment numbers used so far; a segment file numbered higher is an orphan"),
 };
 #undef A
+#undef C
 #undef S_
 
 /* The on-disk name differs from the struct member for one attribute. */

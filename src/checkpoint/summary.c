@@ -49,9 +49,13 @@ static void put_counters(const bn_snapshot *s, FILE *out) {
   fprintf(out, "search\n");
   fprintf(out, "  iterations       %llu of budget %llu (%llu claimed)\n", (unsigned long long)s->completed,
           (unsigned long long)s->budget, (unsigned long long)s->next_iteration);
-  fprintf(out, "  evaluations      %llu\n", (unsigned long long)s->evaluations);
-  fprintf(out, "  failures         %llu\n", (unsigned long long)s->failures);
-  fprintf(out, "  cancelled        %llu\n", (unsigned long long)s->cancelled);
+  /* The plain counts, as the schema lists them. */
+  size_t n = 0;
+  const bn__attr *attrs = bn__root_attrs(&n);
+  for (size_t i = 0; i < n; i++)
+    if (attrs[i].counter)
+      fprintf(out, "  %-16s %llu\n", attrs[i].name,
+              (unsigned long long)*(const uint64_t *)((const unsigned char *)s + attrs[i].offset));
   fprintf(out, "  pending          %llu\n", (unsigned long long)s->n_pending);
   if (s->finished)
     fprintf(out, "  finished         yes (%s)\n", stop_text(s->stop_reason));
@@ -63,7 +67,6 @@ static void put_counters(const bn_snapshot *s, FILE *out) {
   fprintf(out, "  mode             %s\n", s->deterministic ? "deterministic" : "free");
   fprintf(out, "  graph            %llu nodes, %llu edges\n", (unsigned long long)s->tree.n_nodes,
           (unsigned long long)s->tree.n_edges);
-  fprintf(out, "  checkpoints      %llu written\n", (unsigned long long)s->checkpoints);
 }
 
 static void put_best(const bn_snapshot *s, const bn_domain *domain, FILE *out) {
