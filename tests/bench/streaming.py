@@ -8,9 +8,10 @@ usage: tests/bench/streaming.py [--banyan build/banyan] [--quick] [--csv out.csv
                checkpointing every 2 s: the write time of the checkpoints around 50 M
                results against those around 1 M (median of 3 each; baseline: 1 M)
   rss          rank 0's resident memory at 100 M results against 10 M (the same run)
-  disk         bytes per result row on disk, uncompressed (baseline) and with
-               checkpoint.compression=1 (shuffle + deflate), and the writer's seconds per
-               million rows both ways (2 M-result runs)
+  disk         bytes per result row on disk: new (uncompressed) segments (baseline) and
+               merged ones (shuffle + deflate level 1, the default checkpoint.compression),
+               from a 3 M-result run checkpointing every 0.2 s; and the cost of writing a
+               segment per row both ways (build/tests/bench_checkpoint_io)
   throughput   2 ranks, zero-cost jobs: evaluations/s with a checkpoint every second
                against none (baseline), alternating, median of 3 each
 Nothing is set in the environment but what mpirun needs to run as root here."""
@@ -81,19 +82,30 @@ def cost_near(hist, rows):
     return statistics.median(float(h[i]["write_seconds"]) for i in idx), [int(h[i]["iterations"]) for i in idx]
 
 
-def disk_run(banyan, level, tmp):
-    ck = os.path.join(tmp, f"disk{level}.h5")
-    n = 2_000_000
-    subprocess.run([banyan, "run", SYNTH, "--quiet", *sets(f"search.iterations={n}", f"checkpoint.file={ck}",
-                                                          "checkpoint.every_seconds=1",
-                                                          f"checkpoint.compression={level}")],
+def disk_run(banyan, tmp):
+    """Bytes per row of uncompressed and of merged (compressed) segments."""
+    ck = os.path.join(tmp, "disk.h5")
+    subprocess.run([banyan, "run", SYNTH, "--quiet", *sets("search.iterations=3000000", f"checkpoint.file={ck}",
+                                                          "checkpoint.every_seconds=0.2")],
                    env=ENV, check=True, stdout=subprocess.DEVNULL)
+    sums = {False: [0, 0], True: [0, 0]}
     with h5py.File(ck, "r") as f:
-        segs = f["segments"][...]
-        hist = f["stats/checkpoints"][...]
-    live_bytes = int(segs["bytes"].sum())
-    write = float(hist["write_seconds"].sum())
-    return live_bytes / n, write / n * 1e6
+        for seg in f["segments"][...]:
+            path = os.path.join(ck + ".d", f"results-{int(seg['seq']):012d}.h5")
+            with h5py.File(path, "r") as g:
+                packed = g["results"].compression is not None
+            sums[packed][0] += int(seg["bytes"])
+            sums[packed][1] += int(seg["rows"])
+    return [b / r if r else float("nan") for b, r in (sums[False], sums[True])]
+
+
+def segment_cost(banyan):
+    """µs per row of writing a segment, uncompressed and shuffle + deflate 1."""
+    tool = os.path.join(os.path.dirname(banyan), "tests", "bench_checkpoint_io")
+    out = subprocess.run([tool, "--nodes", "1000000", "--repeat", "3"], check=True, capture_output=True,
+                         text=True).stdout
+    m = re.search(r"segment, per row\s+([\d.]+) us uncompressed .*?, ([\d.]+) us shuffle", out)
+    return float(m.group(1)), float(m.group(2))
 
 
 def throughput(banyan, ckpt, n, tmp):
@@ -129,12 +141,12 @@ def main():
         row("disk", f"segments of the {total // 10**6} M-result run, bytes per row", seg_bytes / max(d1, 1), "B/row",
             seg_bytes / max(d1, 1))
     with tempfile.TemporaryDirectory() as tmp:
-        b0, w0 = disk_run(a.banyan, 0, tmp)
-        b1, w1 = disk_run(a.banyan, 1, tmp)
-        row("disk", "uncompressed, bytes per row (baseline)", b0, "B/row", b0)
-        row("disk", "shuffle + deflate 1, bytes per row", b1, "B/row", b0)
-        row("disk", "uncompressed, writer seconds per M rows (baseline)", w0, "s/M", w0)
-        row("disk", "shuffle + deflate 1, writer seconds per M rows", w1, "s/M", w0)
+        b0, b1 = disk_run(a.banyan, tmp)
+        row("disk", "new segments, uncompressed, bytes per row (baseline)", b0, "B/row", b0)
+        row("disk", "merged segments, shuffle + deflate 1, bytes per row", b1, "B/row", b0)
+    w0, w1 = segment_cost(a.banyan)
+    row("disk", "writing a segment, uncompressed, per row (baseline)", w0, "us", w0)
+    row("disk", "writing a segment, shuffle + deflate 1, per row", w1, "us", w0)
     with tempfile.TemporaryDirectory() as tmp:
         n = 1_000_000 if a.quick else 5_000_000
         none, every = [], []
