@@ -179,7 +179,7 @@ bn_err bn__segments_fill(bn_ckpt_writer *w, bn_snapshot *snap) {
   snap->segment_dir = strdup(w->dir_name);
   pthread_mutex_lock(&w->seg_mu);
   snap->segments = malloc((w->n_live ? w->n_live : 1) * sizeof *snap->segments);
-  if (snap->segments) memcpy(snap->segments, w->live, w->n_live * sizeof *snap->segments);
+  if (snap->segments && w->n_live > 0) memcpy(snap->segments, w->live, w->n_live * sizeof *snap->segments);
   snap->n_segments = w->n_live;
   snap->next_segment = w->next_seq;
   pthread_mutex_unlock(&w->seg_mu);

@@ -37,7 +37,7 @@ static bn_err fill_failures(bn_search *s, bn_snapshot *snap) {
   pthread_mutex_lock(&s->failures_mu);
   const size_t n = s->failures_by_reason.n;
   snap->failure_groups = malloc((n ? n : 1) * sizeof *snap->failure_groups);
-  if (snap->failure_groups) memcpy(snap->failure_groups, s->failures_by_reason.groups, n * sizeof *snap->failure_groups);
+  if (snap->failure_groups && n > 0) memcpy(snap->failure_groups, s->failures_by_reason.groups, n * sizeof *snap->failure_groups);
   pthread_mutex_unlock(&s->failures_mu);
   BN_CHECK(snap->failure_groups, BN_ERR_NOMEM, "no memory");
   snap->n_failure_groups = n;
