@@ -1,6 +1,6 @@
 /* The segment bookkeeping of the checkpoint writer thread: which segment files make up the
  * run's results log now, which ones NAME and NAME.prev refer to, compaction of small
- * adjacent segments on a thread of its own (size-tiered: eight adjacent segments of about
+ * adjacent segments on a thread of its own that runs on idle cycles (size-tiered: eight adjacent segments of about
  * one size class become one of the next, up to MERGE_MAX_ROWS rows; merged segments are
  * compressed), and the removal of files nobody refers to any more.
  *
@@ -12,6 +12,7 @@
  * the checkpoint does not list wait for this session's first commit (NAME.prev may still
  * name them until then). */
 #include <errno.h>
+#include <sched.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -304,8 +305,13 @@ static bool compact_once(bn_ckpt_writer *w) {
 
 static void *compactor_main(void *arg) {
   bn_ckpt_writer *w = arg;
-  /* Background work: the search, the dispatcher and the checkpoint writer come first. */
-  if (setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 10) != 0) bn_debug("compaction thread: cannot lower its priority");
+  /* Background work on idle cycles only (SCHED_IDLE): the search, the dispatcher and the
+   * checkpoint writer come first. Where the cores are all busy, merging waits and the run
+   * keeps more, smaller segments; it never slows the search. */
+  const struct sched_param idle = {.sched_priority = 0};
+  if (sched_setscheduler((pid_t)syscall(SYS_gettid), SCHED_IDLE, &idle) != 0 &&
+      setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 19) != 0)
+    bn_debug("compaction thread: cannot lower its priority");
   pthread_mutex_lock(&w->seg_mu);
   for (;;) {
     while (!w->compact_wanted && !w->compact_stop) pthread_cond_wait(&w->compact_cv, &w->seg_mu);

@@ -6,12 +6,12 @@ usage: tests/bench/streaming.py [--banyan build/banyan] [--quick] [--csv out.csv
 
   ckpt cost    one zero-cost synthetic run (1 process) of 100 M results (--quick: 10 M)
                checkpointing every 2 s: the write time of the checkpoints around 50 M
-               results against those around 1 M (median of 3 each; baseline: 1 M)
+               results against those around 1 M (median of 5 each; baseline: 1 M)
   rss          rank 0's resident memory at 100 M results against 10 M (the same run)
-  disk         bytes per result row on disk: new (uncompressed) segments (baseline) and
-               merged ones (shuffle + deflate level 1, the default checkpoint.compression),
-               from a 3 M-result run checkpointing every 0.2 s; and the cost of writing a
-               segment per row both ways (build/tests/bench_checkpoint_io)
+  disk         bytes per result row on disk in the same run: new (uncompressed) segments
+               (baseline), merged ones (shuffle + deflate level 1, the default
+               checkpoint.compression) and all; and the cost of writing a segment per row
+               both ways (build/tests/bench_checkpoint_io)
   throughput   2 ranks, zero-cost jobs: evaluations/s with a checkpoint every second
                against none (baseline), alternating, median of 3 each
 Nothing is set in the environment but what mpirun needs to run as root here."""
@@ -71,23 +71,19 @@ def long_run(banyan, total, tmp):
     with h5py.File(ck, "r") as f:
         hist = f["stats/checkpoints"][...]
         seg_bytes = int(f["segments"]["bytes"].sum())
-    return marks, hist, seg_bytes
+    return marks, hist, seg_bytes, disk_split(ck)
 
 
 def cost_near(hist, rows):
-    """Median write time of the 3 checkpoints nearest `rows` results (their write_seconds
+    """Median write time of the 5 checkpoints nearest `rows` results (their write_seconds
     is recorded by the next checkpoint, so the last one is left out)."""
     h = hist[:-1]
-    idx = sorted(range(len(h)), key=lambda i: abs(int(h[i]["iterations"]) - rows))[:3]
+    idx = sorted(range(len(h)), key=lambda i: abs(int(h[i]["iterations"]) - rows))[:5]
     return statistics.median(float(h[i]["write_seconds"]) for i in idx), [int(h[i]["iterations"]) for i in idx]
 
 
-def disk_run(banyan, tmp):
-    """Bytes per row of uncompressed and of merged (compressed) segments."""
-    ck = os.path.join(tmp, "disk.h5")
-    subprocess.run([banyan, "run", SYNTH, "--quiet", *sets("search.iterations=3000000", f"checkpoint.file={ck}",
-                                                          "checkpoint.every_seconds=0.2")],
-                   env=ENV, check=True, stdout=subprocess.DEVNULL)
+def disk_split(ck):
+    """Bytes per row of the uncompressed and of the merged (compressed) segments of ck."""
     sums = {False: [0, 0], True: [0, 0]}
     with h5py.File(ck, "r") as f:
         for seg in f["segments"][...]:
@@ -130,7 +126,7 @@ def main():
     row = table.row
     total = 10_000_000 if a.quick else 100_000_000
     with tempfile.TemporaryDirectory() as tmp:
-        marks, hist, seg_bytes = long_run(a.banyan, total, tmp)
+        marks, hist, seg_bytes, (b0, b1) = long_run(a.banyan, total, tmp)
         c1, at1 = cost_near(hist, 1_000_000)
         c50, at50 = cost_near(hist, total // 2)
         row("ckpt cost", f"checkpoint write near 1 M results (baseline) {at1[0]:,}", c1, "s", c1)
@@ -138,12 +134,10 @@ def main():
         (d0, r0), (d1, r1) = marks["early"], marks["late"]
         row("rss", f"rank 0 at {d0:,} results (baseline)", r0 / 1024, "MB", r0 / 1024)
         row("rss", f"rank 0 at {d1:,} results ({(r1 - r0) / 1024:+.1f} MB)", r1 / 1024, "MB", r0 / 1024)
-        row("disk", f"segments of the {total // 10**6} M-result run, bytes per row", seg_bytes / max(d1, 1), "B/row",
-            seg_bytes / max(d1, 1))
-    with tempfile.TemporaryDirectory() as tmp:
-        b0, b1 = disk_run(a.banyan, tmp)
         row("disk", "new segments, uncompressed, bytes per row (baseline)", b0, "B/row", b0)
         row("disk", "merged segments, shuffle + deflate 1, bytes per row", b1, "B/row", b0)
+        row("disk", f"all segments of the {total // 10**6} M-result run, bytes per row", seg_bytes / max(d1, 1),
+            "B/row", b0)
     w0, w1 = segment_cost(a.banyan)
     row("disk", "writing a segment, uncompressed, per row (baseline)", w0, "us", w0)
     row("disk", "writing a segment, shuffle + deflate 1, per row", w1, "us", w0)
