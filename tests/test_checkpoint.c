@@ -813,7 +813,7 @@ static void bn_checkpoint_print_summary_should_show_every_section(void) {
       "       1          250          3         90.0         10.0        90.0%\n",
       "checkpoint history (9)\n",
       "  ... 3 more ...\n",
-      "  2023-11-14 22:15:00 UTC  iterations 0          snapshot 0.010 s  write 0.250 s  1.0 MB\n",
+      "  2023-11-14 22:15:00 UTC  iterations 0          snapshot 0.010 s  write 0.250 s (segment of 0 rows 0.000 s)  1.0 MB\n",
       "timeline (5 rows)\n",
       "  first t 5.0 s  iterations 0  evaluations 0  failures 0  in flight 8  best nan  utilization 87.5%\n",
       "  last  t 25.0 s  iterations 400",

@@ -66,6 +66,8 @@ typedef struct bn_checkpoint_row {
   double snapshot_seconds; /* search paused to copy */
   double write_seconds;    /* background write */
   uint64_t bytes;          /* file size */
+  uint64_t segment_rows;   /* rows in its own new segment (not those flushed early) */
+  double segment_seconds;  /* part of write_seconds spent writing that segment */
 } bn_checkpoint_row;
 
 /* An iteration in flight at the snapshot: resumed by re-marking its path and re-sending

@@ -154,6 +154,10 @@ static const bn__field history_fields[] = {
     F(bn_checkpoint_row, write_seconds, BN__F_F64,
       "background write of its new segment and main file (filled in by the next checkpoint)"),
     F(bn_checkpoint_row, bytes, BN__F_U64, "main file size plus its new segment (filled in by the next checkpoint)"),
+    F(bn_checkpoint_row, segment_rows, BN__F_U64,
+      "rows of its new segment: those since the last segment flushed early (filled in by the next checkpoint)"),
+    F(bn_checkpoint_row, segment_seconds, BN__F_F64,
+      "part of write_seconds spent on that segment; the rest is the main file (filled in by the next checkpoint)"),
 };
 
 static const bn__field best_fields[] = {

@@ -35,8 +35,8 @@ struct bn_ckpt_writer {
   bool running, ckpt_queued, quit;
   bn_err error; /* first error */
   /* the last completed checkpoint, for the history */
-  double write_seconds;
-  uint64_t bytes;
+  double write_seconds, segment_seconds;
+  uint64_t bytes, segment_rows;
   uint64_t done;
 
   /* Compaction runs on a thread of its own, so merging large segments never holds up a

@@ -30,9 +30,11 @@ static void free_snapshot(bn_snapshot *snap) {
   free(snap);
 }
 
-static void record_write(bn_ckpt_writer *w, double dt, uint64_t bytes) {
+static void record_write(bn_ckpt_writer *w, const bn__wjob *job, double dt, double dt_segment, uint64_t bytes) {
   pthread_mutex_lock(&w->mu);
   w->write_seconds = dt;
+  w->segment_seconds = dt_segment;
+  w->segment_rows = job->end - job->first;
   w->bytes = bytes;
   w->done++;
   pthread_mutex_unlock(&w->mu);
@@ -43,13 +45,14 @@ static bn_err run_job(bn_ckpt_writer *w, const bn__wjob *job) {
   uint64_t bytes = 0;
   if (job->end > job->first) BN_CALL(bn__segments_add(w, job->first, job->end, &bytes));
   if (!job->snap) return BN_OK;
+  const double dt_segment = bn_mtime() - t0;
   uint64_t main_bytes = 0;
   /* The last checkpoint lists the segments as they end up: no merge may finish after it. */
   if (job->final) bn__compactor_stop(w);
   BN_CALL(bn__segments_fill(w, job->snap));
   BN_CALL(bn_checkpoint_write(w->path, job->snap, &main_bytes));
   bn__segments_committed(w, job->snap, job->final);
-  record_write(w, bn_mtime() - t0, bytes + main_bytes);
+  record_write(w, job, bn_mtime() - t0, dt_segment, bytes + main_bytes);
   if (!job->final) bn__compactor_kick(w);
   return BN_OK;
 }
@@ -158,6 +161,8 @@ static void record_last_write(bn_search *s) {
   if (s->n_history > 0 && w->done > 0) {
     bn_checkpoint_row *h = &s->history[s->n_history - 1];
     h->write_seconds = w->write_seconds;
+    h->segment_seconds = w->segment_seconds;
+    h->segment_rows = w->segment_rows;
     h->bytes = w->bytes;
     s->ckpt_cost = h->snapshot_seconds + h->write_seconds;
   }

@@ -6,7 +6,8 @@ usage: tests/bench/streaming.py [--banyan build/banyan] [--quick] [--csv out.csv
 
   ckpt cost    one zero-cost synthetic run (1 process) of 100 M results (--quick: 10 M)
                checkpointing every 2 s: the write time of the checkpoints around 50 M
-               results against those around 1 M (median of 5 each; baseline: 1 M)
+               results against those around 1 M (median of 5 each; baseline: 1 M), whole
+               and split into the main file and the checkpoint's own segment per row
   rss          rank 0's resident memory at 100 M results against 10 M (the same run)
   disk         bytes per result row on disk in the same run: new (uncompressed) segments
                (baseline), merged ones (shuffle + deflate level 1, the default
@@ -75,11 +76,18 @@ def long_run(banyan, total, tmp):
 
 
 def cost_near(hist, rows):
-    """Median write time of the 5 checkpoints nearest `rows` results (their write_seconds
-    is recorded by the next checkpoint, so the last one is left out)."""
+    """Medians over the 5 checkpoints nearest `rows` results (their figures are recorded by
+    the next checkpoint, so the last one is left out): the whole write, its main-file part
+    (graph, stats and the view of every segment: what could grow with the run) and its
+    segment part per row (how many rows a checkpoint's own segment holds depends on when
+    the buffer last flushed early, not on the run's length)."""
     h = hist[:-1]
     idx = sorted(range(len(h)), key=lambda i: abs(int(h[i]["iterations"]) - rows))[:5]
-    return statistics.median(float(h[i]["write_seconds"]) for i in idx), [int(h[i]["iterations"]) for i in idx]
+    med = lambda f: statistics.median(f(h[i]) for i in idx)  # noqa: E731
+    return {"at": int(h[idx[0]]["iterations"]),
+            "whole": med(lambda r: float(r["write_seconds"])),
+            "main": med(lambda r: float(r["write_seconds"]) - float(r["segment_seconds"])),
+            "per_row": med(lambda r: float(r["segment_seconds"]) / max(int(r["segment_rows"]), 1) * 1e6)}
 
 
 def disk_split(ck):
@@ -127,10 +135,12 @@ def main():
     total = 10_000_000 if a.quick else 100_000_000
     with tempfile.TemporaryDirectory() as tmp:
         marks, hist, seg_bytes, (b0, b1) = long_run(a.banyan, total, tmp)
-        c1, at1 = cost_near(hist, 1_000_000)
-        c50, at50 = cost_near(hist, total // 2)
-        row("ckpt cost", f"checkpoint write near 1 M results (baseline) {at1[0]:,}", c1, "s", c1)
-        row("ckpt cost", f"checkpoint write near {total // 2 // 10**6} M results {at50[0]:,}", c50, "s", c1)
+        c1, c50 = cost_near(hist, 1_000_000), cost_near(hist, total // 2)
+        for key, what, unit in (("whole", "checkpoint write, whole", "s"),
+                                ("main", "checkpoint write, main file part", "s"),
+                                ("per_row", "checkpoint write, its segment, per row", "us")):
+            row("ckpt cost", f"{what}, at {c1['at']:,} results (baseline)", c1[key], unit, c1[key])
+            row("ckpt cost", f"{what}, at {c50['at']:,} results", c50[key], unit, c1[key])
         (d0, r0), (d1, r1) = marks["early"], marks["late"]
         row("rss", f"rank 0 at {d0:,} results (baseline)", r0 / 1024, "MB", r0 / 1024)
         row("rss", f"rank 0 at {d1:,} results ({(r1 - r0) / 1024:+.1f} MB)", r1 / 1024, "MB", r0 / 1024)
