@@ -20,6 +20,7 @@ import argparse
 import json
 import os
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -119,6 +120,7 @@ def throughput(banyan, ckpt, n, tmp):
     for p in ("t.h5", "t.h5.prev"):
         if os.path.exists(os.path.join(tmp, p)):
             os.unlink(os.path.join(tmp, p))
+    shutil.rmtree(os.path.join(tmp, "t.h5.d"), ignore_errors=True)
     subprocess.run(["mpirun", "-n", "2", "--oversubscribe", banyan, "run", SYNTH, "--quiet", "--summary", summary,
                     *sets(f"search.iterations={n}", *extra)], env=ENV, check=True, stdout=subprocess.DEVNULL, cwd=tmp)
     return json.load(open(summary))["evaluations_per_second"]
