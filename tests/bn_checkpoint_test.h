@@ -142,6 +142,7 @@ static inline void build(run *r, const spec *p) {
   a->edge_parent = xcalloc(p->edges, sizeof *a->edge_parent);
   a->edge_child = xcalloc(p->edges, sizeof *a->edge_child);
   a->edge_action = xcalloc(p->edges, sizeof *a->edge_action);
+  a->edge_n_actions = xcalloc(p->edges, sizeof *a->edge_n_actions);
   a->edge_visits = xcalloc(p->edges, sizeof *a->edge_visits);
   a->edge_reward_sum = xcalloc(p->edges, sizeof *a->edge_reward_sum);
   a->edge_reward_sq = xcalloc(p->edges, sizeof *a->edge_reward_sq);
@@ -150,6 +151,7 @@ static inline void build(run *r, const spec *p) {
     a->edge_parent[e] = (uint32_t)(e / 3);
     a->edge_child[e] = (uint32_t)(e + 1);
     a->edge_action[e] = (int32_t)(e % 13) - 1;
+    a->edge_n_actions[e] = (uint32_t)(e % 4) + 1;
     a->edge_visits[e] = e * 5;
     a->edge_reward_sum[e] = (double)e / 3.0;
     a->edge_reward_sq[e] = (double)e / 7.0;
@@ -330,6 +332,7 @@ static inline const char *diff(const bn_snapshot *a, const bn_snapshot *b) {
   SAME_ARRAY(tree.edge_parent, ne);
   SAME_ARRAY(tree.edge_child, ne);
   SAME_ARRAY(tree.edge_action, ne);
+  SAME_ARRAY(tree.edge_n_actions, ne);
   SAME_ARRAY(tree.edge_visits, ne);
   SAME_ARRAY(tree.edge_reward_sum, ne);
   SAME_ARRAY(tree.edge_reward_sq, ne);

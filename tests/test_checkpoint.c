@@ -303,6 +303,12 @@ static void bn_checkpoint_read_should_refuse_a_missing_dataset(void) {
   CU_ASSERT(H5Ldelete(f, "/tree/edges/child", H5P_DEFAULT) >= 0);
   H5Fclose(f);
   expect_refused(p, BN_ERR_CORRUPT, "/tree/edges/child is missing");
+  /* A version 3 file from before edges kept their action counts: refused, not guessed. */
+  p = copy_of(good, "nocounts.h5");
+  f = open_rw(p);
+  CU_ASSERT(H5Ldelete(f, "/tree/edges/n_actions", H5P_DEFAULT) >= 0);
+  H5Fclose(f);
+  expect_refused(p, BN_ERR_CORRUPT, "/tree/edges/n_actions is missing");
   p = copy_of(good, "nostats.h5");
   f = open_rw(p);
   CU_ASSERT(H5Ldelete(f, "/stats", H5P_DEFAULT) >= 0);

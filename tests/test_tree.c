@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "banyan/config.h"
 #include "banyan/rng.h"
 #include "banyan/tree.h"
 #include "bn_test.h"
@@ -403,10 +404,13 @@ static void bn_tree_expand_should_share_transpositions_and_merge_duplicate_actio
   int into_ab = 0;
   for (uint32_t i = 0; i < n; i++) {
     CU_ASSERT_EQUAL(bn_tree_edge_parent(t, first + i), na);
-    if (bn_tree_edge_child(t, first + i) == nab) {
+    const bn_node_id c = bn_tree_edge_child(t, first + i);
+    if (c == nab) {
       into_ab++;
       CU_ASSERT_EQUAL(bn_tree_edge_action(t, first + i), 1); /* b@0, not b@1 */
     }
+    /* Multiplicities: a@0 and a@1 reach aa, b@0 and b@1 reach ab, stop alone *a. */
+    CU_ASSERT_EQUAL(bn_tree_edge_n_actions(t, first + i), bn_tree_is_terminal(t, c) ? 1 : 2);
   }
   CU_ASSERT_EQUAL(into_ab, 1);
   bn_tree_children(t, nb, &first, &n);
@@ -897,6 +901,7 @@ static bn_tree_arrays arrays_copy(const bn_tree_arrays *a) {
   COPY(edge_parent, ne);
   COPY(edge_child, ne);
   COPY(edge_action, ne);
+  COPY(edge_n_actions, ne);
   COPY(edge_visits, ne);
   COPY(edge_reward_sum, ne);
   COPY(edge_reward_sq, ne);
@@ -924,6 +929,7 @@ static void assert_arrays_equal(const bn_tree_arrays *a, const bn_tree_arrays *b
   SAME(edge_parent, ne);
   SAME(edge_child, ne);
   SAME(edge_action, ne);
+  SAME(edge_n_actions, ne);
   SAME(edge_visits, ne);
   SAME(edge_reward_sum, ne);
   SAME(edge_reward_sq, ne);
@@ -1013,6 +1019,15 @@ static void bn_tree_export_should_round_trip_through_import_with_identical_array
       CU_ASSERT_EQUAL(bn_tree_find(u, bn_tree_state(t, n)), n);
     bn_tree_arrays b = export_ok(u);
     assert_arrays_equal(&a, &b);
+    /* Arrays without the action counts: the import derives them from the domain. */
+    uint32_t *counts = a.edge_n_actions;
+    a.edge_n_actions = NULL;
+    bn_tree *v = import_ok(&d, &p, &a);
+    a.edge_n_actions = counts;
+    bn_tree_arrays w = export_ok(v);
+    assert_arrays_equal(&a, &w);
+    bn_tree_arrays_free(&w);
+    bn_tree_destroy(&v);
     if (k == 2) { /* hop: some node is deeper than a parent's depth + 1, and that is fine */
       bool deeper = false;
       for (bn_edge_id e = 0; e < a.n_edges; e++)
@@ -1250,6 +1265,7 @@ static void unsort_word(bn_tree_arrays *c, bn_node_id n) {
   } while (0)
 static void swap_edges(bn_tree_arrays *c, uint32_t e) { /* e and e + 1, statistics included */
   SWAP(uint32_t, c->edge_child[e], c->edge_child[e + 1]);
+  SWAP(uint32_t, c->edge_n_actions[e], c->edge_n_actions[e + 1]);
   SWAP(uint64_t, c->edge_visits[e], c->edge_visits[e + 1]);
   SWAP(double, c->edge_reward_sum[e], c->edge_reward_sum[e + 1]);
   SWAP(double, c->edge_reward_sq[e], c->edge_reward_sq[e + 1]);
@@ -1299,9 +1315,11 @@ static void bn_tree_import_should_reject_each_corruption_with_a_reason(void) {
         terminal2 = n;
     }
   CU_ASSERT_FATAL(terminal2 != BN_NONE);
-  uint32_t back = 0;
+  uint32_t back = 0, merged = 0;
   bn_node_id ancestor = 0;
   CU_ASSERT_FATAL(find_cycle_edit(&a, &back, &ancestor));
+  while (merged < ne && a.edge_n_actions[merged] < 2) merged++; /* an edge of two actions */
+  CU_ASSERT_FATAL(merged < ne);
   bn_tree_arrays c;
   bn_tree_params q;
 
@@ -1361,6 +1379,10 @@ static void bn_tree_import_should_reject_each_corruption_with_a_reason(void) {
   CASE(c.edge_child[f] = c.edge_child[f + 1], "two edges");        /* edges vs the domain */
   CASE(c.edge_action[f] = c.edge_action[f + 1], "action");
   CASE(c.edge_action[f] = 1000, "action");
+  CASE(c.edge_n_actions[f] = 0, "action count 0");                /* action counts */
+  CASE(c.edge_n_actions[f] = 1000, "more than the domain's");
+  CASE(c.edge_n_actions[merged]--, "actions reach its child, not");
+  CASE(c.edge_n_actions[f + (c.edge_n_actions[f] == 1)]++, "actions reach its child, not");
   CASE(c.edge_child[f] = inner, "itself");
   CASE(c.edge_child[back] = ancestor, "cycle");                     /* checked before the domain */
   /* Two sibling edges swapped with their statistics: every sum holds, only the domain
@@ -1416,6 +1438,109 @@ static void bn_tree_import_should_accept_the_graph_of_a_search_that_filled_its_s
   bn_tree_destroy(&t);
 }
 
+/* ---- CircuiTree's expansion order (CIRCUIT-MODEL.md §2) ---- */
+/* CircuiTree shuffles the actions and expands the child of the first one whose edge is new,
+ * so a child that k actions reach comes first k times as often as a child that one action
+ * reaches. At the root ABC:: of the circuit domain 18 actions reach 4 canonical children:
+ * 6 each ABa and ABi (an interaction between two components), 3 each AAa and AAi (a
+ * self-loop). A uniform pick among the 4 edges would give the two-component circuits 1/2
+ * of first expansions instead of 12/18. Each trial is a new tree and a new seed: the
+ * child its first selection stops at. */
+static void bn_tree_select_should_expand_a_child_in_proportion_to_the_actions_reaching_it(void) {
+  const bn_domain_ops *ops = bn_domain_find("circuit");
+  CU_ASSERT_PTR_NOT_NULL_FATAL(ops);
+  bn_config *cfg = NULL;
+  CU_ASSERT_FATAL(bn_config_create(&cfg) == BN_OK);
+  CU_ASSERT_FATAL(bn_config_declare(cfg, ops->options, ops->n_options) == BN_OK);
+  CU_ASSERT_FATAL(bn_config_load_string(cfg, "[domain.circuit]\nroot = ABC::\n", "test") == BN_OK);
+  CU_ASSERT_FATAL(bn_config_finalize(cfg, stderr) == BN_OK);
+  bn_domain d;
+  CU_ASSERT_FATAL(bn_domain_open(&d, ops, cfg) == BN_OK);
+
+  enum { TRIALS = 3000, KINDS = 4 };
+  static const char *const kind[KINDS] = {"ABC::ABa", "ABC::ABi", "ABC::AAa", "ABC::AAi"};
+  static const uint32_t actions[KINDS] = {6, 6, 3, 3}; /* of 18 */
+  long count[KINDS] = {0};
+  bn_tree_params p = params(M_SQRT2);
+  p.max_nodes = 64;
+  p.max_edges = 64;
+  bn_edge_id e[16];
+  bn_path path = {.edges = e};
+  char text[128];
+  for (int trial = 0; trial < TRIALS; trial++) {
+    bn_tree *t = make_tree(&d, &p);
+    select_ok(t, (uint64_t)trial, &path);
+    CU_ASSERT_EQUAL_FATAL(path.len, 1);
+    CU_ASSERT_FATAL(d.ops->describe(d.ctx, bn_tree_state(t, path.leaf), text, sizeof text) >= 0);
+    int k = 0;
+    while (k < KINDS && strcmp(text, kind[k]) != 0) k++;
+    CU_ASSERT_FATAL(k < KINDS);
+    count[k]++;
+    if (trial == 0) { /* the multiplicities the pick is weighted by */
+      bn_edge_id first;
+      uint32_t n;
+      bn_tree_children(t, 0, &first, &n);
+      CU_ASSERT_EQUAL(n, KINDS);
+      for (uint32_t i = 0; i < n; i++) {
+        d.ops->describe(d.ctx, bn_tree_state(t, bn_tree_edge_child(t, first + i)), text, sizeof text);
+        int j = 0;
+        while (j < KINDS && strcmp(text, kind[j]) != 0) j++;
+        CU_ASSERT_FATAL(j < KINDS);
+        CU_ASSERT_EQUAL(bn_tree_edge_n_actions(t, first + i), actions[j]);
+      }
+    }
+    bn_tree_abandon(t, &path);
+    bn_tree_destroy(&t);
+  }
+
+  /* Binomial test of the two-component share: |z| < 4 against 12/18, and the same sample
+   * size puts 1/2 beyond |z| = 4 (about 18 standard deviations away). */
+  const double n = TRIALS, ab = (double)(count[0] + count[1]);
+  const double z = (ab - n * 12 / 18) / sqrt(n * (12.0 / 18) * (6.0 / 18));
+  const double z_half = (ab - n / 2) / sqrt(n / 4);
+  /* Chi-square over the 4 children (3 degrees of freedom): 25 is the 0.99998 quantile. */
+  double chi2 = 0;
+  for (int k = 0; k < KINDS; k++) {
+    const double expect = n * actions[k] / 18;
+    chi2 += (count[k] - expect) * (count[k] - expect) / expect;
+  }
+  if (!(fabs(z) < 4 && fabs(z_half) > 4 && chi2 < 25))
+    fprintf(stderr, "\n  first expansions over %d trials: ABa %ld ABi %ld AAa %ld AAi %ld; "
+            "two-component share %.3f (z %.2f against 12/18, %.2f against 1/2), chi2 %.1f\n",
+            TRIALS, count[0], count[1], count[2], count[3], ab / n, z, z_half, chi2);
+  CU_ASSERT(fabs(z) < 4);
+  CU_ASSERT(fabs(z_half) > 4);
+  CU_ASSERT(chi2 < 25);
+  bn_domain_close(&d);
+  bn_config_destroy(&cfg);
+
+  /* Five components: 50 actions, more than expansion merges pairwise (it sorts them), still
+   * 4 children: 20 each of ABa and ABi, 5 each of AAa and AAi. */
+  CU_ASSERT_FATAL(bn_config_create(&cfg) == BN_OK);
+  CU_ASSERT_FATAL(bn_config_declare(cfg, ops->options, ops->n_options) == BN_OK);
+  CU_ASSERT_FATAL(bn_config_load_string(cfg, "[domain.circuit]\nroot = ABCDE::\n", "test") == BN_OK);
+  CU_ASSERT_FATAL(bn_config_finalize(cfg, stderr) == BN_OK);
+  CU_ASSERT_FATAL(bn_domain_open(&d, ops, cfg) == BN_OK);
+  bn_tree *t = make_tree(&d, &p);
+  select_ok(t, 1, &path);
+  bn_edge_id first;
+  uint32_t n_edges, total = 0, twenty = 0;
+  bn_tree_children(t, 0, &first, &n_edges);
+  CU_ASSERT_EQUAL(n_edges, KINDS);
+  for (uint32_t i = 0; i < n_edges; i++) {
+    const uint32_t w = bn_tree_edge_n_actions(t, first + i);
+    total += w;
+    twenty += w == 20;
+  }
+  CU_ASSERT_EQUAL(total, 50);
+  CU_ASSERT_EQUAL(twenty, 2);
+  bn_tree_abandon(t, &path);
+  assert_valid(t);
+  bn_tree_destroy(&t);
+  bn_domain_close(&d);
+  bn_config_destroy(&cfg);
+}
+
 BN_TEST_MAIN("tree", BN_TEST(bn_tree_create_should_hold_the_canonical_root_as_node_0),
              BN_TEST(bn_tree_select_should_take_every_new_edge_once_before_any_revisit),
              BN_TEST(bn_tree_select_should_follow_uct_once_all_edges_are_visited),
@@ -1437,4 +1562,5 @@ BN_TEST_MAIN("tree", BN_TEST(bn_tree_create_should_hold_the_canonical_root_as_no
              BN_TEST(bn_tree_restore_path_should_put_back_marks_that_backprop_and_abandon_balance),
              BN_TEST(bn_tree_restore_path_should_reject_a_broken_chain),
              BN_TEST(bn_tree_import_should_reject_each_corruption_with_a_reason),
-             BN_TEST(bn_tree_import_should_accept_the_graph_of_a_search_that_filled_its_store))
+             BN_TEST(bn_tree_import_should_accept_the_graph_of_a_search_that_filled_its_store),
+             BN_TEST(bn_tree_select_should_expand_a_child_in_proportion_to_the_actions_reaching_it))

@@ -95,12 +95,15 @@ BN_API double bn_tree_edge_reward_sum(const bn_tree *tree, bn_edge_id edge);
 /* More read accessors, for the checkpoint writer and for tests (thread-safe, may be a moment
  * stale; out-of-range ids give 0, -1 or BN_NONE). Sum of squared rewards through an edge;
  * the node whose out-edges hold the edge; the first of the domain's actions (in its order)
- * that reaches the edge's child (actions reaching the same child share one edge);
- * evaluations in flight through a node; times a terminal node was selected; edges from the
- * root to the node on the path that created it (0 for the root). */
+ * that reaches the edge's child (actions reaching the same child share one edge); how many
+ * of the parent's actions reach the child (>= 1: selection takes a new edge with
+ * probability proportional to it); evaluations in flight through a node; times a terminal
+ * node was selected; edges from the root to the node on the path that created it (0 for
+ * the root). */
 BN_API double bn_tree_edge_reward_sq(const bn_tree *tree, bn_edge_id edge);
 BN_API bn_node_id bn_tree_edge_parent(const bn_tree *tree, bn_edge_id edge);
 BN_API bn_action bn_tree_edge_action(const bn_tree *tree, bn_edge_id edge);
+BN_API uint32_t bn_tree_edge_n_actions(const bn_tree *tree, bn_edge_id edge);
 BN_API uint64_t bn_tree_node_in_flight(const bn_tree *tree, bn_node_id node);
 BN_API uint64_t bn_tree_node_samples(const bn_tree *tree, bn_node_id node);
 BN_API int bn_tree_node_depth(const bn_tree *tree, bn_node_id node);
@@ -143,6 +146,8 @@ typedef struct bn_tree_arrays {
   uint32_t *edge_parent;      /* n_edges each ... */
   uint32_t *edge_child;
   int32_t *edge_action;
+  uint32_t *edge_n_actions;   /* actions reaching the child (NULL on import: derived by
+                                 replaying the expansion) */
   uint64_t *edge_visits;
   double *edge_reward_sum;
   double *edge_reward_sq;

@@ -40,8 +40,8 @@ static bn_err check_arguments(const char *path, const bn_snapshot *s) {
   BN_CHECK(a->n_nodes == 0 || (a->states && a->node_visits && a->node_reward_sum && a->node_first_edge &&
                                a->node_n_edges && a->node_depth && a->node_flags && a->node_samples),
            BN_ERR_ARG, "checkpoint write: %llu nodes but a node array is NULL", (unsigned long long)a->n_nodes);
-  BN_CHECK(a->n_edges == 0 || (a->edge_parent && a->edge_child && a->edge_action && a->edge_visits &&
-                               a->edge_reward_sum && a->edge_reward_sq && a->edge_flags),
+  BN_CHECK(a->n_edges == 0 || (a->edge_parent && a->edge_child && a->edge_action && a->edge_n_actions &&
+                               a->edge_visits && a->edge_reward_sum && a->edge_reward_sq && a->edge_flags),
            BN_ERR_ARG, "checkpoint write: %llu edges but an edge array is NULL", (unsigned long long)a->n_edges);
   BN_CHECK(s->n_segments == 0 || s->segments, BN_ERR_ARG, "checkpoint write: segments but a NULL table");
   BN_CHECK((s->n_failure_groups == 0 || s->failure_groups) && (s->n_top == 0 || (s->top && s->top_states)),

@@ -77,6 +77,9 @@ static const bn__array arrays[] = {
     T_(edge_child, "/tree/edges/child", BN__F_U32, BN__N_EDGES, "node the edge leads to"),
     T_(edge_action, "/tree/edges/action", BN__F_I32, BN__N_EDGES,
        "first of the domain's actions (in its order) reaching the child"),
+    T_(edge_n_actions, "/tree/edges/n_actions", BN__F_U32, BN__N_EDGES,
+       "how many of the parent's actions reach the child (>= 1; actions reaching one child share its edge): "
+       "selection takes a new edge with probability proportional to it"),
     T_(edge_visits, "/tree/edges/visits", BN__F_U64, BN__N_EDGES, "completed visits through the edge"),
     T_(edge_reward_sum, "/tree/edges/reward_sum", BN__F_F64, BN__N_EDGES, "sum of rewards through the edge"),
     T_(edge_reward_sq, "/tree/edges/reward_sq", BN__F_F64, BN__N_EDGES, "sum of squared rewards through the edge"),

@@ -43,6 +43,7 @@ bn_err bn_tree_check(const bn_tree *t, char *why, size_t whylen) {
   const bn__graph_rules rules = {.max_nodes = t->params.max_nodes,
                                  .max_edges = t->params.max_edges,
                                  .exhaust_after = t->params.exhaust_after,
+                                 .max_actions = t->max_actions,
                                  .orphans_allowed = ld64(&t->expand_failures) > 0};
   bn_err err = BN_OK;
   bn_tree_arrays a = {0};

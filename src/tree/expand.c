@@ -3,10 +3,12 @@
  * The thread that moves the node from UNEXPANDED to EXPANDING (CAS) computes the actions,
  * the canonical child of each, finds or creates each child through the transposition
  * table, merges actions that reach the same child into one edge (as CircuiTree's
- * networkx DiGraph does), allocates the edges contiguously and publishes them with a
- * release store of EXPANDED. Other threads that reach the node meanwhile wait. On failure
- * (store full, misbehaving domain) the node goes back to UNEXPANDED; children created
- * before the failure stay in the table and are linked when the node is expanded again. */
+ * networkx DiGraph does) while counting them (the edge's multiplicity, which selection
+ * weighs new edges by, as CircuiTree's shuffle of the actions does), allocates the edges
+ * contiguously and publishes them with a release store of EXPANDED. Other threads that
+ * reach the node meanwhile wait. On failure (store full, misbehaving domain) the node goes
+ * back to UNEXPANDED; children created before the failure stay in the table and are linked
+ * when the node is expanded again. */
 #include <stdlib.h>
 
 #include "tree/tree_impl.h"
@@ -16,13 +18,14 @@
 #define STACK_STATE 1024
 
 /* Remove duplicate children, keeping the first action that reaches each, in the domain's
- * order. Returns the new count. Quadratic for small n; sorts a copy for large n. */
+ * order, and count in cnt[] the actions that reach each child kept. Returns the new count
+ * in *n. Quadratic for small n; sorts a copy for large n. */
 static int cmp_pair(const void *a, const void *b) {
   const uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
   return (x > y) - (x < y);
 }
 
-static bn_err dedupe(bn_node_id *kids, bn_action *acts, int *n) {
+static bn_err dedupe(bn_node_id *kids, bn_action *acts, uint32_t *cnt, int *n) {
   int m = 0;
   if (*n <= 48) {
     for (int i = 0; i < *n; i++) {
@@ -31,8 +34,10 @@ static bn_err dedupe(bn_node_id *kids, bn_action *acts, int *n) {
       if (j == m) {
         kids[m] = kids[i];
         acts[m] = acts[i];
+        cnt[m] = 0;
         m++;
       }
+      cnt[j]++;
     }
     *n = m;
     return BN_OK;
@@ -42,18 +47,23 @@ static bn_err dedupe(bn_node_id *kids, bn_action *acts, int *n) {
   if (!pairs) return BN_ERR_NOMEM;
   for (int i = 0; i < *n; i++) pairs[i] = (uint64_t)kids[i] << 32 | (uint32_t)i;
   qsort(pairs, (size_t)*n, sizeof *pairs, cmp_pair);
-  /* Keep the position that comes first in each run of equal children. */
-  unsigned char *keep = calloc((size_t)*n, 1);
+  /* Keep the position that comes first in each run of equal children, with the length of
+   * the run (0: not kept). */
+  uint32_t *keep = calloc((size_t)*n, sizeof *keep);
   if (!keep) {
     free(pairs);
     return BN_ERR_NOMEM;
   }
-  for (int i = 0; i < *n; i++)
-    if (i == 0 || (pairs[i] >> 32) != (pairs[i - 1] >> 32)) keep[(uint32_t)pairs[i]] = 1;
+  for (int i = 0, run = 0; i < *n; i = run) {
+    for (run = i + 1; run < *n && (pairs[run] >> 32) == (pairs[i] >> 32); run++) {
+    }
+    keep[(uint32_t)pairs[i]] = (uint32_t)(run - i);
+  }
   for (int i = 0; i < *n; i++)
     if (keep[i]) {
       kids[m] = kids[i];
       acts[m] = acts[i];
+      cnt[m] = keep[i];
       m++;
     }
   free(keep);
@@ -66,16 +76,19 @@ static bn_err expand(bn_tree *t, bn_node_id id) {
   const bn_domain *d = t->domain;
   bn_action acts_stack[STACK_ACTIONS];
   bn_node_id kids_stack[STACK_ACTIONS];
+  uint32_t cnt_stack[STACK_ACTIONS];
   unsigned char state_stack[STACK_STATE];
   bn_action *acts = acts_stack;
   bn_node_id *kids = kids_stack;
+  uint32_t *cnt = cnt_stack;
   unsigned char *child = state_stack;
   bn_err err = BN_OK;
 
   if (t->max_actions > STACK_ACTIONS) {
     acts = malloc((size_t)t->max_actions * sizeof *acts);
     kids = malloc((size_t)t->max_actions * sizeof *kids);
-    BN_CHECK_GOTO(acts && kids, BN_ERR_NOMEM, "expansion scratch for %d actions", t->max_actions);
+    cnt = malloc((size_t)t->max_actions * sizeof *cnt);
+    BN_CHECK_GOTO(acts && kids && cnt, BN_ERR_NOMEM, "expansion scratch for %d actions", t->max_actions);
   }
   if (t->state_size > STACK_STATE) {
     child = malloc(t->state_size);
@@ -110,7 +123,7 @@ static bn_err expand(bn_tree *t, bn_node_id id) {
                   "domain %s: action %d leads from a state back to itself", d->ops->name,
                   (int)acts[i]);
   }
-  BN_TRY(dedupe(kids, acts, &n));
+  BN_TRY(dedupe(kids, acts, cnt, &n));
 
   bn_edge_id first = 0;
   if (n > 0) {
@@ -123,6 +136,7 @@ static bn_err expand(bn_tree *t, bn_node_id id) {
     t->edges[first + (uint32_t)i].child = kids[i];
     t->edge_parent[first + (uint32_t)i] = id;
     t->edge_action[first + (uint32_t)i] = acts[i];
+    t->edge_n_actions[first + (uint32_t)i] = cnt[i];
   }
   t->nodes[id].first_edge = first;
   t->nodes[id].n_edges = (uint32_t)n;
@@ -130,6 +144,7 @@ static bn_err expand(bn_tree *t, bn_node_id id) {
 fail:
   if (acts != acts_stack) free(acts);
   if (kids != kids_stack) free(kids);
+  if (cnt != cnt_stack) free(cnt);
   if (child != state_stack) free(child);
   return err;
 }

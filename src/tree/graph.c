@@ -9,7 +9,8 @@
  *   links: counts and capacity, arrays present, flags, every id and edge range in bounds,
  *          each edge inside the range of the parent it names (so in exactly one range), no
  *          edge back to the root or to its own parent, distinct children per node,
- *          dead-child marks, root depth, nodes without their creating edge, acyclic;
+ *          dead-child marks, action counts (each >= 1, a node's sum <= max_actions: the
+ *          weights of selection), root depth, nodes without their creating edge, acyclic;
  *   stats: finite rewards and square sums some rewards could give, node visits and reward
  *          sums == those of the incoming edges (the root: results applied), out-edges
  *          carrying no more visits than the node, samples and exhaustion.
@@ -107,6 +108,9 @@ bn_err bn__graph_check_links(const bn_tree_arrays *a, const bn__graph_rules *r, 
                   "exhausted",
                   ULL(e), c);
     }
+    /* Without saved counts (an import of arrays that lack them) they are derived. */
+    if (a->edge_n_actions && a->edge_n_actions[e] == 0)
+      VIOLATION("edge %llu: no action reaches its child (action count 0)", ULL(e));
     lk[c].in_degree++;
     if (a->node_depth[c] == a->node_depth[p] + 1) lk[c].depth_ok = true;
   }
@@ -116,6 +120,7 @@ bn_err bn__graph_check_links(const bn_tree_arrays *a, const bn__graph_rules *r, 
   bool orphan = false;
   for (uint64_t id = 0; id < nn; id++) {
     const uint8_t flags = a->node_flags[id];
+    uint64_t n_actions = 0;
     if (flags & BN_NODE_EXPANDED)
       for (uint32_t i = 0; i < a->node_n_edges[id]; i++) {
         const uint64_t e = (uint64_t)a->node_first_edge[id] + i;
@@ -126,7 +131,11 @@ bn_err bn__graph_check_links(const bn_tree_arrays *a, const bn__graph_rules *r, 
         if (lk[c].stamp == (uint32_t)id + 1)
           VIOLATION("node %llu: two edges lead to child %u", ULL(id), c);
         lk[c].stamp = (uint32_t)id + 1;
+        if (a->edge_n_actions) n_actions += a->edge_n_actions[e];
       }
+    if (n_actions > (uint64_t)r->max_actions)
+      VIOLATION("node %llu: its edges count %llu actions, more than the domain's %d",
+                ULL(id), ULL(n_actions), r->max_actions);
     if (id == 0) continue;
     /* An expansion undone (store full, domain error) leaves the children it created without
      * their creating edge: no incoming edge at all, or none from a parent one level up.

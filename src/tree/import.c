@@ -12,7 +12,9 @@
  *   3. states against the domain. A state is trusted once derived: the root, then each
  *      child an expanded trusted node's actions lead to. Expansion (expand.c) is replayed
  *      for every expanded node, and its edges must be exactly the ones it would make (same
- *      children, canonical, same first actions, same order). So the domain's functions only
+ *      children, canonical, same first actions, same order, same number of actions reaching
+ *      each child: these counts are derived here, and checked against the arrays' when they
+ *      have them). So the domain's functions only
  *      ever see states it produced itself, never raw bytes from the file; and a state that
  *      is not canonical, or not the child it claims to be, is caught. Nodes that no edge
  *      reaches (children of an expansion undone when a store filled up) are derived from
@@ -33,6 +35,7 @@ typedef struct derive {
   const bn_tree_arrays *a;
   uint8_t *trust;     /* UNTRUSTED / TRUSTED (derived, not yet replayed) / DONE */
   uint32_t *stamp;    /* node + 1 of the last expansion that listed the child */
+  uint32_t *edge_of;  /* the edge of that expansion leading to the child */
   bn_node_id *stack;  /* TRUSTED nodes the id-order sweep has passed already */
   uint64_t depth;     /* entries on the stack */
   uint64_t untrusted; /* nodes still UNTRUSTED */
@@ -87,7 +90,8 @@ static void trust(derive *x, bn_node_id c, uint64_t sweep) {
 /* Replay the expansion of trusted node `id`: its terminal flag must be the domain's, and its
  * edges exactly those expand.c makes. Walking the actions in order, an action is either the
  * next edge's (and leads to that edge's child) or leads to the child of an edge already
- * walked (actions reaching one child share the edge of the first). Children are trusted. */
+ * walked (actions reaching one child share the edge of the first, which counts them).
+ * Children are trusted. */
 static bn_err replay(derive *x, bn_node_id id, uint64_t sweep) {
   bn_tree *t = x->t;
   const bn_tree_arrays *a = x->a;
@@ -116,6 +120,8 @@ static bn_err replay(derive *x, bn_node_id id, uint64_t sweep) {
                 "leads to from node %u",
                 ULL(first + j), c, (int)x->acts[i], id);
       x->stamp[c] = id + 1;
+      x->edge_of[c] = first + j;
+      t->edge_n_actions[first + j] = 1;
       trust(x, c, sweep);
       j++;
       continue;
@@ -129,11 +135,17 @@ static bn_err replay(derive *x, bn_node_id id, uint64_t sweep) {
       CORRUPT("node %u: action %d leads to node %u, but no edge before edge %llu does "
               "(edges out of the domain's order?)",
               id, (int)x->acts[i], k, ULL(first + j));
+    t->edge_n_actions[x->edge_of[k]]++;
   }
   if (j != m)
     CORRUPT("node %u: %u edges, but the domain's actions give %u (edge %llu, action %d, is "
             "not one of them)",
             id, m, j, ULL(first + j), (int)a->edge_action[first + j]);
+  if (a->edge_n_actions)
+    for (uint32_t i = 0; i < m; i++)
+      if (a->edge_n_actions[first + i] != t->edge_n_actions[first + i])
+        CORRUPT("edge %llu: %u of node %u's actions reach its child, not %u",
+                ULL(first + i), t->edge_n_actions[first + i], id, a->edge_n_actions[first + i]);
 fail:
   return err;
 }
@@ -196,6 +208,7 @@ bn_err bn_tree_import(bn_tree **tree, const bn_domain *domain, const bn_tree_par
   const bn__graph_rules rules = {.max_nodes = params->max_nodes,
                                  .max_edges = params->max_edges,
                                  .exhaust_after = params->exhaust_after,
+                                 .max_actions = domain->info.max_actions,
                                  .orphans_allowed = true};
   bn_err err = BN_OK;
   bn_tree *t = NULL;
@@ -259,6 +272,7 @@ bn_err bn_tree_import(bn_tree **tree, const bn_domain *domain, const bn_tree_par
     atomic_store_explicit(&edge->in_flight, dead ? BN__EDGE_DEAD : 0u, memory_order_relaxed);
     t->edge_parent[e] = a->edge_parent[e];
     t->edge_action[e] = a->edge_action[e];
+    /* edge_n_actions: counted by the replay of step 3, then compared with the arrays'. */
   }
   atomic_store_explicit(&t->n_edges, ne, memory_order_relaxed);
 
@@ -266,10 +280,11 @@ bn_err bn_tree_import(bn_tree **tree, const bn_domain *domain, const bn_tree_par
   x.t = t;
   x.trust = calloc(nn, 1);
   x.stamp = calloc(nn, sizeof *x.stamp);
+  x.edge_of = malloc(nn * sizeof *x.edge_of);
   x.stack = malloc(nn * sizeof *x.stack);
   x.acts = malloc((size_t)t->max_actions * sizeof *x.acts);
   x.child = malloc(ss);
-  BN_CHECK_GOTO(x.trust && x.stamp && x.stack && x.acts && x.child, BN_ERR_NOMEM,
+  BN_CHECK_GOTO(x.trust && x.stamp && x.edge_of && x.stack && x.acts && x.child, BN_ERR_NOMEM,
                 "import scratch for %llu nodes", ULL(nn));
   QUIET(derive_states(&x));
 
@@ -292,6 +307,7 @@ bn_err bn_tree_import(bn_tree **tree, const bn_domain *domain, const bn_tree_par
 fail:
   free(x.trust);
   free(x.stamp);
+  free(x.edge_of);
   free(x.stack);
   free(x.acts);
   free(x.child);

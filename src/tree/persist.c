@@ -32,6 +32,7 @@ void bn_tree_arrays_free(bn_tree_arrays *a) {
   free(a->edge_parent);
   free(a->edge_child);
   free(a->edge_action);
+  free(a->edge_n_actions);
   free(a->edge_visits);
   free(a->edge_reward_sum);
   free(a->edge_reward_sq);
@@ -61,14 +62,15 @@ bn_err bn__tree_export(const bn_tree *t, bool states, bn_tree_arrays *out) {
   a.edge_parent = alloc_array(ne, sizeof *a.edge_parent);
   a.edge_child = alloc_array(ne, sizeof *a.edge_child);
   a.edge_action = alloc_array(ne, sizeof *a.edge_action);
+  a.edge_n_actions = alloc_array(ne, sizeof *a.edge_n_actions);
   a.edge_visits = alloc_array(ne, sizeof *a.edge_visits);
   a.edge_reward_sum = alloc_array(ne, sizeof *a.edge_reward_sum);
   a.edge_reward_sq = alloc_array(ne, sizeof *a.edge_reward_sq);
   a.edge_flags = alloc_array(ne, sizeof *a.edge_flags);
   BN_CHECK_GOTO((a.states || !states) && a.node_visits && a.node_reward_sum && a.node_first_edge &&
                     a.node_n_edges && a.node_depth && a.node_flags && a.node_samples &&
-                    a.edge_parent && a.edge_child && a.edge_action && a.edge_visits &&
-                    a.edge_reward_sum && a.edge_reward_sq && a.edge_flags,
+                    a.edge_parent && a.edge_child && a.edge_action && a.edge_n_actions &&
+                    a.edge_visits && a.edge_reward_sum && a.edge_reward_sq && a.edge_flags,
                 BN_ERR_NOMEM, "export arrays for %llu nodes and %llu edges",
                 (unsigned long long)nn, (unsigned long long)ne);
 
@@ -99,6 +101,7 @@ bn_err bn__tree_export(const bn_tree *t, bool states, bn_tree_arrays *out) {
     a.edge_parent[e] = t->edge_parent[e];
     a.edge_child[e] = edge->child;
     a.edge_action[e] = t->edge_action[e];
+    a.edge_n_actions[e] = t->edge_n_actions[e];
     a.edge_visits[e] = atomic_load_explicit((_Atomic uint64_t *)&edge->visits,
                                             memory_order_relaxed);
     a.edge_reward_sum[e] = bn__load_double(&edge->reward_sum);

@@ -1,9 +1,15 @@
 /* Selection: one descent from the root by UCT, marking the path in flight.
  *
  * As in CircuiTree (CIRCUIT-MODEL.md §2): at a node, if some out-edges are new (never
- * visited, nothing in flight), take one uniformly at random and stop at its child, so an
- * iteration adds at most one edge to the explored graph; otherwise take the edge with the
- * best score, ties broken at random. Evaluations in flight enter the score by the rule:
+ * visited, nothing in flight), take one at random and stop at its child, so an iteration
+ * adds at most one edge to the explored graph; otherwise take the edge with the best
+ * score, ties broken at random. CircuiTree shuffles the *actions* and stops at the first
+ * whose edge is new, so a child that k actions reach is taken k times as often as one
+ * that a single action reaches; expansion merges those actions into one edge and keeps
+ * their number (edge_n_actions), and the pick among new edges is weighted by it (a
+ * weighted reservoir over one pass: edge i replaces the pick with probability w_i / W, W
+ * the weight seen so far). With every weight 1 it is the uniform pick, with the same
+ * random draws. Evaluations in flight enter the score by the rule:
  *
  *   VIRTUAL_LOSS  d = N + vl*F          Q = R / d   score = Q + c*sqrt(ln(Np + vl*Fp) / d)
  *   WU_UCT        d = N + F             Q = R / N   score = Q + c*sqrt(ln(Np + Fp) / d)
@@ -32,6 +38,7 @@ static bn_edge_id choose(bn_tree *t, const bn__node *n, bn_rng *rng, bool *fresh
   for (;;) {
     bn_edge_id best = BN_NONE, pick = BN_NONE;
     uint32_t n_new = 0, ties = 0;
+    uint32_t weight = 0; /* actions reaching the new edges seen so far */
     double best_score = 0, c_sqrt_ln = -1;
     for (uint32_t i = 0; i < count; i++) {
       bn__edge *e = &edges[first + i];
@@ -41,8 +48,10 @@ static bn_edge_id choose(bn_tree *t, const bn__node *n, bn_rng *rng, bool *fresh
       if (f & BN__EDGE_DEAD) continue;
       uint64_t nv = atomic_load_explicit(&e->visits, memory_order_relaxed);
       if (nv == 0 && f == 0) {
+        const uint32_t w = t->edge_n_actions[first + i]; /* >= 1; sums fit: <= max_actions */
         n_new++;
-        if (n_new == 1 || bn_rng_below(rng, n_new) == 0) pick = first + i;
+        weight += w;
+        if (weight == w || bn_rng_below(rng, weight) < w) pick = first + i;
         continue;
       }
       if (n_new) continue;

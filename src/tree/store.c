@@ -39,6 +39,8 @@ bn_err bn__store_reserve(bn_tree *t) {
   BN_TRY(reserve_array(ne, sizeof(bn__edge), &t->bytes_edges, (void **)&t->edges));
   BN_TRY(reserve_array(ne, sizeof(uint32_t), &t->bytes_edge_parent, (void **)&t->edge_parent));
   BN_TRY(reserve_array(ne, sizeof(bn_action), &t->bytes_edge_action, (void **)&t->edge_action));
+  BN_TRY(reserve_array(ne, sizeof(uint32_t), &t->bytes_edge_n_actions,
+                       (void **)&t->edge_n_actions));
   return BN_OK;
 fail:
   bn__store_release(t);
@@ -52,12 +54,14 @@ void bn__store_release(bn_tree *t) {
   bn__arena_release(t->edges, t->bytes_edges);
   bn__arena_release(t->edge_parent, t->bytes_edge_parent);
   bn__arena_release(t->edge_action, t->bytes_edge_action);
+  bn__arena_release(t->edge_n_actions, t->bytes_edge_n_actions);
   t->nodes = NULL;
   t->node_samples = NULL;
   t->states = NULL;
   t->edges = NULL;
   t->edge_parent = NULL;
   t->edge_action = NULL;
+  t->edge_n_actions = NULL;
 }
 
 bn_err bn__node_reserve(bn_tree *t) {

@@ -146,6 +146,9 @@ bn_node_id bn_tree_edge_parent(const bn_tree *t, bn_edge_id e) {
 bn_action bn_tree_edge_action(const bn_tree *t, bn_edge_id e) {
   return edge_ok(t, e) ? t->edge_action[e] : -1;
 }
+uint32_t bn_tree_edge_n_actions(const bn_tree *t, bn_edge_id e) {
+  return edge_ok(t, e) ? t->edge_n_actions[e] : 0;
+}
 uint64_t bn_tree_edge_visits(const bn_tree *t, bn_edge_id e) {
   return edge_ok(t, e) ? atomic_load_explicit(&t->edges[e].visits, memory_order_relaxed) : 0;
 }

@@ -11,6 +11,8 @@
  *   edge_parent[]  uint32 per edge: the node whose range holds the edge (exhaustion walks
  *                  up through it; the checkpoint writer needs it)
  *   edge_action[]  int32 per edge: the first action (in the domain's order) that led to it
+ *   edge_n_actions[] uint32 per edge: how many of the parent's actions reach its child (>= 1);
+ *                  selection weighs new edges by it (select.c)
  *
  * A node's out-edges are one contiguous range [first_edge, first_edge + n_edges), written
  * once by the thread that expands it and published by a release store of `status`.
@@ -90,8 +92,9 @@ struct bn_tree {
   bn__edge *edges;
   uint32_t *edge_parent;
   bn_action *edge_action;
+  uint32_t *edge_n_actions;
   size_t bytes_nodes, bytes_samples, bytes_states, bytes_edges, bytes_edge_parent,
-      bytes_edge_action;
+      bytes_edge_action, bytes_edge_n_actions;
 
   bn__table table;
 
@@ -212,6 +215,7 @@ bn_err bn__tree_export(const bn_tree *t, bool states, bn_tree_arrays *out);
 typedef struct bn__graph_rules {
   uint64_t max_nodes, max_edges; /* capacity of the stores (max_nodes < 2^32 - 1) */
   uint32_t exhaust_after;        /* bn_tree_params.exhaust_after */
+  int max_actions;               /* the domain's: bounds the action counts of a node's edges */
   bool orphans_allowed;          /* an expansion was undone: nodes it created may lack the
                                     edge that created them */
 } bn__graph_rules;

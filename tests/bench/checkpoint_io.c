@@ -77,6 +77,7 @@ static void build(bn_snapshot *s, uint64_t nodes, uint64_t results) {
   a->edge_parent = must(malloc(edges * sizeof *a->edge_parent));
   a->edge_child = must(malloc(edges * sizeof *a->edge_child));
   a->edge_action = must(malloc(edges * sizeof *a->edge_action));
+  a->edge_n_actions = must(malloc(edges * sizeof *a->edge_n_actions));
   a->edge_visits = must(malloc(edges * sizeof *a->edge_visits));
   a->edge_reward_sum = must(malloc(edges * sizeof *a->edge_reward_sum));
   a->edge_reward_sq = must(malloc(edges * sizeof *a->edge_reward_sq));
@@ -85,6 +86,7 @@ static void build(bn_snapshot *s, uint64_t nodes, uint64_t results) {
     a->edge_parent[e] = (uint32_t)(e / 3);
     a->edge_child[e] = (uint32_t)((e * 7 + 1) % nodes);
     a->edge_action[e] = (int32_t)(e % 20);
+    a->edge_n_actions[e] = (uint32_t)(e % 3) + 1;
     a->edge_visits[e] = e % 300;
     a->edge_reward_sum[e] = (double)(e % 300) * 0.25;
     a->edge_reward_sq[e] = (double)(e % 300) * 0.125;

@@ -70,8 +70,8 @@ ROOT_ATTRS = {
 SEGMENT_ATTRS = ("run_id", "first_row", "rows", "state_size", "checksum")
 NODE_ARRAYS = {"visits": "u8", "reward_sum": "f8", "first_edge": "u4", "n_edges": "u4", "depth": "u2",
                "flags": "u1", "samples": "u4"}
-EDGE_ARRAYS = {"parent": "u4", "child": "u4", "action": "i4", "visits": "u8", "reward_sum": "f8",
-               "reward_sq": "f8"}
+EDGE_ARRAYS = {"parent": "u4", "child": "u4", "action": "i4", "n_actions": "u4", "visits": "u8",
+               "reward_sum": "f8", "reward_sq": "f8"}
 
 
 def check_h5dump(path):
@@ -181,6 +181,7 @@ def check(path, n_results, best_text):
             d = f["tree/edges/" + name]
             expect(d.shape == (n_edges,), "/tree/edges/%s has shape %s, expected (%d,)" % (name, d.shape, n_edges))
             expect(d.dtype == np.dtype("<" + kind) or d.dtype == np.dtype(kind), "/tree/edges/%s is %s" % (name, d.dtype))
+        expect(n_edges == 0 or int(f["tree/edges/n_actions"][...].min()) >= 1, "/tree/edges/n_actions holds a 0")
         expect(int(f["tree"].attrs["backprops"]) <= int(a["completed"]), "/tree backprops > completed")
 
         pending = f["pending/rows"]
