@@ -498,9 +498,11 @@ static inline void put_tree(FILE *out, const char *root) {
   qsort(names, n, sizeof *names, by_name);
   for (size_t i = 0; i < n; i++) {
     char path[1024];
-    snprintf(path, sizeof path, "%s/%s", root, names[i]);
+    const bool fits = snprintf(path, sizeof path, "%s/%s", root, names[i]) < (int)sizeof path;
     struct stat st;
-    if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+    if (!fits) {
+      fprintf(out, "%s (path too long to list)\n", names[i]);
+    } else if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
       fprintf(out, "%s/\n", names[i]);
       put_tree(out, path);
     } else {

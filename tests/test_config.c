@@ -117,7 +117,7 @@ static void bn_config_finalize_should_give_defaults_when_nothing_loaded(void) {
   CU_ASSERT_EQUAL(bn_config_real(cfg, "search.max_seconds"), 0.0);
   CU_ASSERT_EQUAL(bn_config_int(cfg, "search.threads"), 1);
   CU_ASSERT_EQUAL(bn_config_real(cfg, "search.c"), 1.4142135623730951);
-  CU_ASSERT_EQUAL(bn_config_enum(cfg, "search.selection"), 0);
+  CU_ASSERT_EQUAL(bn_config_enum(cfg, "search.selection"), 1); /* wu_uct */
   CU_ASSERT_EQUAL(bn_config_int(cfg, "search.seed"), 1);
   CU_ASSERT_EQUAL(bn_config_int(cfg, "search.max_nodes"), 16777216);
   CU_ASSERT_EQUAL(bn_config_int(cfg, "search.task_grain"), 16);
@@ -146,7 +146,7 @@ static void bn_config_load_file_should_read_values_sections_and_comments(void) {
                    "iterations = 1e6 ; inline comment\n"
                    "  threads: 4\n"
                    "c=0.5\n"
-                   "selection = wu_uct\n"
+                   "selection = virtual_loss\n"
                    "[ domain.test ]   ; the domain's own section\n"
                    "flag = yes\n"
                    "root = AB;C::\n"
@@ -163,7 +163,7 @@ static void bn_config_load_file_should_read_values_sections_and_comments(void) {
   CU_ASSERT_EQUAL(bn_config_int(cfg, "search.iterations"), 1000000);
   CU_ASSERT_EQUAL(bn_config_int(cfg, "search.threads"), 4);
   CU_ASSERT_EQUAL(bn_config_real(cfg, "search.c"), 0.5);
-  CU_ASSERT_EQUAL(bn_config_enum(cfg, "search.selection"), 1);
+  CU_ASSERT_EQUAL(bn_config_enum(cfg, "search.selection"), 0); /* not the default */
   CU_ASSERT_EQUAL(bn_config_bool(cfg, "domain.test.flag"), true);
   CU_ASSERT_STRING_EQUAL(bn_config_string(cfg, "domain.test.root"), "AB;C::");
   CU_ASSERT_EQUAL(bn_config_real(cfg, "domain.test.ratio"), -0.25);
@@ -487,10 +487,10 @@ static void bn_config_enum_should_give_the_index_of_the_word(void) {
     snprintf(set, sizeof set, "log.level=%s", levels[i]);
     bn_config *cfg = new_config();
     CU_ASSERT_EQUAL(bn_config_set(cfg, set), BN_OK);
-    CU_ASSERT_EQUAL(bn_config_set(cfg, "search.selection=wu_uct"), BN_OK);
+    CU_ASSERT_EQUAL(bn_config_set(cfg, "search.selection=virtual_loss"), BN_OK);
     CU_ASSERT_EQUAL_FATAL(bn_config_finalize(cfg, stderr), BN_OK);
     CU_ASSERT_EQUAL(bn_config_enum(cfg, "log.level"), i);
-    CU_ASSERT_EQUAL(bn_config_enum(cfg, "search.selection"), 1);
+    CU_ASSERT_EQUAL(bn_config_enum(cfg, "search.selection"), 0);
     bn_config_destroy(&cfg);
   }
 }

@@ -26,6 +26,11 @@ typedef struct bn_enum_result {
  * unique states are found. *out written on success only. Single-threaded. */
 BN_API BN_NODISCARD bn_err bn_enumerate(const bn_domain *domain, uint64_t max_states,
                                         bn_enum_result *out);
+/* The same walk, calling `terminal(arg, state)` once for every unique terminal state (in
+ * breadth-first order); a non-zero return stops the walk with BN_ERR_ARG. */
+BN_API BN_NODISCARD bn_err bn_enumerate_each(const bn_domain *domain, uint64_t max_states,
+                                             int (*terminal)(void *arg, const void *state), void *arg,
+                                             bn_enum_result *out);
 BN_API void bn_enum_result_free(bn_enum_result *r);
 /* A table by depth plus totals, for `banyan enumerate`. */
 BN_API void bn_enum_result_print(const bn_enum_result *r, FILE *out);

@@ -56,6 +56,8 @@ bool bn__cli_parse(int argc, char **argv, const char *command, const char *const
       args->verify = true;
     } else if (strcmp(a, "--schema") == 0 && allowed_flag(allowed, "schema")) {
       args->schema = true;
+    } else if (strcmp(a, "--terminals") == 0 && allowed_flag(allowed, "terminals")) {
+      args->terminals = true;
     } else if (strcmp(a, "--force") == 0 && allowed_flag(allowed, "force")) {
       args->force = true;
     } else if (is_flag(a, "csv") && allowed_flag(allowed, "csv")) {

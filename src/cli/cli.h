@@ -29,6 +29,7 @@ typedef struct bn_cli_args {
   bool force;      /* resume: accept changed search options */
   bool verify;     /* inspect: read every result row and check the segments' checksums */
   bool schema;     /* inspect: print the file format's tables (Markdown) */
+  bool terminals;  /* enumerate: list every terminal state */
   const char *csv_path; /* export */
   long long max_states;
 } bn_cli_args;

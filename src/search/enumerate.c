@@ -112,6 +112,11 @@ static int cmp_size(const void *a, const void *b) {
 }
 
 bn_err bn_enumerate(const bn_domain *domain, uint64_t max_states, bn_enum_result *out) {
+  return bn_enumerate_each(domain, max_states, NULL, NULL, out);
+}
+
+bn_err bn_enumerate_each(const bn_domain *domain, uint64_t max_states, int (*terminal)(void *arg, const void *state),
+                         void *arg, bn_enum_result *out) {
   BN_CHECK(domain && domain->ops && out, BN_ERR_ARG, "enumerate: no domain or no result");
   const bn_domain_ops *ops = domain->ops;
   const void *ctx = domain->ctx;
@@ -142,6 +147,7 @@ bn_err bn_enumerate(const bn_domain *domain, uint64_t max_states, bn_enum_result
     BN_TRY(levels_reserve(&r, &levels_cap, d));
     if (ops->is_terminal(ctx, parent)) {
       r.levels[d].terminal++;
+      BN_CHECK_GOTO(!terminal || terminal(arg, parent) == 0, BN_ERR_ARG, "enumerate: stopped by the caller");
       continue;
     }
     r.levels[d].nonterminal++;

@@ -178,7 +178,8 @@ def case_orphans():
         with h5py.File(ck, "r") as f:
             nxt = int(f.attrs["next_segment"])
         d = ck + ".d"
-        orphan = os.path.join(d, f"results-{nxt + 3:012d}.h5")
+        # Far past what the resumed run numbers its own segments (it starts at next_segment).
+        orphan = os.path.join(d, f"results-{nxt + 100000:012d}.h5")
         shutil.copy(segment_files(ck)[0], orphan)
         tmpfile = os.path.join(d, f"results-{nxt:012d}.h5.tmp")
         open(tmpfile, "wb").write(b"half a segment")
