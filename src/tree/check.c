@@ -12,19 +12,6 @@
 
 #include "tree/tree_impl.h"
 
-#define ULL(x) ((unsigned long long)(x))
-#define VIOLATION(...)                            \
-  do {                                            \
-    err = bn__tree_why(why, whylen, __VA_ARGS__); \
-    goto fail;                                    \
-  } while (0)
-/* A check that wrote its reason into `why` already. */
-#define QUIET(expr)              \
-  do {                           \
-    err = (expr);                \
-    if (err != BN_OK) goto fail; \
-  } while (0)
-
 static uint64_t ld64(const _Atomic uint64_t *a) {
   return atomic_load_explicit((_Atomic uint64_t *)a, memory_order_relaxed);
 }
@@ -50,44 +37,44 @@ bn_err bn_tree_check(const bn_tree *t, char *why, size_t whylen) {
   unsigned char *buf = NULL;
 
   /* Stores and counters; the counts first, so records are read only inside the stores. */
-  QUIET(bn__graph_check_size(nn, ne, &rules, why, whylen));
+  BN__QUIET(bn__graph_check_size(nn, ne, &rules, why, whylen));
   if (ld64(&t->node_reserved) != nn)
-    VIOLATION("%llu node ids promised but %llu handed out", ULL(ld64(&t->node_reserved)),
-              ULL(nn));
+    BN__VIOLATION("%llu node ids promised but %llu handed out", BN__ULL(ld64(&t->node_reserved)),
+              BN__ULL(nn));
   uint64_t published, reserved;
   bn__table_census(t, &published, &reserved);
-  if (reserved) VIOLATION("%llu table slots reserved but never published", ULL(reserved));
+  if (reserved) BN__VIOLATION("%llu table slots reserved but never published", BN__ULL(reserved));
   if (published != nn || ld64(&t->table.used) != nn)
-    VIOLATION("table holds %llu states (used %llu) for %llu nodes", ULL(published),
-              ULL(ld64(&t->table.used)), ULL(nn));
+    BN__VIOLATION("table holds %llu states (used %llu) for %llu nodes", BN__ULL(published),
+              BN__ULL(ld64(&t->table.used)), BN__ULL(nn));
   const uint64_t selects = ld64(&t->n_selects), backprops = ld64(&t->n_backprops),
                  abandons = ld64(&t->n_abandons);
   if (selects != backprops + abandons)
-    VIOLATION("%llu selections but %llu backprops + %llu abandons: paths still in flight",
-              ULL(selects), ULL(backprops), ULL(abandons));
+    BN__VIOLATION("%llu selections but %llu backprops + %llu abandons: paths still in flight",
+              BN__ULL(selects), BN__ULL(backprops), BN__ULL(abandons));
 
   /* Records: what the arrays cannot show (an export leaves these out or rejects them). */
   for (bn_node_id id = 0; id < nn; id++) {
     const bn__node *n = &t->nodes[id];
     const uint8_t status = ld8(&n->status), flags = ld8(&n->flags);
-    if (flags & ~(BN__TERMINAL | BN__EXHAUSTED)) VIOLATION("node %u: flags %#x", id, flags);
+    if (flags & ~(BN__TERMINAL | BN__EXHAUSTED)) BN__VIOLATION("node %u: flags %#x", id, flags);
     if (status != BN__UNEXPANDED && status != BN__EXPANDED)
-      VIOLATION("node %u: expansion state %u (an expansion still running?)", id, status);
+      BN__VIOLATION("node %u: expansion state %u (an expansion still running?)", id, status);
     if (status == BN__UNEXPANDED && n->n_edges)
-      VIOLATION("node %u: unexpanded but has %u edges", id, n->n_edges);
+      BN__VIOLATION("node %u: unexpanded but has %u edges", id, n->n_edges);
     if (ld32(&n->in_flight))
-      VIOLATION("node %u: %u evaluations still in flight", id, ld32(&n->in_flight));
+      BN__VIOLATION("node %u: %u evaluations still in flight", id, ld32(&n->in_flight));
   }
   for (uint64_t e = 0; e < ne; e++) {
     const uint32_t f = ld32(&t->edges[e].in_flight) & BN__EDGE_COUNT;
-    if (f) VIOLATION("edge %llu: %u evaluations still in flight", ULL(e), f);
+    if (f) BN__VIOLATION("edge %llu: %u evaluations still in flight", BN__ULL(e), f);
   }
 
   /* The graph's rules (graph.c) on its arrays; the root's visits against the backprops. */
   BN_TRY(bn__tree_export(t, false, &a));
   a.n_backprops = backprops;
-  QUIET(bn__graph_check_links(&a, &rules, NULL, why, whylen));
-  QUIET(bn__graph_check_stats(&a, &rules, why, whylen));
+  BN__QUIET(bn__graph_check_links(&a, &rules, NULL, why, whylen));
+  BN__QUIET(bn__graph_check_stats(&a, &rules, why, whylen));
 
   /* States: the domain's terminal flag, canonical, found at their own id in the table. */
   buf = malloc(t->state_size);
@@ -96,14 +83,14 @@ bn_err bn_tree_check(const bn_tree *t, char *why, size_t whylen) {
     const unsigned char *state = bn__state(t, id);
     const bool term = ld8(&t->nodes[id].flags) & BN__TERMINAL;
     if (term != d->ops->is_terminal(d->ctx, state))
-      VIOLATION("node %u: terminal flag %d disagrees with the domain", id, term);
+      BN__VIOLATION("node %u: terminal flag %d disagrees with the domain", id, term);
     if (d->ops->canonicalize) {
       memcpy(buf, state, t->state_size);
       d->ops->canonicalize(d->ctx, buf);
-      if (memcmp(buf, state, t->state_size) != 0) VIOLATION("node %u: state not canonical", id);
+      if (memcmp(buf, state, t->state_size) != 0) BN__VIOLATION("node %u: state not canonical", id);
     }
     const bn_node_id found = bn__table_lookup(t, state);
-    if (found != id) VIOLATION("node %u: the table finds its state at node %d", id, (int)found);
+    if (found != id) BN__VIOLATION("node %u: the table finds its state at node %d", id, (int)found);
   }
 
 fail:

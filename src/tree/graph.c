@@ -26,24 +26,17 @@
 
 #include "tree/tree_impl.h"
 
-#define ULL(x) ((unsigned long long)(x))
-#define VIOLATION(...)                            \
-  do {                                            \
-    err = bn__tree_why(why, whylen, __VA_ARGS__); \
-    goto fail;                                    \
-  } while (0)
-
 bn_err bn__graph_check_size(uint64_t nn, uint64_t ne, const bn__graph_rules *r, char *why,
                             size_t whylen) {
   if (nn < 1) return bn__tree_why(why, whylen, "no nodes: the root is missing");
   if (nn > r->max_nodes)
     return bn__tree_why(why, whylen,
                         "the graph has %llu nodes: needs search.max_nodes >= %llu (now %llu)",
-                        ULL(nn), ULL(nn), ULL(r->max_nodes));
+                        BN__ULL(nn), BN__ULL(nn), BN__ULL(r->max_nodes));
   if (ne > r->max_edges)
     return bn__tree_why(why, whylen,
                         "the graph has %llu edges: needs search.max_edges >= %llu (now %llu)",
-                        ULL(ne), ULL(ne), ULL(r->max_edges));
+                        BN__ULL(ne), BN__ULL(ne), BN__ULL(r->max_edges));
   return BN_OK;
 }
 
@@ -75,42 +68,42 @@ bn_err bn__graph_check_links(const bn_tree_arrays *a, const bn__graph_rules *r, 
     const bool term = flags & BN_NODE_TERMINAL, expd = flags & BN_NODE_EXPANDED;
     const uint32_t first = a->node_first_edge[id], n_edges = a->node_n_edges[id];
     if (flags & ~(BN_NODE_TERMINAL | BN_NODE_EXHAUSTED | BN_NODE_EXPANDED))
-      VIOLATION("node %llu: unknown flags %#x", ULL(id), flags);
-    if (term && (expd || n_edges)) VIOLATION("node %llu: terminal with out-edges", ULL(id));
-    if (!expd && n_edges) VIOLATION("node %llu: %u edges but not expanded", ULL(id), n_edges);
+      BN__VIOLATION("node %llu: unknown flags %#x", BN__ULL(id), flags);
+    if (term && (expd || n_edges)) BN__VIOLATION("node %llu: terminal with out-edges", BN__ULL(id));
+    if (!expd && n_edges) BN__VIOLATION("node %llu: %u edges but not expanded", BN__ULL(id), n_edges);
     if ((uint64_t)first + n_edges > ne)
-      VIOLATION("node %llu: edges [%u, %u + %u) past the end of the %llu edges", ULL(id), first,
-                first, n_edges, ULL(ne));
+      BN__VIOLATION("node %llu: edges [%u, %u + %u) past the end of the %llu edges", BN__ULL(id), first,
+                first, n_edges, BN__ULL(ne));
   }
-  if (a->node_depth[0] != 0) VIOLATION("root depth %u, not 0", a->node_depth[0]);
+  if (a->node_depth[0] != 0) BN__VIOLATION("root depth %u, not 0", a->node_depth[0]);
 
   lk = calloc(nn, sizeof *lk);
   queue = malloc(nn * sizeof *queue);
-  BN_CHECK_GOTO(lk && queue, BN_ERR_NOMEM, "graph check scratch for %llu nodes", ULL(nn));
+  BN_CHECK_GOTO(lk && queue, BN_ERR_NOMEM, "graph check scratch for %llu nodes", BN__ULL(nn));
 
   /* Edges alone: ids in range, inside the range of the parent they name, marks. */
   for (uint64_t e = 0; e < ne; e++) {
     const bn_node_id p = a->edge_parent[e], c = a->edge_child[e];
-    if (p >= nn) VIOLATION("edge %llu: parent %u out of range (%llu nodes)", ULL(e), p, ULL(nn));
-    if (c >= nn) VIOLATION("edge %llu: child %u out of range (%llu nodes)", ULL(e), c, ULL(nn));
-    if (c == 0) VIOLATION("edge %llu: leads back to the root", ULL(e));
-    if (c == p) VIOLATION("edge %llu: leads from node %u to itself", ULL(e), p);
+    if (p >= nn) BN__VIOLATION("edge %llu: parent %u out of range (%llu nodes)", BN__ULL(e), p, BN__ULL(nn));
+    if (c >= nn) BN__VIOLATION("edge %llu: child %u out of range (%llu nodes)", BN__ULL(e), c, BN__ULL(nn));
+    if (c == 0) BN__VIOLATION("edge %llu: leads back to the root", BN__ULL(e));
+    if (c == p) BN__VIOLATION("edge %llu: leads from node %u to itself", BN__ULL(e), p);
     if (!(a->node_flags[p] & BN_NODE_EXPANDED) || e < a->node_first_edge[p] ||
         e >= (uint64_t)a->node_first_edge[p] + a->node_n_edges[p])
-      VIOLATION("edge %llu: not in the edge range of its parent %u", ULL(e), p);
+      BN__VIOLATION("edge %llu: not in the edge range of its parent %u", BN__ULL(e), p);
     /* Without saved marks (an import of an older file) they are derived from the children. */
     if (a->edge_flags) {
       if (a->edge_flags[e] & ~BN_EDGE_CHILD_EXHAUSTED)
-        VIOLATION("edge %llu: unknown flags %#x", ULL(e), a->edge_flags[e]);
+        BN__VIOLATION("edge %llu: unknown flags %#x", BN__ULL(e), a->edge_flags[e]);
       if ((a->edge_flags[e] & BN_EDGE_CHILD_EXHAUSTED) &&
           !(a->node_flags[c] & BN_NODE_EXHAUSTED))
-        VIOLATION("edge %llu: marked as leading to an exhausted node, but node %u is not "
+        BN__VIOLATION("edge %llu: marked as leading to an exhausted node, but node %u is not "
                   "exhausted",
-                  ULL(e), c);
+                  BN__ULL(e), c);
     }
     /* Without saved counts (an import of arrays that lack them) they are derived. */
     if (a->edge_n_actions && a->edge_n_actions[e] == 0)
-      VIOLATION("edge %llu: no action reaches its child (action count 0)", ULL(e));
+      BN__VIOLATION("edge %llu: no action reaches its child (action count 0)", BN__ULL(e));
     lk[c].in_degree++;
     if (a->node_depth[c] == a->node_depth[p] + 1) lk[c].depth_ok = true;
   }
@@ -126,16 +119,16 @@ bn_err bn__graph_check_links(const bn_tree_arrays *a, const bn__graph_rules *r, 
         const uint64_t e = (uint64_t)a->node_first_edge[id] + i;
         const bn_node_id c = a->edge_child[e];
         if (a->edge_parent[e] != id)
-          VIOLATION("node %llu: edge %llu in its range names parent %u", ULL(id), ULL(e),
+          BN__VIOLATION("node %llu: edge %llu in its range names parent %u", BN__ULL(id), BN__ULL(e),
                     a->edge_parent[e]);
         if (lk[c].stamp == (uint32_t)id + 1)
-          VIOLATION("node %llu: two edges lead to child %u", ULL(id), c);
+          BN__VIOLATION("node %llu: two edges lead to child %u", BN__ULL(id), c);
         lk[c].stamp = (uint32_t)id + 1;
         if (a->edge_n_actions) n_actions += a->edge_n_actions[e];
       }
     if (n_actions > (uint64_t)r->max_actions)
-      VIOLATION("node %llu: its edges count %llu actions, more than the domain's %d",
-                ULL(id), ULL(n_actions), r->max_actions);
+      BN__VIOLATION("node %llu: its edges count %llu actions, more than the domain's %d",
+                BN__ULL(id), BN__ULL(n_actions), r->max_actions);
     if (id == 0) continue;
     /* An expansion undone (store full, domain error) leaves the children it created without
      * their creating edge: no incoming edge at all, or none from a parent one level up.
@@ -143,11 +136,11 @@ bn_err bn__graph_check_links(const bn_tree_arrays *a, const bn__graph_rules *r, 
     const in_links *s = &lk[id];
     if (s->in_degree == 0 &&
         ((flags & BN_NODE_EXPANDED) || a->node_samples[id] || a->node_visits[id]))
-      VIOLATION("node %llu: no incoming edge, yet expanded, sampled or visited", ULL(id));
+      BN__VIOLATION("node %llu: no incoming edge, yet expanded, sampled or visited", BN__ULL(id));
     if (s->in_degree == 0 && !r->orphans_allowed)
-      VIOLATION("node %llu: no incoming edge though no expansion ever failed", ULL(id));
+      BN__VIOLATION("node %llu: no incoming edge though no expansion ever failed", BN__ULL(id));
     if (s->in_degree > 0 && !s->depth_ok && !r->orphans_allowed)
-      VIOLATION("node %llu: depth %u is no parent's depth + 1", ULL(id), a->node_depth[id]);
+      BN__VIOLATION("node %llu: depth %u is no parent's depth + 1", BN__ULL(id), a->node_depth[id]);
     if (s->in_degree == 0 || !s->depth_ok) orphan = true;
   }
 
@@ -165,7 +158,7 @@ bn_err bn__graph_check_links(const bn_tree_arrays *a, const bn__graph_rules *r, 
     }
   }
   if (tail != nn)
-    VIOLATION("the graph has a cycle (%llu nodes on or behind it)", ULL(nn - tail));
+    BN__VIOLATION("the graph has a cycle (%llu nodes on or behind it)", BN__ULL(nn - tail));
   if (orphans) *orphans = orphan;
 
 fail:
@@ -187,7 +180,7 @@ bn_err bn__graph_check_stats(const bn_tree_arrays *a, const bn__graph_rules *r, 
   const uint32_t exhaust_after = r->exhaust_after;
   bn_err err = BN_OK;
   incoming *in = calloc(nn, sizeof *in);
-  BN_CHECK_GOTO(in, BN_ERR_NOMEM, "graph check scratch for %llu nodes", ULL(nn));
+  BN_CHECK_GOTO(in, BN_ERR_NOMEM, "graph check scratch for %llu nodes", BN__ULL(nn));
 
   /* Edges: finite, possible; their sums into the children. */
   for (uint64_t e = 0; e < ne; e++) {
@@ -195,14 +188,14 @@ bn_err bn__graph_check_stats(const bn_tree_arrays *a, const bn__graph_rules *r, 
     const uint64_t v = a->edge_visits[e];
     const double rs = a->edge_reward_sum[e], q = a->edge_reward_sq[e];
     if (!isfinite(rs) || !isfinite(q) || q < 0)
-      VIOLATION("edge %llu: reward sum %g, square sum %g", ULL(e), rs, q);
+      BN__VIOLATION("edge %llu: reward sum %g, square sum %g", BN__ULL(e), rs, q);
     const double bound = sqrt((double)v * q); /* Cauchy-Schwarz: |sum r| <= sqrt(N sum r^2) */
     if (fabs(rs) > bound * (1 + 1e-9) + 1e-12 || (v == 0 && (rs != 0 || q != 0)))
-      VIOLATION("edge %llu: reward sum %g impossible with %llu visits and square sum %g",
-                ULL(e), rs, ULL(v), q);
+      BN__VIOLATION("edge %llu: reward sum %g impossible with %llu visits and square sum %g",
+                BN__ULL(e), rs, BN__ULL(v), q);
     incoming *s = &in[c];
     if (__builtin_add_overflow(s->visits, v, &s->visits))
-      VIOLATION("node %u: incoming edge visits overflow", c);
+      BN__VIOLATION("node %u: incoming edge visits overflow", c);
     s->reward += rs;
     s->abs += bound;
   }
@@ -214,45 +207,45 @@ bn_err bn__graph_check_stats(const bn_tree_arrays *a, const bn__graph_rules *r, 
     const uint32_t samples = a->node_samples[id];
     const uint64_t visits = a->node_visits[id];
     const double reward = a->node_reward_sum[id];
-    if (!isfinite(reward)) VIOLATION("node %llu: reward sum %g", ULL(id), reward);
+    if (!isfinite(reward)) BN__VIOLATION("node %llu: reward sum %g", BN__ULL(id), reward);
     if (term) {
       if (visits > samples)
-        VIOLATION("node %llu: %llu visits but selected only %u times", ULL(id), ULL(visits),
+        BN__VIOLATION("node %llu: %llu visits but selected only %u times", BN__ULL(id), BN__ULL(visits),
                   samples);
       if (exh != (exhaust_after > 0 && samples >= exhaust_after))
-        VIOLATION("node %llu: terminal selected %u times but exhausted=%d with "
+        BN__VIOLATION("node %llu: terminal selected %u times but exhausted=%d with "
                   "search.exhaust_after = %u (was it changed?)",
-                  ULL(id), samples, exh, exhaust_after);
+                  BN__ULL(id), samples, exh, exhaust_after);
     } else {
-      if (samples) VIOLATION("node %llu: not terminal but %u samples", ULL(id), samples);
+      if (samples) BN__VIOLATION("node %llu: not terminal but %u samples", BN__ULL(id), samples);
       if (exh && !(flags & BN_NODE_EXPANDED))
-        VIOLATION("node %llu: exhausted but never expanded", ULL(id));
+        BN__VIOLATION("node %llu: exhausted but never expanded", BN__ULL(id));
     }
     if (flags & BN_NODE_EXPANDED) {
       uint64_t out_visits = 0;
       for (uint32_t i = 0; i < a->node_n_edges[id]; i++) {
         const uint64_t e = (uint64_t)a->node_first_edge[id] + i;
         if (exh && !(a->node_flags[a->edge_child[e]] & BN_NODE_EXHAUSTED))
-          VIOLATION("node %llu: exhausted but its child %u is not", ULL(id), a->edge_child[e]);
+          BN__VIOLATION("node %llu: exhausted but its child %u is not", BN__ULL(id), a->edge_child[e]);
         if (__builtin_add_overflow(out_visits, a->edge_visits[e], &out_visits))
-          VIOLATION("node %llu: out-edge visits overflow", ULL(id));
+          BN__VIOLATION("node %llu: out-edge visits overflow", BN__ULL(id));
       }
       if (out_visits > visits)
-        VIOLATION("node %llu: out-edges carry %llu visits, the node only %llu", ULL(id),
-                  ULL(out_visits), ULL(visits));
+        BN__VIOLATION("node %llu: out-edges carry %llu visits, the node only %llu", BN__ULL(id),
+                  BN__ULL(out_visits), BN__ULL(visits));
     }
     if (id == 0) {
       if (visits != a->n_backprops)
-        VIOLATION("root visits %llu != %llu results applied", ULL(visits), ULL(a->n_backprops));
+        BN__VIOLATION("root visits %llu != %llu results applied", BN__ULL(visits), BN__ULL(a->n_backprops));
       continue;
     }
     const incoming *s = &in[id];
     if (visits != s->visits)
-      VIOLATION("node %llu: %llu visits but its incoming edges carry %llu", ULL(id),
-                ULL(visits), ULL(s->visits));
+      BN__VIOLATION("node %llu: %llu visits but its incoming edges carry %llu", BN__ULL(id),
+                BN__ULL(visits), BN__ULL(s->visits));
     const double tol = 1e-12 + 4 * DBL_EPSILON * (double)(visits + 1) * s->abs;
     if (!(fabs(reward - s->reward) <= tol))
-      VIOLATION("node %llu: reward sum %.17g but its incoming edges carry %.17g", ULL(id),
+      BN__VIOLATION("node %llu: reward sum %.17g but its incoming edges carry %.17g", BN__ULL(id),
                 reward, s->reward);
   }
 

@@ -45,22 +45,6 @@ typedef struct derive {
   size_t whylen;
 } derive;
 
-#define CORRUPT(...)                         \
-  do {                                       \
-    err = bn__tree_why(why, whylen, __VA_ARGS__); \
-    goto fail;                               \
-  } while (0)
-
-/* For calls that report bad input through `why`: no trace in the log (the caller decides
- * what to say about a bad file). */
-#define QUIET(expr)          \
-  do {                       \
-    err = (expr);            \
-    if (err != BN_OK) goto fail; \
-  } while (0)
-
-#define ULL(x) ((unsigned long long)(x))
-
 /* Compute the children of trusted `state` into x->child one by one: the domain's actions
  * in x->acts, or BN_ERR_DOMAIN. */
 static bn_err domain_actions(derive *x, uint64_t id, const unsigned char *state, int *n) {
@@ -68,7 +52,7 @@ static bn_err domain_actions(derive *x, uint64_t id, const unsigned char *state,
   *n = d->ops->actions(d->ctx, state, x->acts, x->t->max_actions);
   if (*n < 0 || *n > x->t->max_actions) {
     bn__tree_why(x->why, x->whylen, "domain %s: actions() returned %d (max_actions %d) at node %llu",
-            d->ops->name, *n, x->t->max_actions, ULL(id));
+            d->ops->name, *n, x->t->max_actions, BN__ULL(id));
     return BN_ERR_DOMAIN;
   }
   return BN_OK;
@@ -104,21 +88,21 @@ static bn_err replay(derive *x, bn_node_id id, uint64_t sweep) {
   const bool term = a->node_flags[id] & BN_NODE_TERMINAL;
   x->trust[id] = DONE;
   if (term != d->ops->is_terminal(d->ctx, state))
-    CORRUPT("node %u: terminal flag %d disagrees with the domain", id, term);
+    BN__VIOLATION("node %u: terminal flag %d disagrees with the domain", id, term);
   if (!(a->node_flags[id] & BN_NODE_EXPANDED)) return BN_OK;
 
   const uint32_t first = a->node_first_edge[id], m = a->node_n_edges[id];
   int n;
-  QUIET(domain_actions(x, id, state, &n));
+  BN__QUIET(domain_actions(x, id, state, &n));
   uint32_t j = 0;
   for (int i = 0; i < n; i++) {
     domain_child(x, state, x->acts[i]);
     if (j < m && a->edge_action[first + j] == x->acts[i]) {
       const bn_node_id c = a->edge_child[first + j];
       if (memcmp(x->child, bn__state(t, c), ss) != 0)
-        CORRUPT("edge %llu: its child %u does not hold the canonical state that action %d "
+        BN__VIOLATION("edge %llu: its child %u does not hold the canonical state that action %d "
                 "leads to from node %u",
-                ULL(first + j), c, (int)x->acts[i], id);
+                BN__ULL(first + j), c, (int)x->acts[i], id);
       x->stamp[c] = id + 1;
       x->edge_of[c] = first + j;
       t->edge_n_actions[first + j] = 1;
@@ -128,31 +112,31 @@ static bn_err replay(derive *x, bn_node_id id, uint64_t sweep) {
     }
     const bn_node_id k = bn__table_lookup(t, x->child);
     if (k == BN_NONE)
-      CORRUPT("node %u: action %d leads to a state missing from the graph (edges lost, or "
+      BN__VIOLATION("node %u: action %d leads to a state missing from the graph (edges lost, or "
               "another domain configuration?)",
               id, (int)x->acts[i]);
     if (x->stamp[k] != id + 1)
-      CORRUPT("node %u: action %d leads to node %u, but no edge before edge %llu does "
+      BN__VIOLATION("node %u: action %d leads to node %u, but no edge before edge %llu does "
               "(edges out of the domain's order?)",
-              id, (int)x->acts[i], k, ULL(first + j));
+              id, (int)x->acts[i], k, BN__ULL(first + j));
     t->edge_n_actions[x->edge_of[k]]++;
   }
   if (j != m)
-    CORRUPT("node %u: %u edges, but the domain's actions give %u (edge %llu, action %d, is "
+    BN__VIOLATION("node %u: %u edges, but the domain's actions give %u (edge %llu, action %d, is "
             "not one of them)",
-            id, m, j, ULL(first + j), (int)a->edge_action[first + j]);
+            id, m, j, BN__ULL(first + j), (int)a->edge_action[first + j]);
   if (a->edge_n_actions)
     for (uint32_t i = 0; i < m; i++)
       if (a->edge_n_actions[first + i] != t->edge_n_actions[first + i])
-        CORRUPT("edge %llu: %u of node %u's actions reach its child, not %u",
-                ULL(first + i), t->edge_n_actions[first + i], id, a->edge_n_actions[first + i]);
+        BN__VIOLATION("edge %llu: %u of node %u's actions reach its child, not %u",
+                BN__ULL(first + i), t->edge_n_actions[first + i], id, a->edge_n_actions[first + i]);
 fail:
   return err;
 }
 
 static bn_err drain(derive *x, uint64_t sweep) {
   bn_err err = BN_OK;
-  while (x->depth > 0) QUIET(replay(x, x->stack[--x->depth], sweep));
+  while (x->depth > 0) BN__QUIET(replay(x, x->stack[--x->depth], sweep));
 fail:
   return err;
 }
@@ -170,8 +154,8 @@ static bn_err derive_states(derive *x) {
   x->untrusted = nn - 1;
   for (uint64_t id = 0; id < nn; id++) {
     if (x->trust[id] != TRUSTED) continue;
-    QUIET(replay(x, (bn_node_id)id, id));
-    QUIET(drain(x, id));
+    BN__QUIET(replay(x, (bn_node_id)id, id));
+    BN__QUIET(drain(x, id));
   }
   /* No edge leads to the children of an expansion undone (store full, domain error) unless
    * their parent was expanded later: their parent is an unexpanded node. */
@@ -180,18 +164,18 @@ static bn_err derive_states(derive *x) {
       continue;
     const unsigned char *state = bn__state(x->t, (bn_node_id)id);
     int n;
-    QUIET(domain_actions(x, id, state, &n));
+    BN__QUIET(domain_actions(x, id, state, &n));
     for (int i = 0; i < n; i++) {
       domain_child(x, state, x->acts[i]);
       const bn_node_id k = bn__table_lookup(x->t, x->child);
       if (k != BN_NONE) trust(x, k, nn);
     }
-    QUIET(drain(x, nn));
+    BN__QUIET(drain(x, nn));
   }
   if (x->untrusted > 0)
     for (uint64_t id = 0; id < nn; id++)
       if (x->trust[id] == UNTRUSTED)
-        CORRUPT("node %llu: not reachable from the root by the domain's actions", ULL(id));
+        BN__VIOLATION("node %llu: not reachable from the root by the domain's actions", BN__ULL(id));
 fail:
   return err;
 }
@@ -217,17 +201,17 @@ bn_err bn_tree_import(bn_tree **tree, const bn_domain *domain, const bn_tree_par
 
   /* 1. Sizes and capacity, before any array is read; the root. */
   if (a->state_size != ss)
-    CORRUPT("states of %zu bytes, but domain %s has %zu-byte states", a->state_size,
+    BN__VIOLATION("states of %zu bytes, but domain %s has %zu-byte states", a->state_size,
             ops->name ? ops->name : "?", ss);
-  QUIET(bn__graph_check_size(nn, ne, &rules, why, whylen));
-  if (!a->states) CORRUPT("the state array is missing");
+  BN__QUIET(bn__graph_check_size(nn, ne, &rules, why, whylen));
+  if (!a->states) BN__VIOLATION("the state array is missing");
   BN_TRY(bn_tree_create(&t, domain, params)); /* the domain's root as node 0, as a new search */
   if (memcmp(a->states, bn__state(t, 0), ss) != 0)
-    CORRUPT("node 0 is not the root state of domain %s (another domain or configuration?)",
+    BN__VIOLATION("node 0 is not the root state of domain %s (another domain or configuration?)",
             ops->name ? ops->name : "?");
 
   /* 2. Links (graph.c); from here on every id and range in the arrays can be followed. */
-  QUIET(bn__graph_check_links(a, &rules, &undone, why, whylen));
+  BN__QUIET(bn__graph_check_links(a, &rules, &undone, why, whylen));
   memcpy(t->states, a->states, (size_t)nn * ss);
   for (uint64_t id = 0; id < nn; id++) {
     const uint8_t flags = a->node_flags[id];
@@ -252,7 +236,7 @@ bn_err bn_tree_import(bn_tree **tree, const bn_domain *domain, const bn_tree_par
   bn_node_id dup = 0, orig = 0;
   err = bn__table_rebuild(t, nn, &dup, &orig);
   if (err == BN_ERR_CORRUPT)
-    CORRUPT("node %u: same state as node %u (states must be unique)", dup, orig);
+    BN__VIOLATION("node %u: same state as node %u (states must be unique)", dup, orig);
   BN_TRY(err);
   atomic_store_explicit(&t->n_nodes, (uint32_t)nn, memory_order_relaxed);
   atomic_store_explicit(&t->node_reserved, nn, memory_order_relaxed);
@@ -285,11 +269,11 @@ bn_err bn_tree_import(bn_tree **tree, const bn_domain *domain, const bn_tree_par
   x.acts = malloc((size_t)t->max_actions * sizeof *x.acts);
   x.child = malloc(ss);
   BN_CHECK_GOTO(x.trust && x.stamp && x.edge_of && x.stack && x.acts && x.child, BN_ERR_NOMEM,
-                "import scratch for %llu nodes", ULL(nn));
-  QUIET(derive_states(&x));
+                "import scratch for %llu nodes", BN__ULL(nn));
+  BN__QUIET(derive_states(&x));
 
   /* 4. Statistics (graph.c). */
-  QUIET(bn__graph_check_stats(a, &rules, why, whylen));
+  BN__QUIET(bn__graph_check_stats(a, &rules, why, whylen));
 
   atomic_store_explicit(&t->n_selects, a->n_backprops, memory_order_relaxed);
   atomic_store_explicit(&t->n_backprops, a->n_backprops, memory_order_relaxed);
@@ -324,12 +308,12 @@ bn_err bn_tree_restore_path(bn_tree *t, const bn_path *path) {
            "pending path of %d edges (capacity %d)", len, bn_tree_path_capacity(t));
   BN_CHECK(len == 0 || path->edges, BN_ERR_ARG, "path without edge storage");
   BN_CHECK(path->leaf < nn, BN_ERR_CORRUPT, "pending path: leaf %u out of range (%llu nodes)",
-           path->leaf, ULL(nn));
+           path->leaf, BN__ULL(nn));
   bn_node_id node = 0;
   for (int i = 0; i < len; i++) {
     const bn_edge_id e = path->edges[i];
     BN_CHECK(e < ne, BN_ERR_CORRUPT, "pending path: edge %d is %u, out of range (%llu edges)",
-             i, e, ULL(ne));
+             i, e, BN__ULL(ne));
     BN_CHECK(t->edge_parent[e] == node, BN_ERR_CORRUPT,
              "pending path: edge %d (%u) leaves node %u, not node %u where the path is", i, e,
              t->edge_parent[e], node);

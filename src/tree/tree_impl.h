@@ -113,6 +113,21 @@ struct bn_tree {
  * and the importer report problems this way rather than through the log. */
 bn_err bn__tree_why(char *why, size_t whylen, const char *fmt, ...) BN_PRINTF(3, 4);
 
+/* For the graph checks (check.c, graph.c, import.c), in functions with `bn_err err`, a
+ * `fail:` label and `why`/`whylen`: record a violation in words and leave; leave on a
+ * failed sub-check that wrote its own reason. */
+#define BN__VIOLATION(...)                        \
+  do {                                            \
+    err = bn__tree_why(why, whylen, __VA_ARGS__); \
+    goto fail;                                    \
+  } while (0)
+#define BN__QUIET(expr)          \
+  do {                           \
+    err = (expr);                \
+    if (err != BN_OK) goto fail; \
+  } while (0)
+#define BN__ULL(x) ((unsigned long long)(x))
+
 static inline double bn__bits_to_double(uint64_t b) {
   double d;
   memcpy(&d, &b, sizeof d);
