@@ -2,7 +2,7 @@
 """Benchmark of the streamed results log (issue 10). Not part of the test suite: it prints
 figures, each as a ratio against a baseline measured in the same invocation.
 
-usage: tests/bench/streaming.py [--banyan build/banyan] [--quick] [--csv out.csv]
+usage: tests/bench/streaming.py [--banyan build/banyan] [--quick] [--csv out.csv] [--only run|segment|throughput]
 
   ckpt cost    one zero-cost synthetic run (1 process) of 100 M results (--quick: 10 M)
                checkpointing every 2 s: the write time of the checkpoints around 50 M
@@ -131,28 +131,44 @@ def main():
     ap.add_argument("--banyan", default=os.path.join(TOP, "build", "banyan"))
     ap.add_argument("--quick", action="store_true", help="10 M results instead of 100 M")
     ap.add_argument("--csv", help="also write the rows as CSV")
+    ap.add_argument("--only", choices=("run", "segment", "throughput"),
+                    help="one part: the long run (ckpt cost, rss, disk), segment write cost, or throughput")
     a = ap.parse_args()
+    want = lambda part: a.only in (None, part)  # noqa: E731
     table = RatioTable(11, 52, lambda v: f"{v:14,.4f}")
     row = table.row
     total = 10_000_000 if a.quick else 100_000_000
     with tempfile.TemporaryDirectory() as tmp:
-        marks, hist, seg_bytes, (b0, b1) = long_run(a.banyan, total, tmp)
-        c1, c50 = cost_near(hist, 1_000_000), cost_near(hist, total // 2)
-        for key, what, unit in (("whole", "checkpoint write, whole", "s"),
-                                ("main", "checkpoint write, main file part", "s"),
-                                ("per_row", "checkpoint write, its segment, per row", "us")):
-            row("ckpt cost", f"{what}, at {c1['at']:,} results (baseline)", c1[key], unit, c1[key])
-            row("ckpt cost", f"{what}, at {c50['at']:,} results", c50[key], unit, c1[key])
-        (d0, r0), (d1, r1) = marks["early"], marks["late"]
-        row("rss", f"rank 0 at {d0:,} results (baseline)", r0 / 1024, "MB", r0 / 1024)
-        row("rss", f"rank 0 at {d1:,} results ({(r1 - r0) / 1024:+.1f} MB)", r1 / 1024, "MB", r0 / 1024)
-        row("disk", "new segments, uncompressed, bytes per row (baseline)", b0, "B/row", b0)
-        row("disk", "merged segments, shuffle + deflate 1, bytes per row", b1, "B/row", b0)
-        row("disk", f"all segments of the {total // 10**6} M-result run, bytes per row", seg_bytes / max(d1, 1),
-            "B/row", b0)
-    w0, w1 = segment_cost(a.banyan)
-    row("disk", "writing a segment, uncompressed, per row (baseline)", w0, "us", w0)
-    row("disk", "writing a segment, shuffle + deflate 1, per row", w1, "us", w0)
+        if want("run"):
+            long_part(a, row, total, tmp)
+    if want("segment"):
+        w0, w1 = segment_cost(a.banyan)
+        row("disk", "writing a segment, uncompressed, per row (baseline)", w0, "us", w0)
+        row("disk", "writing a segment, shuffle + deflate 1, per row", w1, "us", w0)
+    if want("throughput"):
+        throughput_part(a, row)
+    if a.csv:
+        table.write_csv(a.csv)
+
+
+def long_part(a, row, total, tmp):
+    marks, hist, seg_bytes, (b0, b1) = long_run(a.banyan, total, tmp)
+    c1, c50 = cost_near(hist, 1_000_000), cost_near(hist, total // 2)
+    for key, what, unit in (("whole", "checkpoint write, whole", "s"),
+                            ("main", "checkpoint write, main file part", "s"),
+                            ("per_row", "checkpoint write, its segment, per row", "us")):
+        row("ckpt cost", f"{what}, at {c1['at']:,} results (baseline)", c1[key], unit, c1[key])
+        row("ckpt cost", f"{what}, at {c50['at']:,} results", c50[key], unit, c1[key])
+    (d0, r0), (d1, r1) = marks["early"], marks["late"]
+    row("rss", f"rank 0 at {d0:,} results (baseline)", r0 / 1024, "MB", r0 / 1024)
+    row("rss", f"rank 0 at {d1:,} results ({(r1 - r0) / 1024:+.1f} MB)", r1 / 1024, "MB", r0 / 1024)
+    row("disk", "new segments, uncompressed, bytes per row (baseline)", b0, "B/row", b0)
+    row("disk", "merged segments, shuffle + deflate 1, bytes per row", b1, "B/row", b0)
+    row("disk", f"all segments of the {total // 10**6} M-result run, bytes per row", seg_bytes / max(d1, 1),
+        "B/row", b0)
+
+
+def throughput_part(a, row):
     with tempfile.TemporaryDirectory() as tmp:
         n = 1_000_000 if a.quick else 5_000_000
         none, every = [], []
@@ -162,8 +178,6 @@ def main():
         base = statistics.median(none)
         row("throughput", "2 ranks, zero-cost, no checkpoints (baseline)", base, "eval/s", base)
         row("throughput", "2 ranks, zero-cost, a checkpoint every second", statistics.median(every), "eval/s", base)
-    if a.csv:
-        table.write_csv(a.csv)
 
 
 if __name__ == "__main__":
