@@ -284,10 +284,10 @@ static void bn_checkpoint_read_should_refuse_random_bytes_and_text(void) {
     junk[i] = (unsigned char)x;
   }
   spit(in_dir("junk.h5"), junk, sizeof junk);
-  expect_refused(in_dir("junk.h5"), BN_ERR_CORRUPT, "not an HDF5 file");
+  expect_refused(in_dir("junk.h5"), BN_ERR_CORRUPT, "not a banyan checkpoint file");
   const char text[] = "[search]\niterations = 10\n";
   spit(in_dir("text.h5"), text, sizeof text - 1);
-  expect_refused(in_dir("text.h5"), BN_ERR_CORRUPT, "not an HDF5 file");
+  expect_refused(in_dir("text.h5"), BN_ERR_CORRUPT, "not a banyan checkpoint file");
   expect_refused(in_dir("missing.h5"), BN_ERR_IO, "No such file");
   expect_refused(dir, BN_ERR_IO, "not a regular file");
   remove_dir();
@@ -573,9 +573,16 @@ static void bn_checkpoint_read_should_survive_flipped_bytes(void) {
       CU_ASSERT(why[0] != '\0');
       refused++;
     }
+    /* the same flip with the seal made valid again: HDF5 and the checks behind the seal
+     * see it (in the reader process): an error or valid data, never a crash */
+    if ((pos / 97) % 4 != 0) continue; /* a reader process each: a quarter of them */
+    reseal(bad);
+    e = bn_checkpoint_read(bad, &s, why, sizeof why);
+    if (e == BN_OK) bn_snapshot_free(&s);
+    else CU_ASSERT(e == BN_ERR_CORRUPT || e == BN_ERR_IO || e == BN_ERR_NOMEM);
   }
-  CU_ASSERT(refused > 0);
-  (void)accepted; /* a flip inside a state or a reward is valid data */
+  /* the seal catches every flipped byte, before HDF5 reads any */
+  CU_ASSERT(refused > 0 && accepted == 0);
   free(b.data);
   remove_dir();
 }

@@ -71,7 +71,8 @@ static void flip_u64_in_file(const char *path, uint64_t v) {
   unsigned char le[8];
   for (int i = 0; i < 8; i++) le[i] = (unsigned char)(v >> (8 * i));
   blob b = slurp(path);
-  const size_t at = find_once(b, le, sizeof le);
+  const blob hdf5_part = {b.data + BN__SEAL_BYTES, b.size - BN__SEAL_BYTES}; /* past the seal */
+  const size_t at = BN__SEAL_BYTES + find_once(hdf5_part, le, sizeof le);
   b.data[at + 3] ^= 0x10;
   spit(path, b.data, b.size);
   free(b.data);
@@ -83,6 +84,31 @@ static void set_file_attr(const char *path, const char *name, hid_t type, uint64
   set_attr_u64(f, name, type, v);
   H5Fclose(f);
 }
+
+/* Overwrite a uint64 root attribute in place (the file keeps its size). */
+static void overwrite_file_attr(const char *path, const char *name, uint64_t v) {
+  hid_t f = open_rw(path);
+  hid_t a = H5Aopen(f, name, H5P_DEFAULT);
+  CU_ASSERT(a >= 0 && H5Awrite(a, H5T_NATIVE_UINT64, &v) >= 0);
+  H5Aclose(a);
+  H5Fclose(f);
+}
+
+/* Change the copy of the header in a segment's seal (its own checksum made valid again). */
+static void edit_seal(const char *path, void (*edit)(bn__seal *, uint64_t), uint64_t v) {
+  blob b = slurp(path);
+  bn__seal seal;
+  CU_ASSERT_FATAL(b.size > BN__SEAL_BYTES && bn__seal_decode(b.data, &seal) == 0);
+  edit(&seal, v);
+  bn__seal_encode(&seal, b.data);
+  spit(path, b.data, b.size);
+  free(b.data);
+}
+static void seal_rows_checksum(bn__seal *s, uint64_t v) { s->rows_checksum = v; }
+static void seal_rows(bn__seal *s, uint64_t v) { s->rows = v; }
+static void seal_first_row(bn__seal *s, uint64_t v) { s->first_row = v; }
+static void seal_state_size(bn__seal *s, uint64_t v) { s->state_size = v; }
+static void seal_format_version(bn__seal *s, uint64_t v) { s->format_version = (uint32_t)v; }
 
 static hid_t segment_mem_type(void) {
   hid_t t = H5Tcreate(H5T_COMPOUND, sizeof(bn_segment_info));
@@ -433,11 +459,16 @@ static void bn_results_next_should_report_a_checksum_mismatch_naming_the_file(vo
   make_dir();
   run r;
   const char *path = fresh("run.h5", &small, &r);
-  /* one byte of row 133's seed, in the data of segment 2 (rows 128..191) */
+  /* one byte of row 133's seed, in the data of segment 2 (rows 128..191): the seal (the
+   * checksum of the whole file) finds it before HDF5 opens the segment */
   flip_u64_in_file(seg_file(path, 2), r.rows[133].seed);
-  const uint64_t delivered =
-      expect_stream_refused(path, "/run.h5.d/results-000000000002.h5", "do not match their checksum");
+  uint64_t delivered =
+      expect_stream_refused(path, "/run.h5.d/results-000000000002.h5", "do not match the checksum in its seal");
   CU_ASSERT(delivered >= 128 && delivered < 192); /* the segments before it were fine */
+  /* the same, resealed: the checksum of the rows finds it */
+  reseal(seg_file(path, 2));
+  delivered = expect_stream_refused(path, "/run.h5.d/results-000000000002.h5", "do not match their checksum");
+  CU_ASSERT(delivered >= 128 && delivered < 192);
   /* the CSV export stops with the same error */
   bn_snapshot s;
   char why[768];
@@ -455,38 +486,50 @@ static void bn_results_next_should_report_a_checksum_mismatch_naming_the_file(vo
 static void bn_checkpoint_read_should_refuse_a_segment_whose_header_changed(void) {
   make_dir();
   run r;
+  /* A checkpoint read checks the copy of the header in each segment's seal (no HDF5). */
   const char *path = fresh("sum.h5", &small, &r);
-  set_file_attr(seg_file(path, 1), "checksum", H5T_STD_U64LE, r.s.segments[1].checksum + 1);
+  edit_seal(seg_file(path, 1), seal_rows_checksum, r.s.segments[1].checksum + 1);
   expect_refused(path, BN_ERR_CORRUPT, "/sum.h5.d/results-000000000001.h5: checksum");
   expect_refused(path, BN_ERR_CORRUPT, "the checkpoint expects");
   run_free(&r);
 
   path = fresh("rows.h5", &small, NULL);
-  set_file_attr(seg_file(path, 2), "rows", H5T_STD_U64LE, 63);
+  edit_seal(seg_file(path, 2), seal_rows, 63);
   expect_refused(path, BN_ERR_CORRUPT, "/rows.h5.d/results-000000000002.h5: holds rows 128..+63");
 
   path = fresh("first.h5", &small, NULL);
-  set_file_attr(seg_file(path, 2), "first_row", H5T_STD_U64LE, 0);
+  edit_seal(seg_file(path, 2), seal_first_row, 0);
   expect_refused(path, BN_ERR_CORRUPT, "/first.h5.d/results-000000000002.h5: holds rows 0..+64");
 
   path = fresh("size.h5", &small, NULL);
-  set_file_attr(seg_file(path, 0), "state_size", H5T_STD_U64LE, 8);
+  edit_seal(seg_file(path, 0), seal_state_size, 8);
   expect_refused(path, BN_ERR_CORRUPT, "/size.h5.d/results-000000000000.h5: has 8-byte states");
 
   path = fresh("version.h5", &small, NULL);
-  set_file_attr(seg_file(path, 7), "format_version", H5T_STD_U32LE, 2);
-  expect_refused(path, BN_ERR_CORRUPT, "/version.h5.d/results-000000000007.h5: format_version 2, not 3");
+  edit_seal(seg_file(path, 7), seal_format_version, 2);
+  expect_refused(path, BN_ERR_CORRUPT, "/version.h5.d/results-000000000007.h5: format_version 2, not ");
 
+  /* a segment that grew or shrank */
+  path = fresh("grown.h5", &small, NULL);
+  set_file_attr(seg_file(path, 3), "rows", H5T_STD_U64LE, 64); /* rewritten elsewhere: a larger file */
+  expect_refused(path, BN_ERR_CORRUPT, "/grown.h5.d/results-000000000003.h5: ");
+  expect_refused(path, BN_ERR_CORRUPT, "bytes, the checkpoint expects");
+
+  /* The HDF5 header itself (edited and resealed) is checked when the rows are read, in the
+   * reader process, before any row is delivered. */
+  path = fresh("first5.h5", &small, NULL);
+  overwrite_file_attr(seg_file(path, 2), "first_row", 0);
+  expect_stream_refused(path, "/first5.h5.d/results-000000000002.h5: ", "holds rows 0..+64");
   path = fresh("gone.h5", &small, NULL);
   hid_t f = open_rw(seg_file(path, 4));
   CU_ASSERT(H5Adelete(f, "run_id") >= 0);
   H5Fclose(f);
-  expect_refused(path, BN_ERR_CORRUPT, "/gone.h5.d/results-000000000004.h5: attribute run_id of / is missing");
+  expect_stream_refused(path, "/gone.h5.d/results-000000000004.h5: ", "attribute run_id of / is missing");
 
-  /* raw bytes: one byte of the stored checksum attribute flipped */
+  /* raw bytes: one byte of the stored checksum attribute flipped, not resealed */
   path = fresh("raw.h5", &small, &r);
   flip_u64_in_file(seg_file(path, 5), r.s.segments[5].checksum);
-  expect_refused(path, BN_ERR_CORRUPT, "/raw.h5.d/results-000000000005.h5: ");
+  expect_stream_refused(path, "/raw.h5.d/results-000000000005.h5: ", "damaged");
   run_free(&r);
   remove_dir();
 }
@@ -553,6 +596,18 @@ static void bn_checkpoint_read_should_refuse_a_segment_table_that_does_not_tile_
   remove_dir();
 }
 
+/* Set the bytes of every row of the /segments table of `path` to its file's size. */
+static void table_bytes_of_files(const char *path) {
+  bn_segment_info t[8];
+  segments_io(path, t, 8, 0);
+  for (int i = 0; i < 8; i++) {
+    struct stat st;
+    CU_ASSERT(stat(seg_file(path, t[i].seq), &st) == 0);
+    t[i].bytes = (uint64_t)st.st_size;
+  }
+  segments_io(path, t, 8, 1);
+}
+
 static void bn_checkpoint_read_should_refuse_a_segment_table_of_the_wrong_shape(void) {
   make_dir();
   const char *path = fresh("run.h5", &small, NULL);
@@ -572,7 +627,9 @@ static void bn_checkpoint_read_should_refuse_a_segment_table_of_the_wrong_shape(
   H5Tclose(c);
   H5Tclose(arr);
   H5Fclose(f);
-  expect_refused(path, BN_ERR_CORRUPT, "/run.h5.d/results-000000000001.h5: /results has no field seed");
+  expect_refused(path, BN_ERR_CORRUPT, "/run.h5.d/results-000000000001.h5: "); /* its size changed */
+  table_bytes_of_files(path);
+  expect_stream_refused(path, "/run.h5.d/results-000000000001.h5: /results has no field seed", NULL);
 
   /* segment 1 again, the right type but 2^40 rows (chunked, never written) */
   path = fresh("huge.h5", &small, NULL);
@@ -592,7 +649,8 @@ static void bn_checkpoint_read_should_refuse_a_segment_table_of_the_wrong_shape(
   H5Sclose(sp);
   H5Tclose(t);
   H5Fclose(f);
-  expect_refused(path, BN_ERR_CORRUPT, "/huge.h5.d/results-000000000001.h5: /results claims");
+  table_bytes_of_files(path);
+  expect_stream_refused(path, "/huge.h5.d/results-000000000001.h5: /results claims", NULL);
   remove_dir();
 }
 
@@ -647,25 +705,48 @@ static void bn_results_next_should_survive_flipped_bytes_in_a_segment(void) {
   char seg_path[512];
   snprintf(seg_path, sizeof seg_path, "%s", seg_file(path, 1));
   blob b = slurp(seg_path);
-  int refused = 0;
-  for (size_t pos = 0; pos < b.size; pos += 53) {
-    unsigned char saved = b.data[pos];
-    b.data[pos] ^= 0x5a;
-    spit(seg_path, b.data, b.size);
-    b.data[pos] = saved;
-    char why[768] = "";
-    stream_call c = {path, why, sizeof why, 0, 0};
-    const bn_err e = call_stream(&c);
-    if (e != BN_OK) {
-      CU_ASSERT(e == BN_ERR_CORRUPT || e == BN_ERR_IO || e == BN_ERR_NOMEM);
-      if (!strstr(why, "results-000000000001.h5")) {
-        fprintf(stderr, "\n  flip at %zu: \"%s\" does not name the segment\n", pos, why);
-        CU_FAIL("refusal does not name the segment");
+  bn_snapshot snap;
+  char why[768] = "";
+  CU_ASSERT_EQUAL_FATAL(bn_checkpoint_read(path, &snap, why, sizeof why), BN_OK);
+  const size_t max = 100;
+  bn_result_row *rows = xcalloc(max, sizeof *rows);
+  unsigned char *states = xcalloc(max * (size_t)snap.state_size, 1);
+  int refused = 0, sealed_refused = 0;
+  for (size_t pos = 0; pos < b.size; pos += 131) { /* a reader process or more each */
+    /* as flipped (the seal finds it), and for every fourth one resealed too (then HDF5,
+     * in the reader process, and the checks behind it see it) */
+    for (int sealed = 0; sealed <= ((pos / 131) % 3 == 0); sealed++) {
+      unsigned char saved = b.data[pos];
+      b.data[pos] ^= 0x5a;
+      spit(seg_path, b.data, b.size);
+      b.data[pos] = saved;
+      if (sealed) reseal(seg_path);
+      bn_results_reader *rd = NULL;
+      bn_err e = bn_results_open(path, &snap, &rd, why, sizeof why);
+      for (size_t n = 1; e == BN_OK && n > 0;) e = bn_results_next(rd, rows, states, max, &n);
+      if (e != BN_OK) {
+        CU_ASSERT(e == BN_ERR_CORRUPT || e == BN_ERR_IO || e == BN_ERR_NOMEM);
+        const char *w = rd ? bn_results_why(rd) : why;
+        if (!strstr(w, "results-000000000001.h5")) {
+          fprintf(stderr, "\n  flip at %zu: \"%s\" does not name the segment\n", pos, w);
+          CU_FAIL("refusal does not name the segment");
+        }
+        if (!sealed && pos >= BN__SEAL_BYTES && !strstr(w, "do not match the checksum in its seal")) {
+          fprintf(stderr, "\n  flip at %zu: \"%s\" is not the seal's\n", pos, w);
+          CU_FAIL("a flipped byte not found by the seal");
+        }
+        refused += !sealed;
+        sealed_refused += sealed;
       }
-      refused++;
+      bn_results_close(&rd);
     }
   }
-  CU_ASSERT(refused > 0);
+  CU_ASSERT(refused == (int)((b.size + 130) / 131)); /* every flip, before HDF5 opens the file */
+  CU_ASSERT(sealed_refused > 0);
+  spit(seg_path, b.data, b.size);
+  free(rows);
+  free(states);
+  bn_snapshot_free(&snap);
   free(b.data);
   remove_dir();
 }

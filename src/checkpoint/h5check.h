@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "checkpoint/checkpoint_impl.h"
+#include "checkpoint/guard.h"
 
 /* The state of one read: the open file, its size, where the first problem is written. */
 typedef struct bn__rd {
@@ -56,10 +57,24 @@ BN_NODISCARD bn_err bn__rd_alloc(bn__rd *r, uint64_t count, size_t size, const c
 /* Open `path` read-only as HDF5 into r->file (a missing file is BN_ERR_IO; not a regular
  * file, not HDF5 or damaged is BN_ERR_CORRUPT), remembering its size for the checks. */
 BN_NODISCARD bn_err bn__rd_open_file(bn__rd *r, const char *path);
+/* Open `h5path` (e.g. /proc/self/fd/N of a seal-checked file) read-only as HDF5 into
+ * r->file; messages name it `name`; `size` is its size in bytes. */
+BN_NODISCARD bn_err bn__rd_open_path(bn__rd *r, const char *h5path, const char *name, uint64_t size);
 
-/* One segment being read (segment_read.c): its header checked against the segment table
- * on open, its rows read in the packed layout, its checksum verified with the last row. */
+/* One segment being read (segment_read.c): its seal checked against the segment table and
+ * its whole file against the seal's checksum on open, before HDF5 sees it; then its HDF5
+ * header checked too, its rows read in the packed layout, its checksum verified with the
+ * last row. Guarded (bn_results_*: `inspect --verify`, `export`): HDF5 runs in a reader
+ * process (guard.h) that sends the rows; in-process (compaction inside a run, which must
+ * not fork): the file is one this run wrote, and its seal was checked first. */
 typedef struct bn__seg_in {
+  int guarded;
+  int fd;              /* the segment file, open from bn__seg_in_open to bn__seg_in_close */
+  bn__guard g;         /* guarded: the reader process */
+  uint64_t frame_left; /* guarded: bytes of rows left in the current frame */
+  const bn_segment_params *params; /* borrowed from the caller while open */
+  const bn_segment_info *seg;      /* borrowed from the caller while open */
+  uint64_t size;                   /* bytes of the file */
   bn__rd r;
   hid_t ds, fspace, mtype;
   uint64_t rows, next;     /* rows in the segment, next row to read */
@@ -77,7 +92,7 @@ typedef struct bn__seg_in {
 } bn__seg_in;
 
 BN_NODISCARD bn_err bn__seg_in_open(bn__seg_in *s, const char *dir, const bn_segment_params *p,
-                                    const bn_segment_info *seg, char *why, size_t whylen);
+                                    const bn_segment_info *seg, int guarded, char *why, size_t whylen);
 /* Up to `max` packed rows into buf; *n rows read. At the last row the checksum must match. */
 BN_NODISCARD bn_err bn__seg_in_read(bn__seg_in *s, unsigned char *buf, size_t max, size_t *n, char *why,
                                     size_t whylen);

@@ -2,9 +2,10 @@
  *
  * HDF5 prints its error stack to stderr by itself unless told not to. Every public entry of
  * the module silences that for the duration of the call (bn__h5_quiet / bn__h5_restore; the
- * setting is per thread in a thread-safe HDF5) and reports the stack itself through the log
- * when a call fails, so a failure is reported once, with banyan's file:line trail, and
- * reading a damaged file never sprays the terminal.
+ * setting is per thread in a thread-safe HDF5). A failed call's stack (often a dozen frames
+ * or more) goes to the debug log only; its cause (the innermost message, and the errno the
+ * operating system gave HDF5, e.g. ENOSPC) is remembered, and the public entry point
+ * reports the failure on one line ("no space left on device writing run.h5.tmp").
  *
  * BN_H5 / BN_H5_SET turn a negative return (herr_t, hid_t, htri_t, ssize_t, int) into
  * BN_ERR_HDF5 inside a function that uses the `bn_err err` / `goto fail` ladder. */
@@ -29,9 +30,20 @@ void bn__h5_quiet(bn__h5_guard *g);
 /* Put the remembered setting back and clear this thread's error stack. */
 void bn__h5_restore(bn__h5_guard *g);
 
-/* Log "`what` failed (file:line:func)" at `level`, then the HDF5 error stack one line per
- * frame, then clear the stack. */
+/* Log "`what` failed (file:line:func)" at `level` with the stack's cause on the same line,
+ * the HDF5 error stack one line per frame at debug level, then clear the stack. */
 void bn__h5_report(bn_log_level level, const char *file, int line, const char *func, const char *what);
+
+/* A failed HDF5 call inside a write (BN_H5 / BN_H5_SET): the stack goes to the debug log,
+ * and its cause is remembered for this thread (the first one since bn__h5_quiet), so the
+ * public entry point can report the whole failure on one line (bn__h5_cause). */
+void bn__h5_failed(const char *file, int line, const char *func, const char *what);
+
+/* The cause of the first HDF5 failure remembered since bn__h5_quiet on this thread:
+ * returns 0 if there is none; else fills msg ("" possible) with the stack's most specific
+ * message and *errnum with the operating system's errno that HDF5 reported (0 if none:
+ * e.g. ENOSPC for a full disk). */
+int bn__h5_cause(char *msg, size_t n, int *errnum);
 
 /* The most specific message of the current error stack ("truncated file: eof = 100, ...")
  * into buf (always NUL-terminated; "" if the stack is empty). Leaves the stack as it is. */
@@ -42,11 +54,12 @@ void bn__h5_message(char *buf, size_t n);
  * id), so success paths can check it and cleanup ladders can ignore it. */
 herr_t bn__h5_close(hid_t *id);
 
-/* Checked call: a negative result logs the stack and jumps to `fail` with BN_ERR_HDF5. */
+/* Checked call: a negative result records the failure (bn__h5_failed) and jumps to `fail`
+ * with BN_ERR_HDF5; the public entry point reports it on one line. */
 #define BN_H5(expr)                                                      \
   do {                                                                   \
     if ((expr) < 0) {                                                    \
-      bn__h5_report(BN_LOG_ERROR, __FILE__, __LINE__, __func__, #expr);  \
+      bn__h5_failed(__FILE__, __LINE__, __func__, #expr);                \
       err = BN_ERR_HDF5;                                                 \
       goto fail;                                                         \
     }                                                                    \
@@ -57,7 +70,7 @@ herr_t bn__h5_close(hid_t *id);
   do {                                                                   \
     (var) = (expr);                                                      \
     if ((var) < 0) {                                                     \
-      bn__h5_report(BN_LOG_ERROR, __FILE__, __LINE__, __func__, #expr);  \
+      bn__h5_failed(__FILE__, __LINE__, __func__, #expr);                \
       err = BN_ERR_HDF5;                                                 \
       goto fail;                                                         \
     }                                                                    \

@@ -1,7 +1,8 @@
-/* bn_checkpoint_read: open a checkpoint read-only, read every attribute, array and table
- * the schema declares (schema.c) through the validating helpers of h5check.c, check the
- * snapshot's coherence (validate.c), then the header of every segment it lists
- * (segment_read.c), and hand it over only when all of it holds. No file is ever written:
+/* The HDF5 part of bn_checkpoint_read (which is in read_guard.c): open a checkpoint
+ * read-only, read every attribute, array and table the schema declares (schema.c) through
+ * the validating helpers of h5check.c, check the snapshot's coherence (validate.c), and
+ * hand it over only when all of it holds. It runs in the reader process (guard.h), after
+ * the file's seal was checked; the segments are checked by the parent. No file is ever written:
  * each is opened with H5F_ACC_RDONLY and without file locking. The rows of the results log
  * are not read here (bn_results_open streams them): reading a checkpoint costs the graph
  * and the statistics, whatever the length of the run. */
@@ -12,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "checkpoint/guard.h"
 #include "checkpoint/h5check.h"
 
 static bn_err read_root(bn__rd *r, bn_snapshot *s) {
@@ -125,7 +127,8 @@ static bn_err probe_file(bn__rd *r, const char *path) {
   return BN_OK;
 }
 
-static bn_err open_file(bn__rd *r, const char *path) {
+/* HDF5 opens `path`; messages name the file `name` (path may be /proc/self/fd/N). */
+static bn_err open_file(bn__rd *r, const char *path, const char *name) {
   bn_err err = BN_OK;
   hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
   if (fapl < 0 || H5Pset_fclose_degree(fapl, H5F_CLOSE_STRONG) < 0) {
@@ -144,11 +147,11 @@ static bn_err open_file(bn__rd *r, const char *path) {
   const htri_t is_hdf5 = H5Fis_hdf5(path);
 #endif
   if (is_hdf5 == 0) {
-    err = bn__rd_fail(r, BN_ERR_CORRUPT, "%s is not an HDF5 file", path);
+    err = bn__rd_fail(r, BN_ERR_CORRUPT, "%s is not an HDF5 file", name);
     goto done;
   }
   r->file = is_hdf5 > 0 ? H5Fopen(path, H5F_ACC_RDONLY, fapl) : -1;
-  if (r->file < 0) err = bn__rd_h5fail(r, "cannot open %s as HDF5 (damaged or truncated?)", path);
+  if (r->file < 0) err = bn__rd_h5fail(r, "cannot open %s as HDF5 (damaged or truncated?)", name);
 done:
   (void)bn__h5_close(&fapl);
   return err;
@@ -156,12 +159,20 @@ done:
 
 bn_err bn__rd_open_file(bn__rd *r, const char *path) {
   BN_CALL(probe_file(r, path));
-  return open_file(r, path);
+  return open_file(r, path, path);
 }
 
-bn_err bn_checkpoint_read(const char *path, bn_snapshot *out, char *why, size_t whylen) {
+bn_err bn__rd_open_path(bn__rd *r, const char *h5path, const char *name, uint64_t size) {
+  r->file_size = size;
+  return open_file(r, h5path, name);
+}
+
+/* The HDF5 part of bn_checkpoint_read (read_guard.c), run in the reader process on a file
+ * whose seal was checked: everything but the segments. */
+bn_err bn__checkpoint_read_hdf5(const char *h5path, const char *path, uint64_t size, bn_snapshot *out, char *why,
+                                size_t whylen) {
   if (why && whylen) why[0] = '\0';
-  if (!path || !out) return bn__why(BN_ERR_ARG, why, whylen, "null path or snapshot");
+  if (!h5path || !path || !out) return bn__why(BN_ERR_ARG, why, whylen, "null path or snapshot");
   bn_err err = BN_OK;
   bn__h5_guard guard;
   bn__h5_quiet(&guard);
@@ -170,7 +181,7 @@ bn_err bn_checkpoint_read(const char *path, bn_snapshot *out, char *why, size_t 
   r.why[0] = '\0';
   bn_snapshot s;
   memset(&s, 0, sizeof s);
-  BN_TRY(bn__rd_open_file(&r, path));
+  BN_TRY(bn__rd_open_path(&r, h5path, path, size));
   BN_TRY(read_root(&r, &s));
   BN_TRY(read_tables(&r, &s));
   BN_TRY(read_arrays(&r, &s));
@@ -180,11 +191,6 @@ bn_err bn_checkpoint_read(const char *path, bn_snapshot *out, char *why, size_t 
   BN_TRY(check_results_view(&r, &s));
   if (bn__h5_close(&r.file) < 0) {
     err = bn__rd_h5fail(&r, "cannot close %s", path);
-    goto fail;
-  }
-  err = bn__segments_check_all(path, &s, r.why, r.whylen);
-  if (err != BN_OK) {
-    bn_debug("checkpoint read: %s", r.why);
     goto fail;
   }
   bn__h5_restore(&guard);

@@ -1,9 +1,11 @@
 /* bn_checkpoint_write: validate the snapshot, write it to NAME.tmp and replace NAME
  * atomically (STYLE.md §11, Redis rdbSave):
  *
- *   1. create NAME.tmp with open(2) (a clear errno if the directory is missing or not
- *      writable), then let HDF5 write the layout into it (H5F_ACC_TRUNC), flush and close;
- *   2. fsync NAME.tmp;
+ *   1. create NAME.tmp with open(2), O_EXCL | O_NOFOLLOW after removing whatever had that
+ *      name (a planted symbolic link is never followed; a missing or read-only directory
+ *      gives a clear errno), then let HDF5 write the layout into that very file (opened as
+ *      /proc/self/fd/N), after a 512-byte user block; flush and close;
+ *   2. seal it (seal.h: an XXH3-64 of the whole file in the user block) and fsync it;
  *   3. if NAME exists: link(NAME, NAME.prev.tmp), rename(NAME.prev.tmp, NAME.prev), so
  *      NAME.prev is replaced atomically too and NAME never disappears;
  *   4. rename(NAME.tmp, NAME);
@@ -11,7 +13,9 @@
  *
  * Any failure before step 4 removes NAME.tmp (and NAME.prev.tmp) and leaves NAME as it
  * was. A crash at any instant leaves NAME complete (old or new). A failed directory fsync
- * (step 5) is reported as BN_ERR_IO, but NAME then already holds the new checkpoint. */
+ * (step 5) is reported as BN_ERR_IO, but NAME then already holds the new checkpoint. A
+ * failure is reported on one line: for a full disk, "no space left on device writing
+ * NAME.tmp" (BN_ERR_IO), not HDF5's stack (which goes to the debug log). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -21,6 +25,7 @@
 #include <unistd.h>
 
 #include "checkpoint/checkpoint_impl.h"
+#include "checkpoint/seal.h"
 
 /* malloc'ed "<path><suffix>". */
 static char *with_suffix(const char *path, const char *suffix) {
@@ -58,27 +63,14 @@ static bn_err check_arguments(const char *path, const bn_snapshot *s) {
   return BN_OK;
 }
 
-/* Create (or truncate) `path` with open(2), so a missing or read-only directory gives
- * its errno rather than an HDF5 stack. */
-static bn_err create_empty(const char *path) {
-  int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  BN_CHECK(fd >= 0, BN_ERR_IO, "cannot create %s: %s", path, strerror(errno));
-  BN_CHECK(close(fd) == 0, BN_ERR_IO, "cannot close %s: %s", path, strerror(errno));
-  return BN_OK;
-}
-
-/* fsync a file and return its size. */
-static bn_err sync_file(const char *path, uint64_t *size) {
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  BN_CHECK(fd >= 0, BN_ERR_IO, "cannot reopen %s: %s", path, strerror(errno));
-  struct stat st;
-  if (fsync(fd) != 0 || fstat(fd, &st) != 0) {
-    int e = errno;
-    (void)close(fd);
-    BN_CHECK(0, BN_ERR_IO, "cannot sync %s: %s", path, strerror(e));
-  }
-  BN_CHECK(close(fd) == 0, BN_ERR_IO, "cannot close %s: %s", path, strerror(errno));
-  *size = (uint64_t)st.st_size;
+/* Create `path` afresh with open(2): whatever is at that name (a stale temporary, or a
+ * symbolic link planted there) is removed, never followed, and O_EXCL | O_NOFOLLOW make
+ * sure the file opened is the one created here. A missing or read-only directory gives its
+ * errno rather than an HDF5 stack. */
+static bn_err create_fresh(const char *path, int *fd) {
+  if (unlink(path) != 0 && errno != ENOENT) BN_CHECK(0, BN_ERR_IO, "cannot remove stale %s: %s", path, strerror(errno));
+  *fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+  BN_CHECK(*fd >= 0, BN_ERR_IO, "cannot create %s: %s", path, strerror(errno));
   return BN_OK;
 }
 
@@ -130,13 +122,19 @@ bn_err bn_checkpoint_write(const char *path, const bn_snapshot *snap, uint64_t *
   bn__h5_quiet(&guard);
   char *tmp = with_suffix(path, ".tmp"), *prev = with_suffix(path, ".prev");
   char *prev_tmp = with_suffix(path, ".prev.tmp");
-  int created = 0;
+  int created = 0, fd = -1;
   uint64_t size = 0;
   BN_CHECK_GOTO(tmp && prev && prev_tmp, BN_ERR_NOMEM, "no memory");
-  BN_TRY(create_empty(tmp));
+  BN_TRY(create_fresh(tmp, &fd));
   created = 1;
-  BN_TRY(bn__checkpoint_write_file(tmp, snap));
-  BN_TRY(sync_file(tmp, &size));
+  char h5path[4200];
+  bn__fd_path(fd, tmp, h5path, sizeof h5path); /* HDF5 writes the file created above */
+  BN_TRY(bn__checkpoint_write_file(h5path, snap));
+  bn__seal seal = {.kind = BN__SEAL_MAIN};
+  BN_TRY(bn__seal_write(fd, tmp, &seal)); /* checksum, seal, fsync */
+  size = seal.file_size;
+  BN_CHECK_GOTO(close(fd) == 0, BN_ERR_IO, "cannot close %s: %s", tmp, strerror(errno));
+  fd = -1;
   BN_TRY(keep_previous(path, prev, prev_tmp));
   if (rename(tmp, path) != 0) {
     bn_error("cannot rename %s to %s: %s", tmp, path, strerror(errno));
@@ -152,6 +150,8 @@ bn_err bn_checkpoint_write(const char *path, const bn_snapshot *snap, uint64_t *
   bn__h5_restore(&guard);
   return err;
 fail:
+  err = bn__write_failed(tmp ? tmp : path, err); /* an HDF5 failure: its cause, on one line */
+  if (fd >= 0) (void)close(fd);
   if (created && unlink(tmp) != 0 && errno != ENOENT) bn_warn("cannot remove %s: %s", tmp, strerror(errno));
   free(tmp);
   free(prev);

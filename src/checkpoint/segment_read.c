@@ -1,15 +1,24 @@
-/* Result segments, the read side: the header check of a segment against the checkpoint's
- * segment table (bn_segment_check: right run, rows, state size and checksum, without
- * reading rows), the check of every segment a checkpoint lists (at read time, so a missing,
- * damaged or foreign segment makes the checkpoint unusable and resume falls back to
- * NAME.prev), and the streaming reader of the whole results log (bn_results_*), which
- * checks every row, each segment's checksum and the failure count, in strips of about
- * 4 MiB: memory stays bounded however long the run was. Nothing here writes a file. */
+/* Result segments, the read side: the check of a segment against the checkpoint's segment
+ * table (bn_segment_check: the copy of its header in its seal, seal.h: right run, rows,
+ * state size, checksum of the rows and size; no HDF5 and no rows read, so checking every
+ * segment a checkpoint lists costs the same at 1 M and at 1 G results, and a missing,
+ * foreign or truncated segment makes the checkpoint unusable and resume falls back to
+ * NAME.prev), and the reader of a segment's rows (bn__seg_in), which checks the whole
+ * file against its seal before HDF5 opens it, then its HDF5 header, every row, the rows'
+ * checksum. The streaming reader of the whole results log (bn_results_*) reads each segment
+ * through a reader process (guard.h) and checks every row and the failure count, in strips
+ * of about 4 MiB: memory stays bounded however long the run was. Nothing here writes a
+ * file. */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <xxhash.h>
 
 #include "checkpoint/h5check.h"
+#include "checkpoint/seal.h"
 
 /* Every root attribute of a segment must agree with the table and the run. */
 static bn_err check_header(bn__rd *r, const bn_segment_params *p, const bn_segment_info *seg) {
@@ -93,6 +102,9 @@ void bn__seg_in_close(bn__seg_in *s) {
   (void)bn__h5_close(&s->fspace);
   (void)bn__h5_close(&s->ds);
   (void)bn__h5_close(&s->r.file);
+  if (s->guarded) bn__guard_stop(&s->g);
+  if (s->fd >= 0) (void)close(s->fd);
+  s->fd = -1;
   if (s->xxh) XXH3_freeState(s->xxh);
   s->xxh = NULL;
   s->open = 0;
@@ -103,14 +115,50 @@ static bn_err named(bn_err e, const char *path, const char *inner, char *why, si
   return bn__why(e, why, whylen, "segment %s: %s", path, inner[0] ? inner : bn_strerror(e));
 }
 
-bn_err bn__seg_in_open(bn__seg_in *s, const char *dir, const bn_segment_params *p, const bn_segment_info *seg,
-                       char *why, size_t whylen) {
-  char inner[512] = "";
-  memset(s, 0, sizeof *s);
-  s->ds = s->fspace = s->mtype = -1;
-  s->r = (bn__rd){.file = -1, .why = inner, .whylen = sizeof inner};
-  bn_segment_path(dir, seg->seq, s->path, sizeof s->path);
-  bn_err err = bn__rd_open_file(&s->r, s->path);
+/* The seal's copy of the header against the segment table and the run. */
+static bn_err check_seal_fields(const bn__seal *sl, const bn_segment_params *p, const bn_segment_info *seg,
+                                uint64_t size, char *why, size_t whylen) {
+  if (sl->format_version != BN_CHECKPOINT_FORMAT_VERSION)
+    return bn__why(BN_ERR_CORRUPT, why, whylen, "format_version %u, not %u", sl->format_version,
+                   BN_CHECKPOINT_FORMAT_VERSION);
+  if (sl->run_id != p->run_id)
+    return bn__why(BN_ERR_CORRUPT, why, whylen, "belongs to another run (run_id %016llx, this run %016llx)",
+                   (unsigned long long)sl->run_id, (unsigned long long)p->run_id);
+  if (sl->first_row != seg->first_row || sl->rows != seg->rows)
+    return bn__why(BN_ERR_CORRUPT, why, whylen, "holds rows %llu..+%llu, the checkpoint expects %llu..+%llu",
+                   (unsigned long long)sl->first_row, (unsigned long long)sl->rows,
+                   (unsigned long long)seg->first_row, (unsigned long long)seg->rows);
+  if (sl->state_size != p->state_size)
+    return bn__why(BN_ERR_CORRUPT, why, whylen, "has %llu-byte states, the run %llu-byte ones",
+                   (unsigned long long)sl->state_size, (unsigned long long)p->state_size);
+  if (sl->rows_checksum != seg->checksum)
+    return bn__why(BN_ERR_CORRUPT, why, whylen, "checksum %016llx, the checkpoint expects %016llx",
+                   (unsigned long long)sl->rows_checksum, (unsigned long long)seg->checksum);
+  if (seg->bytes != 0 && seg->bytes != size)
+    return bn__why(BN_ERR_CORRUPT, why, whylen, "%llu bytes, the checkpoint expects %llu", (unsigned long long)size,
+                   (unsigned long long)seg->bytes);
+  return BN_OK;
+}
+
+/* Open the segment file (s->path) on s->fd and check its seal against the table: no HDF5,
+ * 512 bytes read; with `body`, also the checksum of the whole file. */
+static bn_err open_sealed(bn__seg_in *s, const bn_segment_params *p, const bn_segment_info *seg, int body,
+                          bn__seal *sl, char *why, size_t whylen) {
+  s->fd = open(s->path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (s->fd < 0) return bn__why(BN_ERR_IO, why, whylen, "cannot open %s: %s", s->path, strerror(errno));
+  struct stat st;
+  if (fstat(s->fd, &st) != 0) return bn__why(BN_ERR_IO, why, whylen, "cannot stat: %s", strerror(errno));
+  if (!S_ISREG(st.st_mode)) return bn__why(BN_ERR_IO, why, whylen, "not a regular file");
+  BN_CALL(bn__seal_read(s->fd, (uint64_t)st.st_size, BN__SEAL_SEGMENT, sl, why, whylen));
+  BN_CALL(check_seal_fields(sl, p, seg, (uint64_t)st.st_size, why, whylen));
+  return body ? bn__seal_check_body(s->fd, sl, why, whylen) : BN_OK;
+}
+
+/* The HDF5 part of opening: header attributes, the /results table, direct chunk reads. */
+static bn_err open_hdf5(bn__seg_in *s, const bn_segment_params *p, const bn_segment_info *seg, uint64_t size) {
+  char h5path[4200];
+  bn__fd_path(s->fd, s->path, h5path, sizeof h5path);
+  bn_err err = bn__rd_open_path(&s->r, h5path, s->path, size);
   uint64_t n = 0;
   if (err == BN_OK) err = check_header(&s->r, p, seg);
   if (err == BN_OK) err = bn__rd_table_open(&s->r, &bn__results_table, p->state_size, &s->ds, &n);
@@ -119,22 +167,126 @@ bn_err bn__seg_in_open(bn__seg_in *s, const char *dir, const bn_segment_params *
                       (unsigned long long)seg->rows);
   if (err == BN_OK) err = bn__table_type(&bn__results_table, p->state_size, BN__LAYOUT_PACKED, &s->mtype);
   if (err == BN_OK && (s->fspace = H5Dget_space(s->ds)) < 0) err = bn__rd_h5fail(&s->r, "no dataspace for /results");
+  if (err == BN_OK && setup_direct(s) != BN_OK) err = bn__rd_fail(&s->r, BN_ERR_NOMEM, "no memory for a chunk");
+  return err;
+}
+
+/* The reader process of a guarded segment: read every row with HDF5 (in-process here) and
+ * send them in frames of whole rows, then END; or the reason it stopped. */
+int bn__reader_segment(const bn__reader_job *job, int out) {
+  bn__seg_in in, *s = &in;
+  char inner[512] = "", why[768] = "";
+  memset(s, 0, sizeof *s);
+  s->ds = s->fspace = s->mtype = -1;
+  s->fd = job->fd;
+  s->g = (bn__guard){.pid = -1, .fd = -1};
+  s->r = (bn__rd){.file = -1, .why = inner, .whylen = sizeof inner};
+  snprintf(s->path, sizeof s->path, "%s", job->path);
+  s->rows = job->seg.rows;
+  s->checksum = job->seg.checksum;
+  s->row_bytes = bn__table_packed_size(&bn__results_table, job->params.state_size);
+  s->params = &job->params;
+  s->seg = &job->seg;
+  s->size = job->size;
+  s->xxh = XXH3_createState();
+  bn_err e = s->xxh && XXH3_64bits_reset(s->xxh) != XXH_ERROR ? BN_OK : BN_ERR_NOMEM;
+  if (e == BN_OK) e = open_hdf5(s, &job->params, &job->seg, job->size);
+  if (e != BN_OK) (void)bn__why(e, why, sizeof why, "%s", inner[0] ? inner : bn_strerror(e));
+  size_t strip = ((size_t)4 << 20) / s->row_bytes;
+  if (strip == 0) strip = 1;
+  unsigned char *buf = e == BN_OK ? malloc(strip * s->row_bytes) : NULL;
+  if (e == BN_OK && !buf) e = bn__why(BN_ERR_NOMEM, why, sizeof why, "no memory for a strip of rows");
+  s->open = 1;
+  while (e == BN_OK && s->next < s->rows) {
+    size_t got = 0;
+    e = bn__seg_in_read(s, buf, strip, &got, why, sizeof why);
+    if (e == BN_OK && bn__frame_send(out, BN__FRAME_DATA, buf, (uint64_t)got * s->row_bytes) != 0) return 3;
+  }
+  if (e != BN_OK) {
+    /* The in-process reader names the file; the parent does that itself. */
+    char prefix[4200];
+    snprintf(prefix, sizeof prefix, "segment %s: ", s->path);
+    const size_t k = strlen(prefix);
+    return bn__frame_send_error(out, e, strncmp(why, prefix, k) == 0 ? why + k : why) == 0 ? 0 : 3;
+  }
+  return bn__frame_send(out, BN__FRAME_END, NULL, 0) == 0 ? 0 : 3; /* the process ends: nothing to free */
+}
+
+bn_err bn__seg_in_open(bn__seg_in *s, const char *dir, const bn_segment_params *p, const bn_segment_info *seg,
+                       int guarded, char *why, size_t whylen) {
+  char inner[512] = "";
+  memset(s, 0, sizeof *s);
+  s->ds = s->fspace = s->mtype = -1;
+  s->fd = -1;
+  s->g = (bn__guard){.pid = -1, .fd = -1};
+  s->r = (bn__rd){.file = -1, .why = inner, .whylen = sizeof inner};
+  bn_segment_path(dir, seg->seq, s->path, sizeof s->path);
+  s->rows = seg->rows;
+  s->checksum = seg->checksum;
+  s->row_bytes = bn__table_packed_size(&bn__results_table, p->state_size);
+  s->params = p;
+  s->seg = seg;
+  bn__seal sl = {0};
+  bn_err err = open_sealed(s, p, seg, 1, &sl, inner, sizeof inner);
+  s->size = sl.file_size;
   if (err == BN_OK) {
     s->xxh = XXH3_createState();
-    if (!s->xxh || XXH3_64bits_reset(s->xxh) == XXH_ERROR) err = bn__rd_fail(&s->r, BN_ERR_NOMEM, "no memory");
+    if (!s->xxh || XXH3_64bits_reset(s->xxh) == XXH_ERROR) err = bn__why(BN_ERR_NOMEM, inner, sizeof inner, "no memory");
+  }
+  if (err == BN_OK && guarded) {
+    s->guarded = 1;
+    const bn__reader_job job = {.kind = BN__READER_SEGMENT, .fd = s->fd, .size = sl.file_size, .path = s->path,
+                                .params = {.run_id = p->run_id, .state_size = p->state_size}, .seg = *seg};
+    err = bn__guard_start(&s->g, &job, inner, sizeof inner);
+  } else if (err == BN_OK) {
+    err = open_hdf5(s, p, seg, sl.file_size);
   }
   if (err != BN_OK) {
     bn__seg_in_close(s);
     return named(err, s->path, inner, why, whylen);
   }
-  s->rows = seg->rows;
-  s->checksum = seg->checksum;
-  s->row_bytes = bn__table_packed_size(&bn__results_table, p->state_size);
-  if (setup_direct(s) != BN_OK) {
-    bn__seg_in_close(s);
-    return bn__why(BN_ERR_NOMEM, why, whylen, "segment %s: no memory for a chunk", s->path);
-  }
   s->open = 1;
+  return BN_OK;
+}
+
+/* Guarded: up to `max` rows from the reader process. */
+static bn_err read_guarded(bn__seg_in *s, unsigned char *buf, size_t max, size_t *n, char *why, size_t whylen) {
+  char inner[512] = "";
+  bn_err err = BN_OK;
+  uint32_t tag = 0;
+  uint64_t len = 0;
+  if (s->frame_left == 0) {
+    err = bn__guard_next(&s->g, &tag, &len, inner, sizeof inner);
+    if (err == BN_OK && (tag != BN__FRAME_DATA || len == 0 || len % s->row_bytes != 0 ||
+                         len / s->row_bytes > s->rows - s->next))
+      err = bn__why(BN_ERR_INTERNAL, inner, sizeof inner, "the reader process sent %llu bytes of rows where %llu "
+                    "rows were left", (unsigned long long)len, (unsigned long long)(s->rows - s->next));
+    s->frame_left = len;
+  }
+  size_t got = 0;
+  if (err == BN_OK) {
+    const uint64_t in_frame = s->frame_left / s->row_bytes;
+    got = (size_t)(in_frame < max ? in_frame : max);
+    err = bn__guard_read(&s->g, buf, got * s->row_bytes, inner, sizeof inner);
+  }
+  if (err == BN_OK) {
+    XXH3_64bits_update(s->xxh, buf, got * s->row_bytes);
+    s->next += got;
+    s->frame_left -= got * s->row_bytes;
+    *n = got;
+  }
+  if (err == BN_OK && s->next == s->rows) {
+    err = bn__guard_next(&s->g, &tag, &len, inner, sizeof inner);
+    if (err == BN_OK && tag != BN__FRAME_END)
+      err = bn__why(BN_ERR_INTERNAL, inner, sizeof inner, "the reader process sent more rows than the segment holds");
+    if (err == BN_OK) err = bn__guard_finish(&s->g, inner, sizeof inner);
+    if (err == BN_OK && XXH3_64bits_digest(s->xxh) != s->checksum)
+      err = bn__why(BN_ERR_CORRUPT, inner, sizeof inner, "its rows do not match their checksum (damaged)");
+  }
+  if (err != BN_OK) {
+    bn__guard_stop(&s->g);
+    return named(err, s->path, inner, why, whylen);
+  }
   return BN_OK;
 }
 
@@ -142,6 +294,7 @@ bn_err bn__seg_in_read(bn__seg_in *s, unsigned char *buf, size_t max, size_t *n,
   uint64_t left = s->rows - s->next;
   *n = 0;
   if (left == 0 || max == 0) return BN_OK;
+  if (s->guarded) return read_guarded(s, buf, max, n, why, whylen);
   const int d = s->direct ? decode_chunk(s) : 0;
   if (d < 0) {
     bn__h5_report(BN_LOG_DEBUG, __FILE__, __LINE__, __func__, "segment chunk read");
@@ -183,13 +336,15 @@ bn_err bn__seg_in_read(bn__seg_in *s, unsigned char *buf, size_t max, size_t *n,
 
 bn_err bn_segment_check(const char *dir, const bn_segment_params *p, const bn_segment_info *seg, char *why,
                         size_t whylen) {
-  bn__h5_guard guard;
-  bn__h5_quiet(&guard);
+  char inner[512] = "";
   bn__seg_in s;
-  bn_err err = bn__seg_in_open(&s, dir, p, seg, why, whylen);
-  bn__seg_in_close(&s);
-  bn__h5_restore(&guard);
-  return err;
+  memset(&s, 0, sizeof s);
+  s.fd = -1;
+  bn_segment_path(dir, seg->seq, s.path, sizeof s.path);
+  bn__seal sl;
+  const bn_err err = open_sealed(&s, p, seg, 0, &sl, inner, sizeof inner);
+  if (s.fd >= 0) (void)close(s.fd);
+  return err == BN_OK ? BN_OK : named(err, s.path, inner, why, whylen);
 }
 
 bn_err bn__segments_check_all(const char *ckpt_path, const bn_snapshot *s, char *why, size_t whylen) {
@@ -230,6 +385,8 @@ bn_err bn_results_open(const char *ckpt_path, const bn_snapshot *snap, bn_result
   rd->strip = STRIP_BYTES / row_bytes ? STRIP_BYTES / row_bytes : 1;
   rd->buf = malloc(rd->strip * row_bytes);
   rd->in.r.file = rd->in.ds = rd->in.fspace = rd->in.mtype = -1;
+  rd->in.fd = -1;
+  rd->in.g = (bn__guard){.pid = -1, .fd = -1};
   if (!rd->dir || !rd->buf) {
     bn_results_close(&rd);
     return bn__why(BN_ERR_NOMEM, why, whylen, "no memory for a results strip");
@@ -259,7 +416,7 @@ static bn_err next_rows(bn_results_reader *rd, bn_result_row *rows, unsigned cha
   const size_t row_bytes = bn__table_packed_size(&bn__results_table, ss);
   *n = 0;
   while (rd->seg < s->n_segments && !bn__seg_in_is_open(&rd->in)) {
-    BN_CALL(bn__seg_in_open(&rd->in, rd->dir, &rd->p, &s->segments[rd->seg], rd->why, sizeof rd->why));
+    BN_CALL(bn__seg_in_open(&rd->in, rd->dir, &rd->p, &s->segments[rd->seg], 1, rd->why, sizeof rd->why));
   }
   if (rd->seg == s->n_segments) {
     if (rd->failed != s->failures)

@@ -4,9 +4,11 @@
  * can use any committed segment while the run goes on. bn_segment_merge combines adjacent
  * segments into one (compaction, so a long run does not collect thousands of files).
  *
- * A segment is written to "results-<seq>.h5.tmp" (created fresh with O_EXCL, so a planted
- * symlink is never followed), flushed, closed, synced and renamed into place, then the
- * directory is synced: a crash leaves either no segment or a complete one. Its root
+ * A segment is written to "results-<seq>.h5.tmp" (created fresh with O_EXCL | O_NOFOLLOW,
+ * so a planted symlink is never followed, and opened by HDF5 through that descriptor),
+ * flushed, closed, sealed (an XXH3-64 of the whole file and a copy of the header in its
+ * first 512 bytes, seal.h), synced and renamed into place, then the directory is synced: a
+ * crash leaves either no segment or a complete one. Its root
  * attributes name the run, its rows and an XXH3-64 checksum of the rows as stored; the
  * rows are /results, the same compound type as the main file's virtual /results, chunked
  * and, if asked, shuffled and deflated (HDF5's built-in filters, which every HDF5 and
@@ -22,6 +24,7 @@
 #include <xxhash.h>
 
 #include "checkpoint/h5check.h"
+#include "checkpoint/seal.h"
 
 void bn_segment_path(const char *dir, uint64_t seq, char *buf, size_t n) {
   snprintf(buf, n, "%s/" BN__SEGMENT_PREFIX "%012llu" BN__SEGMENT_SUFFIX, dir, (unsigned long long)seq);
@@ -30,6 +33,8 @@ void bn_segment_path(const char *dir, uint64_t seq, char *buf, size_t n) {
 /* An open segment being written. */
 typedef struct seg_out {
   hid_t file, ds, fspace, mtype;
+  int fd;                      /* the temporary, created by banyan; HDF5 opens it through it */
+  uint64_t run_id, first_row, state_size;
   uint64_t rows, done;
   hsize_t chunk;
   size_t row_bytes;
@@ -73,9 +78,13 @@ static void seg_abandon(seg_out *o) {
   (void)bn__h5_close(&o->fspace);
   (void)bn__h5_close(&o->ds);
   if (o->file >= 0) {
-    if (truncate(o->tmp, 0) != 0) bn_debug("cannot truncate %s: %s", o->tmp, strerror(errno));
-    if (bn__h5_close(&o->file) < 0) bn_warn("HDF5 could not close %s after a failure", o->tmp);
+    /* Free the partial file's blocks first (a full disk is the usual cause), so the
+     * metadata flush inside H5Fclose can succeed. */
+    if (o->fd >= 0 && ftruncate(o->fd, 0) != 0) bn_debug("cannot truncate %s: %s", o->tmp, strerror(errno));
+    if (bn__h5_close(&o->file) < 0) bn_debug("HDF5 could not close %s after a failure", o->tmp);
   }
+  if (o->fd >= 0) (void)close(o->fd);
+  o->fd = -1;
   if (o->tmp[0] && unlink(o->tmp) != 0 && errno != ENOENT) bn_warn("cannot remove %s: %s", o->tmp, strerror(errno));
   if (o->xxh) XXH3_freeState(o->xxh);
   o->xxh = NULL;
@@ -84,9 +93,13 @@ static void seg_abandon(seg_out *o) {
 static bn_err seg_begin(seg_out *o, const char *dir, const bn_segment_params *p, uint64_t seq, uint64_t first_row,
                         uint64_t rows) {
   bn_err err = BN_OK;
-  hid_t fapl = -1, dcpl = -1, ftype = -1, space = -1;
+  hid_t fapl = -1, fcpl = -1, dcpl = -1, ftype = -1, space = -1;
   memset(o, 0, sizeof *o);
   o->file = o->ds = o->fspace = o->mtype = -1;
+  o->fd = -1;
+  o->run_id = p->run_id;
+  o->first_row = first_row;
+  o->state_size = p->state_size;
   o->rows = rows;
   o->row_bytes = bn__table_packed_size(&bn__results_table, p->state_size);
   bn_segment_path(dir, seq, o->path, sizeof o->path);
@@ -94,11 +107,14 @@ static bn_err seg_begin(seg_out *o, const char *dir, const bn_segment_params *p,
   o->xxh = XXH3_createState();
   BN_CHECK_GOTO(o->xxh && XXH3_64bits_reset(o->xxh) != XXH_ERROR, BN_ERR_NOMEM, "no memory for a checksum");
   if (unlink(o->tmp) != 0 && errno != ENOENT) BN_CHECK_GOTO(0, BN_ERR_IO, "cannot remove stale %s: %s", o->tmp, strerror(errno));
-  int fd = open(o->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-  BN_CHECK_GOTO(fd >= 0, BN_ERR_IO, "cannot create %s: %s", o->tmp, strerror(errno));
-  BN_CHECK_GOTO(close(fd) == 0, BN_ERR_IO, "cannot close %s: %s", o->tmp, strerror(errno));
+  /* Created here, never through a link; HDF5 then opens this very file (seal.h). */
+  o->fd = open(o->tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+  BN_CHECK_GOTO(o->fd >= 0, BN_ERR_IO, "cannot create %s: %s", o->tmp, strerror(errno));
+  char h5path[4200];
+  bn__fd_path(o->fd, o->tmp, h5path, sizeof h5path);
   BN_TRY(bn__h5_writer_fapl(&fapl));
-  BN_H5_SET(o->file, H5Fcreate(o->tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl));
+  BN_TRY(bn__h5_writer_fcpl(&fcpl));
+  BN_H5_SET(o->file, H5Fcreate(h5path, H5F_ACC_TRUNC, fcpl, fapl));
   const uint32_t version = BN_CHECKPOINT_FORMAT_VERSION;
   {
     hid_t sp = -1, a = -1;
@@ -133,12 +149,14 @@ static bn_err seg_begin(seg_out *o, const char *dir, const bn_segment_params *p,
   BN_H5_SET(o->ds, H5Dcreate2(o->file, "results", ftype, o->fspace, H5P_DEFAULT, dcpl, H5P_DEFAULT));
   (void)bn__h5_close(&dcpl);
   (void)bn__h5_close(&ftype);
+  (void)bn__h5_close(&fcpl);
   (void)bn__h5_close(&fapl);
   return BN_OK;
 fail:
   (void)bn__h5_close(&space);
   (void)bn__h5_close(&dcpl);
   (void)bn__h5_close(&ftype);
+  (void)bn__h5_close(&fcpl);
   (void)bn__h5_close(&fapl);
   seg_abandon(o);
   return err;
@@ -197,8 +215,13 @@ static bn_err seg_finish(seg_out *o, const char *dir, uint64_t seq, uint64_t fir
   BN_H5(bn__h5_close(&o->ds));
   BN_H5(H5Fflush(o->file, H5F_SCOPE_GLOBAL));
   BN_H5(bn__h5_close(&o->file));
-  uint64_t bytes = 0;
-  BN_TRY(sync_path(o->tmp, 0, &bytes));
+  /* The seal: the checksum of the whole file and a copy of the header (also syncs it). */
+  bn__seal seal = {.kind = BN__SEAL_SEGMENT, .run_id = o->run_id, .first_row = o->first_row, .rows = o->rows,
+                   .state_size = o->state_size, .rows_checksum = sum};
+  BN_TRY(bn__seal_write(o->fd, o->tmp, &seal));
+  const uint64_t bytes = seal.file_size;
+  BN_CHECK_GOTO(close(o->fd) == 0, BN_ERR_IO, "cannot close %s: %s", o->tmp, strerror(errno));
+  o->fd = -1;
   BN_CHECK_GOTO(rename(o->tmp, o->path) == 0, BN_ERR_IO, "cannot rename %s to %s: %s", o->tmp, o->path, strerror(errno));
   o->tmp[0] = '\0';
   seg_free_buffers(o);
@@ -239,6 +262,7 @@ bn_err bn_segment_write(const char *dir, const bn_segment_params *p, uint64_t se
   if (err != BN_OK) seg_abandon(&o);
   else err = seg_finish(&o, dir, seq, first_row, out);
 done:
+  if (err != BN_OK) err = bn__write_failed(o.tmp[0] ? o.tmp : o.path, err);
   free(buf);
   bn__h5_restore(&guard);
   return err;
@@ -258,6 +282,9 @@ bn_err bn_segment_merge(const char *dir, const bn_segment_params *p, const bn_se
   unsigned char *buf = NULL;
   bn__seg_in src;
   memset(&src, 0, sizeof src);
+  src.fd = -1;
+  src.g = (bn__guard){.pid = -1, .fd = -1};
+  src.r.file = src.ds = src.fspace = src.mtype = -1;
   bn_err err = seg_begin(&o, dir, p, seq, in[0].first_row, rows);
   if (err != BN_OK) goto done;
   buf = malloc((size_t)o.chunk * o.row_bytes);
@@ -275,7 +302,7 @@ bn_err bn_segment_merge(const char *dir, const bn_segment_params *p, const bn_se
       break;
     }
     if (k < n && !bn__seg_in_is_open(&src)) {
-      err = bn__seg_in_open(&src, dir, p, &in[k], why, sizeof why);
+      err = bn__seg_in_open(&src, dir, p, &in[k], 1, why, sizeof why); /* HDF5 in a reader process */
       if (err != BN_OK) {
         bn_error("compaction: %s", why);
         break;
@@ -306,6 +333,7 @@ bn_err bn_segment_merge(const char *dir, const bn_segment_params *p, const bn_se
     err = seg_finish(&o, dir, seq, in[0].first_row, out);
   }
 done:
+  if (err != BN_OK) err = bn__write_failed(o.tmp[0] ? o.tmp : o.path, err);
   bn__seg_in_close(&src);
   free(buf);
   bn__h5_restore(&guard);

@@ -4,12 +4,15 @@
  * FILE after the next session has read it, and the next session would then overwrite
  * results that were already checkpointed. A dying predecessor is waited for, within a
  * bound. Advisory, and only as reliable as flock on the file system (fine on local disks
- * and on Lustre/GPFS with flock enabled). */
+ * and on Lustre/GPFS with flock enabled). FILE.lock is opened with O_NOFOLLOW and must be a
+ * regular file with one link: a symbolic or hard link planted there is refused, never
+ * written through. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "banyan/clock.h"
@@ -21,9 +24,28 @@ static const double lock_wait_seconds = 20.0;
 bn_err bn__cli_lock_checkpoint(const char *path) {
   char lock[4200];
   BN_CHECK(snprintf(lock, sizeof lock, "%s.lock", path) < (int)sizeof lock, BN_ERR_ARG, "path too long");
-  int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  /* Never through a symbolic link, and only a plain file of its own: this process writes
+   * its id into it, which must not land in a file planted there (a link's target, or a
+   * hard link to another file). */
+  int fd = open(lock, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
   if (fd < 0) {
-    fprintf(stderr, "banyan: cannot create %s: %s (check checkpoint.file)\n", lock, strerror(errno));
+    const int e = errno;
+    if (e == ELOOP)
+      fprintf(stderr, "banyan: %s is a symbolic link; refusing to follow it (remove it if it is not yours)\n",
+              lock);
+    else
+      fprintf(stderr, "banyan: cannot create %s: %s (check checkpoint.file)\n", lock, strerror(e));
+    return BN_ERR_CONFIG;
+  }
+  struct stat st;
+  const char *bad = fstat(fd, &st) != 0   ? strerror(errno)
+                    : !S_ISREG(st.st_mode) ? "not a regular file"
+                    : st.st_nlink != 1     ? "it has other hard links"
+                                           : NULL;
+  if (bad) {
+    fprintf(stderr, "banyan: %s is not a plain file of its own (%s); refusing to use it (remove it if it is not "
+            "yours)\n", lock, bad);
+    close(fd);
     return BN_ERR_CONFIG;
   }
   const double deadline = bn_mtime() + lock_wait_seconds;

@@ -152,7 +152,11 @@ def damaged_variants(good, tmp):
         shutil.copy(good, p)
         with h5py.File(p, "r+") as f:
             edit(f)
-        out.append((name, p))
+        out.append((name + " (seal not updated)", p))  # the seal finds it
+        q = p.replace(".h5", "-resealed.h5")
+        shutil.copy(p, q)
+        common.reseal(q)  # hostile but sealed: the checks behind the seal find it
+        out.append((name, q))
 
     def child_out_of_range(f):
         c = f["tree/edges/child"]
