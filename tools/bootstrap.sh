@@ -6,6 +6,7 @@ set -euo pipefail
 
 BANYAN_PACKAGES=(build-essential cmake pkg-config python3 python3-h5py python3-numpy openmpi-bin libopenmpi-dev libhdf5-dev hdf5-tools
                  libcunit1-dev libinih-dev libgsl-dev libxxhash-dev libck-dev zlib1g-dev
+                 python3-matplotlib python3-pandas python3-xxhash fonts-dejavu-core chromium  # this line: banyan report, its tests
                  clang)  # libFuzzer for tests/fuzz
 
 banyan_missing_packages() {

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/python_cmd.h"
 
 static const char *const usage =
     "usage: banyan COMMAND [ARGS]\n"
@@ -14,6 +15,8 @@ static const char *const usage =
     "  resume FILE       continue a checkpointed run\n"
     "  inspect FILE      summarise a checkpoint\n"
     "  export FILE --csv OUT  write a checkpoint's results table as CSV\n"
+    "  report FILE [-o DIR]   write an HTML report with figures (PNG, SVG) of a checkpoint\n"
+    "  watch FILE        show a run's progress from its checkpoint, refreshed every few seconds\n"
     "  enumerate CONFIG  count the whole design space breadth-first\n"
     "  config --list     list every option with its default, bounds and help\n"
     "  config --show CONFIG  print the effective configuration\n"
@@ -34,6 +37,8 @@ int main(int argc, char **argv) {
   if (strcmp(argv[1], "resume") == 0) return bn__cmd_resume(argc - 1, argv + 1);
   if (strcmp(argv[1], "inspect") == 0) return bn__cmd_inspect(argc - 1, argv + 1);
   if (strcmp(argv[1], "export") == 0) return bn__cmd_export(argc - 1, argv + 1);
+  if (strcmp(argv[1], "report") == 0) return bn__cmd_report(argc - 1, argv + 1);
+  if (strcmp(argv[1], "watch") == 0) return bn__cmd_watch(argc - 1, argv + 1);
   if (strcmp(argv[1], "enumerate") == 0) return bn__cmd_enumerate(argc - 1, argv + 1);
   if (strcmp(argv[1], "config") == 0) return bn__cmd_config(argc - 1, argv + 1);
   fprintf(stderr, "banyan: unknown command \"%s\"\n\n%s", argv[1], usage);
