@@ -53,12 +53,30 @@ typedef struct bn_search_outcome {
                            signal and checkpoint.drain_seconds): the engines must be aborted */
 } bn_search_outcome;
 
-/* Check everything in a checkpoint that `resume` relies on, before any rank starts work:
- * the graph imports and validates under cfg's parameters, and every pending path is a chain
- * in it. BN_ERR_CORRUPT with the reason in why otherwise. With `keep`, the imported graph
- * (no marks in flight) is handed to the caller, to pass on as bn_search_options.resume_tree.
- * Single-threaded; no MPI. */
-BN_API BN_NODISCARD bn_err bn_search_check_checkpoint(const bn_config *cfg, const bn_domain *domain,
+/* Ranks a run may have (rank 0 and the engines): `run` and `resume` refuse more before any
+ * rank starts work, and a checkpoint's /stats/engines holds one row per rank below it. */
+#define BN_SEARCH_MAX_RANKS (1u << 18)
+
+/* Deterministic mode's window W under cfg: search.max_in_flight, or 64 when that is 0. */
+BN_API uint32_t bn_search_deterministic_window(const bn_config *cfg);
+
+/* The one validation of a checkpoint read by bn_checkpoint_read from `path`, shared by
+ * `inspect`, `export` and `resume` and run before any rank starts work: everything the
+ * resumed search relies on under cfg (the configuration in effect). The counters add up
+ * (completed + pending + cancelled == next_iteration), stay well below 2^64 and suit the
+ * mode (deterministic: nothing cancelled, applied_upto == completed, at most W + 1
+ * pending); /stats/engines has one row per rank below BN_SEARCH_MAX_RANKS; best means and
+ * rewards are finite; the graph imports under cfg's parameters (with `domain` NULL, as for
+ * a plug-in that a reader must not load: only the checks that need no domain,
+ * bn_tree_check_arrays); each pending iteration is listed once, its path a chain to its
+ * leaf, its kind, state and seed those the search gives it; every row of /results is read
+ * (bn_results_next's checks, finite rewards, each job id once and never a pending one;
+ * deterministic mode: row k is job k) and the best evaluations are among them. The work is
+ * linear in the file's sizes, and memory one bit per iteration number in free mode.
+ * BN_ERR_CORRUPT with the reason (one line) in why; BN_ERR_NOMEM, BN_ERR_IO. With `keep`
+ * (and a domain), the imported graph (no marks in flight) is handed to the caller, to pass
+ * on as bn_search_options.resume_tree. Single-threaded; no MPI. */
+BN_API BN_NODISCARD bn_err bn_search_check_checkpoint(const bn_config *cfg, const bn_domain *domain, const char *path,
                                                       const struct bn_snapshot *snap, bn_tree **keep, char *why,
                                                       size_t whylen);
 

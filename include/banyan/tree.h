@@ -175,6 +175,15 @@ BN_API BN_NODISCARD bn_err bn_tree_import(bn_tree **tree, const bn_domain *domai
                                           const bn_tree_params *params, const bn_tree_arrays *a,
                                           char *why, size_t whylen);
 
+/* The checks of bn_tree_import that need no domain: sizes and capacity, every index and
+ * edge range, links, acyclicity and the statistics. For a reader that must not run the
+ * domain's code (a plug-in named by an untrusted file): the states themselves are not
+ * checked (uniqueness, canonical form, the replay of each expansion), so a graph that
+ * passes may still be refused by bn_tree_import. BN_ERR_CORRUPT with the reason in `why`,
+ * BN_ERR_NOMEM. The arrays are only read. */
+BN_API BN_NODISCARD bn_err bn_tree_check_arrays(const bn_tree_params *params, const bn_tree_arrays *a, char *why,
+                                                size_t whylen);
+
 /* Put the in-flight marks of a pending iteration back (after bn_tree_import): checks that
  * the path is a chain of edges from the root ending at path->leaf. BN_ERR_CORRUPT if not. */
 BN_API BN_NODISCARD bn_err bn_tree_restore_path(bn_tree *tree, const bn_path *path);

@@ -60,6 +60,8 @@ bool bn__cli_parse(int argc, char **argv, const char *command, const char *const
       args->terminals = true;
     } else if (strcmp(a, "--force") == 0 && allowed_flag(allowed, "force")) {
       args->force = true;
+    } else if (strcmp(a, "--trust") == 0 && allowed_flag(allowed, "trust")) {
+      args->trust = true;
     } else if (is_flag(a, "csv") && allowed_flag(allowed, "csv")) {
       if (!(v = flag_value(argc, argv, &i, "csv"))) goto missing;
       args->csv_path = v;

@@ -27,6 +27,7 @@ typedef struct bn_cli_args {
   bool help;
   bool overwrite;  /* run: replace an existing checkpoint */
   bool force;      /* resume: accept changed search options */
+  bool trust;      /* resume: load a plug-in / run a command other than the run's */
   bool verify;     /* inspect: read every result row and check the segments' checksums */
   bool schema;     /* inspect: print the file format's tables (Markdown) */
   bool terminals;  /* enumerate: list every terminal state */
@@ -72,9 +73,16 @@ bn_err bn__cli_lock_checkpoint(const char *path);
  * Prints the reason and returns it on failure. */
 bn_err bn__cli_read_checkpoint(const char *path, struct bn_snapshot *snap, char *used, size_t usedlen);
 /* The configuration saved in a checkpoint plus --set overrides, validated, with its domain
- * opened. */
+ * opened: the plug-in domain.plugin names is loaded (its constructors run) and exec.command
+ * checked. For `resume` only, after it has said what it will load and run. */
 bn_err bn__cli_config_from_checkpoint(const char *path, const struct bn_snapshot *snap, const bn_cli_args *args,
                                       bn_config **cfg, bn_domain *domain);
+
+/* The configuration saved in a checkpoint, for a reader (inspect, export): nothing the file
+ * names is loaded or run. A plug-in is not loaded (its own section of options is left out,
+ * as they cannot be declared without it) and *domain stays closed (ops NULL); a built-in
+ * domain is opened without the exec.command wrapper. Messages to stderr; BN_ERR_CONFIG. */
+bn_err bn__cli_reader_config(const char *path, const struct bn_snapshot *snap, bn_config **cfg, bn_domain *domain);
 
 int bn__cmd_run(int argc, char **argv);
 int bn__cmd_resume(int argc, char **argv);

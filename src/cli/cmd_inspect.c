@@ -14,13 +14,15 @@ static const char *const inspect_usage =
     "       banyan inspect --schema\n"
     "\n"
     "Summarise the checkpoint FILE: run identity, counters, best states, failures by reason,\n"
-    "engine use, checkpoint history, timeline and results log. Every segment of the results\n"
-    "log is checked to be there, of this run, with the rows the checkpoint expects. The file\n"
-    "and its segments are only read; a run may be writing them meanwhile (the view is that of\n"
+    "engine use, checkpoint history, timeline and results log. FILE is checked as `resume`\n"
+    "checks it (the graph, the iterations in flight, every row of the results log and each\n"
+    "segment's checksum): a file resume would refuse is reported in one line, exit status 1.\n"
+    "The file and its segments are only read, and nothing they name is loaded or run: a\n"
+    "plug-in (domain.plugin) is not loaded, so its states are shown as saved or in hex, and\n"
+    "exec.command is not run. A run may be writing the file meanwhile (the view is that of\n"
     "its last checkpoint).\n"
     "\n"
-    "  --verify  also read every result row (streamed, bounded memory) and check each\n"
-    "            segment's checksum and every row\n"
+    "  --verify  also say how many rows were checked\n"
     "  --schema  print the tables of the file format (docs/checkpoint-format.md) and exit\n"
     "\n"
     "exit status: 0 ok, 1 unreadable or damaged file, 2 bad command line\n";
@@ -30,18 +32,32 @@ static const char *const export_usage =
     "\n"
     "Write the results table of the checkpoint FILE (one row per finished job: ids, kind,\n"
     "status, engine, reward, times, failure reason, state) as CSV to OUT (- for stdout).\n"
+    "FILE is checked as `inspect` and `resume` check it, and only read: a plug-in it names is\n"
+    "not loaded (states are then written in hex) and exec.command is not run.\n"
     "\n"
     "exit status: 0 ok, 1 unreadable or damaged file or OUT not writable, 2 bad command line\n";
 
-/* Read FILE, open its domain and check the whole checkpoint as `resume` would: a file that
- * resume would refuse is refused here too. `used`: FILE, or FILE.prev if FILE is damaged. */
-static int open_checkpoint(const bn_cli_args *args, bn_snapshot *snap, bn_domain *domain, char *used) {
-  char why[512] = "";
+/* What the file names that a reader does not run, said in `inspect`'s output. */
+static void put_not_run(const bn_config *cfg, FILE *out) {
+  const char *plugin = bn_config_string(cfg, "domain.plugin"), *command = bn_config_string(cfg, "exec.command");
+  if (!plugin[0] && !command[0]) return;
+  fprintf(out, "code the file names (inspect and export only read: nothing is loaded or run)\n");
+  if (plugin[0])
+    fprintf(out, "  plug-in          %s (not loaded: states shown as saved in /best or in hex; the graph is "
+            "checked without replaying its expansions, which resume does)\n", plugin);
+  if (command[0]) fprintf(out, "  exec.command     %s (not run)\n", command);
+}
+
+/* Read FILE and check it with the one validation `resume` runs (bn_search_check_checkpoint):
+ * a file that resume would refuse is refused here too, in one line. Nothing the file names
+ * is loaded or run: a plug-in domain leaves *domain closed. `used`: FILE, or FILE.prev if
+ * FILE is damaged. */
+static int open_checkpoint(const bn_cli_args *args, bn_snapshot *snap, bn_config **cfg, bn_domain *domain,
+                           char *used) {
+  char why[768] = "";
   if (bn__cli_read_checkpoint(args->config_path, snap, used, 4096) != BN_OK) return BN_EXIT_FAILURE;
-  bn_config *cfg = NULL;
-  if (bn__cli_config_from_checkpoint(used, snap, NULL, &cfg, domain) != BN_OK) return BN_EXIT_FAILURE;
-  bn_err e = bn_search_check_checkpoint(cfg, domain, snap, NULL, why, sizeof why);
-  bn_config_destroy(&cfg);
+  if (bn__cli_reader_config(used, snap, cfg, domain) != BN_OK) return BN_EXIT_FAILURE;
+  bn_err e = bn_search_check_checkpoint(*cfg, domain->ops ? domain : NULL, used, snap, NULL, why, sizeof why);
   if (e != BN_OK) {
     fprintf(stderr, "banyan: %s: %s\n", used, why[0] ? why : bn_strerror(e));
     return BN_EXIT_FAILURE;
@@ -50,7 +66,8 @@ static int open_checkpoint(const bn_cli_args *args, bn_snapshot *snap, bn_domain
 }
 
 static int run_command(int argc, char **argv, const char *name, const char *usage, const char *const *allowed,
-                       int (*body)(const bn_cli_args *, const char *, const bn_snapshot *, const bn_domain *)) {
+                       int (*body)(const bn_cli_args *, const char *, const bn_snapshot *, const bn_config *,
+                                   const bn_domain *)) {
   bn_cli_args args;
   bool parsed = bn__cli_parse(argc, argv, name, allowed, &args);
   int status = BN_EXIT_USAGE;
@@ -62,44 +79,35 @@ static int run_command(int argc, char **argv, const char *name, const char *usag
     status = BN_EXIT_OK;
   } else if (parsed) {
     bn_snapshot snap = {0};
+    bn_config *cfg = NULL;
     bn_domain domain = {0};
     char used[4096] = "";
-    status = open_checkpoint(&args, &snap, &domain, used);
-    if (status == BN_EXIT_OK) status = body(&args, used, &snap, &domain);
+    status = open_checkpoint(&args, &snap, &cfg, &domain, used);
+    if (status == BN_EXIT_OK) status = body(&args, used, &snap, cfg, domain.ops ? &domain : NULL);
     bn_domain_close(&domain);
+    bn_config_destroy(&cfg);
     bn_snapshot_free(&snap);
   }
   free(args.sets);
   return status;
 }
 
-/* Stream every row of the results log through the checks of bn_results_next. */
-static int verify_results(const char *used, const bn_snapshot *snap) {
-  enum { BATCH = 4096 };
-  char why[512] = "";
-  bn_results_reader *rd = NULL;
-  bn_result_row *rows = malloc(BATCH * sizeof *rows);
-  unsigned char *states = malloc(BATCH * (size_t)snap->state_size);
-  bn_err e = rows && states ? bn_results_open(used, snap, &rd, why, sizeof why) : BN_ERR_NOMEM;
-  uint64_t total = 0;
-  size_t n = 0;
-  while (e == BN_OK && (e = bn_results_next(rd, rows, states, BATCH, &n)) == BN_OK && n > 0) total += n;
-  if (e != BN_OK) fprintf(stderr, "banyan: %s: %s\n", used, rd ? bn_results_why(rd) : why[0] ? why : bn_strerror(e));
-  else printf("verified: %llu result rows in %llu segments, checksums and rows ok\n", (unsigned long long)total,
-              (unsigned long long)snap->n_segments);
-  bn_results_close(&rd);
-  free(rows);
-  free(states);
-  return e == BN_OK ? BN_EXIT_OK : BN_EXIT_FAILURE;
-}
-
-static int inspect_body(const bn_cli_args *args, const char *used, const bn_snapshot *snap, const bn_domain *domain) {
+static int inspect_body(const bn_cli_args *args, const char *used, const bn_snapshot *snap, const bn_config *cfg,
+                        const bn_domain *domain) {
+  (void)used;
+  put_not_run(cfg, stdout);
   bn_checkpoint_print_summary(snap, domain, stdout);
+  /* The validation read every row already (bn_results_next: checksums, rows, failures). */
+  if (args->verify)
+    printf("verified: %llu result rows in %llu segments, checksums and rows ok\n", (unsigned long long)snap->completed,
+           (unsigned long long)snap->n_segments);
   fflush(stdout);
-  return args->verify ? verify_results(used, snap) : BN_EXIT_OK;
+  return BN_EXIT_OK;
 }
 
-static int export_body(const bn_cli_args *args, const char *used, const bn_snapshot *snap, const bn_domain *domain) {
+static int export_body(const bn_cli_args *args, const char *used, const bn_snapshot *snap, const bn_config *cfg,
+                       const bn_domain *domain) {
+  (void)cfg;
   if (!args->csv_path) {
     fprintf(stderr, "banyan export: --csv OUT is required\n");
     return BN_EXIT_USAGE;
@@ -110,6 +118,9 @@ static int export_body(const bn_cli_args *args, const char *used, const bn_snaps
     fprintf(stderr, "banyan export: cannot write %s: %s\n", args->csv_path, strerror(errno));
     return BN_EXIT_FAILURE;
   }
+  if (!domain)
+    fprintf(stderr, "banyan export: %s: states in hex: the plug-in its configuration names is not loaded (export "
+            "only reads the file)\n", used);
   bn_err e = bn_checkpoint_export_csv(used, snap, domain, out);
   bool bad = e != BN_OK || ferror(out);
   if (!to_stdout) bad |= fclose(out) != 0;

@@ -5,25 +5,34 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "banyan/checkpoint.h"
 #include "banyan/search.h"
 #include "cli/cli.h"
 
 static const char *const usage =
-    "usage: [mpirun -n N] banyan resume FILE [--set section.key=value]... [--force]\n"
+    "usage: [mpirun -n N] banyan resume FILE [--set section.key=value]... [--force] [--trust]\n"
     "                                   [--summary FILE] [--quiet]\n"
     "\n"
     "Continue the run checkpointed in FILE (made by `banyan run`) with the configuration saved\n"
     "in it: the graph, the results and the counters are loaded and checked, the iterations that\n"
     "were in flight are sent again, and the search goes on until its budget (or a new one:\n"
     "--set search.iterations=N). Checkpoints go back to FILE. If FILE is damaged, FILE.prev\n"
-    "is used, with a warning. The number of ranks may differ from the first run.\n"
+    "is used, with a warning. The number of ranks may differ from the first run. FILE is\n"
+    "checked as `inspect` checks it, before any rank starts work.\n"
+    "\n"
+    "Resuming runs code that FILE names: the plug-in of domain.plugin is loaded and the\n"
+    "program of exec.command run, as the run had them; resume says which before it loads\n"
+    "anything. Resume only checkpoints you trust (`banyan inspect FILE` shows both without\n"
+    "running them).\n"
     "\n"
     "  --set section.key=value  change an option: budget, time limit, threads, engine.*,\n"
     "                           checkpoint.*, output; others change the search itself and\n"
     "                           need --force\n"
     "  --force                  accept such changes (the run is then no longer reproducible)\n"
+    "  --trust                  accept a domain.plugin, exec.command or exec.workdir other than\n"
+    "                           the run's (given with --set): else refused\n"
     "  --summary FILE, --quiet  as for `banyan run`\n"
     "\n"
     "exit status: 0 finished, 1 runtime error or unusable checkpoint, 2 bad command line or\n"
@@ -36,6 +45,7 @@ static bool locked(const char *name, bool deterministic) {
   for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
     if (strcmp(name, names[i]) == 0) return true;
   if (deterministic && strcmp(name, "search.max_in_flight") == 0) return true;
+  if (strcmp(name, "domain.plugin") == 0) return false; /* code to run: --trust (check_code) */
   return strncmp(name, "domain.", 7) == 0;
 }
 
@@ -89,6 +99,65 @@ static bool report_changes(const char *path, const char *saved, const char *now,
   return changed;
 }
 
+/* What resume will load or run: the plug-in, the evaluation program and where it runs. */
+static const char *const code_options[] = {"domain.plugin", "exec.command", "exec.workdir"};
+enum { N_CODE = sizeof code_options / sizeof code_options[0] };
+
+/* The raw values of code_options in the saved configuration, with the overrides when
+ * `args`, domain.plugin made absolute as the run does. Nothing is loaded: no declarer, no
+ * finalize. values[i] are borrowed from *cfg (destroy it after use). */
+static bn_err code_values(const char *text, const bn_cli_args *args, bn_config **cfg, const char *values[N_CODE]) {
+  size_t n = 0;
+  BN_CALL(bn_config_create(cfg));
+  const bn_option *core = bn_config_core_options(&n);
+  BN_CALL(bn_config_declare(*cfg, core, n));
+  BN_CALL(bn_config_load_string(*cfg, text, "saved configuration"));
+  for (int i = 0; args && i < args->n_sets; i++) BN_CALL(bn_config_set(*cfg, args->sets[i]));
+  BN_CALL(bn_config_raw_absolute_path(*cfg, "domain.plugin"));
+  for (size_t i = 0; i < N_CODE; i++) {
+    const char *v = bn_config_raw(*cfg, code_options[i]);
+    values[i] = v ? v : "";
+  }
+  return BN_OK;
+}
+
+static bool same_value(const char *a, const char *b) {
+  while (*a == ' ' || *a == '\t') a++;
+  while (*b == ' ' || *b == '\t') b++;
+  size_t na = strlen(a), nb = strlen(b);
+  while (na > 0 && (a[na - 1] == ' ' || a[na - 1] == '\t')) na--;
+  while (nb > 0 && (b[nb - 1] == ' ' || b[nb - 1] == '\t')) nb--;
+  return na == nb && strncmp(a, b, na) == 0;
+}
+
+/* Before anything is loaded: the plug-in and the program that resume will load and run
+ * must be those the run had when it wrote the checkpoint (the values saved in it), unless
+ * --trust; then say which they are. A value given again with --set unchanged is the same. */
+static bn_err check_code(const char *path, const char *saved_text, const bn_cli_args *args) {
+  bn_config *saved = NULL, *now = NULL;
+  const char *was[N_CODE], *will[N_CODE];
+  bn_err err = code_values(saved_text, NULL, &saved, was);
+  if (err == BN_OK) err = code_values(saved_text, args, &now, will);
+  for (size_t i = 0; err == BN_OK && i < N_CODE; i++) {
+    if (same_value(was[i], will[i]) || args->trust) continue;
+    fprintf(stderr, "banyan resume: %s: %s would be \"%s\", not \"%s\" as the run had it: pass --trust to %s\n",
+            path, code_options[i], will[i], was[i], i == 0 ? "load that plug-in" : "run that program");
+    err = BN_ERR_CONFIG;
+  }
+  if (err == BN_OK && will[0][0])
+    fprintf(stderr, "banyan resume: %s: loading plug-in %s%s\n", path, will[0],
+            same_value(was[0], will[0]) ? "" : " (changed, --trust)");
+  if (err == BN_OK && will[1][0]) {
+    char cwd[4096];
+    const char *dir = will[2][0] ? will[2] : getcwd(cwd, sizeof cwd) ? cwd : ".";
+    fprintf(stderr, "banyan resume: %s: evaluations run %s (exec.command, in %s)%s\n", path, will[1], dir,
+            same_value(was[1], will[1]) && same_value(was[2], will[2]) ? "" : " (changed, --trust)");
+  }
+  bn_config_destroy(&saved);
+  bn_config_destroy(&now);
+  return err;
+}
+
 typedef struct resume_ctx {
   bn_snapshot snap;
   char used[4096];
@@ -101,6 +170,8 @@ static bn_err prepare_resume(const bn_cli_args *args, bn_config **cfg, bn_domain
   /* Lock before reading: a run still writing this file must finish first. */
   BN_CALL(bn__cli_lock_checkpoint(path));
   BN_CALL(bn__cli_read_checkpoint(path, &ctx->snap, ctx->used, sizeof ctx->used));
+  /* Say what will be loaded and run, and refuse a change not asked for, before loading. */
+  BN_CALL(check_code(ctx->used, ctx->snap.config_text, args));
   BN_CALL(bn__cli_config_from_checkpoint(ctx->used, &ctx->snap, args, cfg, domain));
   char *now = bn_config_effective_text(*cfg);
   BN_CHECK(now, BN_ERR_NOMEM, "no memory");
@@ -120,8 +191,8 @@ static bn_err prepare_resume(const bn_cli_args *args, bn_config **cfg, bn_domain
     opt->checkpoint_path = strdup(file);
     BN_CHECK(opt->checkpoint_path, BN_ERR_NOMEM, "no memory");
   }
-  char why[512] = "";
-  bn_err e = bn_search_check_checkpoint(*cfg, domain, &ctx->snap, &opt->resume_tree, why, sizeof why);
+  char why[768] = "";
+  bn_err e = bn_search_check_checkpoint(*cfg, domain, ctx->used, &ctx->snap, &opt->resume_tree, why, sizeof why);
   if (e != BN_OK) {
     fprintf(stderr, "banyan: %s: %s\n", ctx->used, why[0] ? why : bn_strerror(e));
     bn_domain_close(domain);
@@ -133,7 +204,7 @@ static bn_err prepare_resume(const bn_cli_args *args, bn_config **cfg, bn_domain
 }
 
 int bn__cmd_resume(int argc, char **argv) {
-  static const char *const allowed[] = {"summary", "quiet", "force", NULL};
+  static const char *const allowed[] = {"summary", "quiet", "force", "trust", NULL};
   bn_cli_args args;
   bool parsed = bn__cli_parse(argc, argv, "resume", allowed, &args);
   int status = BN_EXIT_USAGE;

@@ -51,6 +51,16 @@ int bn__cli_mpi_search(int argc, char **argv, const bn_cli_args *args, bn_cli_pr
   }
   if (MPI_Comm_dup(MPI_COMM_WORLD, &comm) != MPI_SUCCESS) return mpi_fatal(MPI_COMM_WORLD, "MPI_Comm_dup", BN_ERR_MPI);
   MPI_Comm_set_errhandler(comm, MPI_ERRORS_RETURN);
+  int size = 1;
+  if (MPI_Comm_size(comm, &size) != MPI_SUCCESS) return mpi_fatal(comm, "MPI_Comm_size", BN_ERR_MPI);
+  if (size > (int)BN_SEARCH_MAX_RANKS) { /* every rank sees it: all stop alike */
+    if (rank == 0)
+      fprintf(stderr, "banyan: %d ranks: a run has at most %u (rank 0 and %u engines)\n", size, BN_SEARCH_MAX_RANKS,
+              BN_SEARCH_MAX_RANKS - 1);
+    MPI_Comm_free(&comm);
+    MPI_Finalize();
+    return BN_EXIT_USAGE;
+  }
 
   bn_config *cfg = NULL;
   bn_domain domain = {0};
@@ -65,12 +75,11 @@ int bn__cli_mpi_search(int argc, char **argv, const bn_cli_args *args, bn_cli_pr
   } else if (bn__cli_new_config(&cfg) != BN_OK) {
     return mpi_fatal(comm, "config", BN_ERR_NOMEM);
   }
-  /* Any preparation failure travels as a config failure: every rank stops before work. */
-  bn_err shared = bn_config_broadcast(cfg, prepared == BN_OK ? BN_OK : BN_ERR_CONFIG, 0, comm);
+  /* A preparation failure travels with the configuration: every rank stops before work,
+   * with the same status (2 for a configuration to fix, 1 for an unusable checkpoint). */
+  bn_err shared = bn_config_broadcast(cfg, prepared, 0, comm);
   if (shared != BN_OK) {
-    status = prepared != BN_OK && prepared != BN_ERR_CONFIG ? BN_EXIT_FAILURE
-             : shared == BN_ERR_CONFIG                       ? BN_EXIT_USAGE
-                                                             : BN_EXIT_FAILURE;
+    status = shared == BN_ERR_CONFIG ? BN_EXIT_USAGE : BN_EXIT_FAILURE;
     goto done;
   }
   static const bn_log_level levels[] = {BN_LOG_DEBUG, BN_LOG_INFO, BN_LOG_WARN, BN_LOG_ERROR};

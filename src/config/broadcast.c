@@ -49,6 +49,7 @@ bn_err bn_config_broadcast(bn_config *cfg, bn_err root_status, int root, MPI_Com
   int ok = 1;                /* this rank's part went well */
   int64_t head[2] = {0, 0}; /* root: {config is valid, text length} */
 
+  if (is_root && root_status != BN_OK) head[1] = (int64_t)root_status; /* passed on to every rank */
   if (is_root && root_status == BN_OK) {
     if (!cfg || !cfg->finalized) bn_error("config: broadcast of a config that is not finalized");
     else if (!(text = bn_config_effective_text(cfg))) bn_error("config: no effective text");
@@ -63,7 +64,7 @@ bn_err bn_config_broadcast(bn_config *cfg, bn_err root_status, int root, MPI_Com
   }
   if (!head[0]) {
     free(text);
-    return BN_ERR_CONFIG; /* the root has reported why */
+    return head[1] > 0 ? (bn_err)head[1] : BN_ERR_CONFIG; /* the root has reported why */
   }
 
   size_t len = (size_t)head[1];

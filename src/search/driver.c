@@ -135,8 +135,6 @@ void bn__search_tree_params(const bn_config *cfg, bn_tree_params *tp) {
   if (tp->max_nodes > 4000000000ull) tp->max_nodes = 4000000000ull;
 }
 
-/* Deterministic mode's window must not depend on the number of engines. */
-enum { DETERMINISTIC_DEFAULT_WINDOW = 64 };
 
 /* A random identity for a new run, stored in its checkpoint and every segment, so a
  * segment of another run is recognised. */
@@ -191,7 +189,7 @@ static bn_err setup(bn_search *s, const bn_config *cfg, const bn_domain *domain,
   uint32_t cap = bn_dispatcher_max_capacity(&ep, size - 1);
   int64_t user_window = bn_config_int(cfg, "search.max_in_flight");
   if (s->deterministic) {
-    s->det_window = user_window > 0 ? (uint32_t)user_window : DETERMINISTIC_DEFAULT_WINDOW;
+    s->det_window = bn_search_deterministic_window(cfg); /* never the engines' capacity */
     s->n_slots = s->det_window + 1;
   } else {
     s->n_slots = user_window > 0 ? (uint32_t)user_window : cap;

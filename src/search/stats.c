@@ -2,6 +2,7 @@
  * checkpoint.timeline_seconds, and the per-engine figures of /stats/engines (earlier
  * sessions of a resumed run added to this one's, rank by rank). Dispatcher thread only. */
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 
 #include "banyan/clock.h"
@@ -41,28 +42,45 @@ bn_engine_row *bn__stats_engine_rows(bn_search *s, size_t *n) {
   bn_dispatcher_stats(s->disp, &ds);
   const int first = ds.engines ? 1 : 0, last = ds.engines ? ds.engines : 0;
   size_t cap = (size_t)(last - first + 1) + s->n_engines_before;
+  /* Earlier sessions' ranks are distinct and below BN_SEARCH_MAX_RANKS (checked by
+   * bn_search_check_checkpoint), as are this session's: a table from rank to row keeps the
+   * merge linear. */
+  int32_t top = last;
+  for (size_t i = 0; i < s->n_engines_before; i++)
+    if (s->engines_before[i].rank > top) top = s->engines_before[i].rank;
   bn_engine_row *rows = calloc(cap, sizeof *rows);
-  if (!rows) return NULL;
+  uint32_t *row_of = malloc(((size_t)top + 1) * sizeof *row_of);
+  if (!rows || !row_of) {
+    free(rows);
+    free(row_of);
+    return NULL;
+  }
+  for (int32_t r = 0; r <= top; r++) row_of[r] = UINT32_MAX;
   size_t k = 0;
   const double wall = bn_mtime() - s->t_start;
   for (int r = first; r <= last; r++) {
     uint64_t jobs = 0, failures = 0;
     double busy = 0;
     bn_dispatcher_engine_figures(s->disp, r, &jobs, &failures, &busy);
+    row_of[r] = (uint32_t)k;
     rows[k++] = (bn_engine_row){.rank = r, .jobs = jobs, .failures = failures, .busy_seconds = busy,
                                 .idle_seconds = wall > busy ? wall - busy : 0};
   }
   /* Earlier sessions: add to the same rank, or keep as its own row. */
   for (size_t i = 0; i < s->n_engines_before; i++) {
     const bn_engine_row *b = &s->engines_before[i];
-    size_t j = 0;
-    while (j < k && rows[j].rank != b->rank) j++;
-    if (j == k) rows[k++] = (bn_engine_row){.rank = b->rank};
+    if (b->rank < 0) continue; /* not in a checked checkpoint */
+    size_t j = row_of[b->rank];
+    if (j == UINT32_MAX) {
+      j = row_of[b->rank] = (uint32_t)k;
+      rows[k++] = (bn_engine_row){.rank = b->rank};
+    }
     rows[j].jobs += b->jobs;
     rows[j].failures += b->failures;
     rows[j].busy_seconds += b->busy_seconds;
     rows[j].idle_seconds += b->idle_seconds;
   }
+  free(row_of);
   *n = k;
   return rows;
 }

@@ -24,6 +24,7 @@
  *
  * The tree is handed out only when everything holds, after bn_tree_check as a last guard.
  * Every pass is O(N + E); step 3 costs about one expansion per expanded node. */
+#include <limits.h>
 #include <stdlib.h>
 
 #include "tree/tree_impl.h"
@@ -297,6 +298,21 @@ fail:
   free(x.child);
   bn_tree_destroy(&t);
   return err;
+}
+
+bn_err bn_tree_check_arrays(const bn_tree_params *params, const bn_tree_arrays *a, char *why,
+                            size_t whylen) {
+  if (why && whylen) why[0] = '\0';
+  BN_CHECK(params && a, BN_ERR_ARG, "null argument");
+  /* Steps 2 and 4 of bn_tree_import: without the domain, a node's action counts are bounded
+   * only by what an int holds, and states are neither compared nor replayed. */
+  const bn__graph_rules rules = {.max_nodes = params->max_nodes < UINT32_MAX - 1 ? params->max_nodes : UINT32_MAX - 2,
+                                 .max_edges = params->max_edges,
+                                 .exhaust_after = params->exhaust_after,
+                                 .max_actions = INT_MAX,
+                                 .orphans_allowed = true};
+  BN_CALL(bn__graph_check_links(a, &rules, NULL, why, whylen));
+  return bn__graph_check_stats(a, &rules, why, whylen);
 }
 
 bn_err bn_tree_restore_path(bn_tree *t, const bn_path *path) {
