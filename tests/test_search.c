@@ -1,5 +1,9 @@
-/* Search driver pieces testable without MPI: the list of best single evaluations. */
+/* Search driver pieces testable without MPI: the list of best single evaluations and the
+ * search threads (crew). */
+#include <pthread.h>
+#include <stdatomic.h>
 #include <string.h>
+#include <time.h>
 
 #include "bn_test.h"
 #include "search/search_impl.h"
@@ -60,6 +64,71 @@ static void bn__top_evals_offer_should_be_safe_from_many_threads(void) {
   bn__top_evals_destroy(&t);
 }
 
+/* ---- crew ---- */
+
+typedef struct crew_ctx {
+  bn_crew *crew;
+  int items;
+  _Atomic int ran;
+  _Atomic int concurrent, max_concurrent;
+  pthread_t submitter;
+  int inline_ok; /* every item ran on the submitting thread */
+} crew_ctx;
+
+static void count_item(void *arg) {
+  crew_ctx *c = arg;
+  int now = atomic_fetch_add(&c->concurrent, 1) + 1;
+  int seen = atomic_load(&c->max_concurrent);
+  while (now > seen && !atomic_compare_exchange_weak(&c->max_concurrent, &seen, now)) {
+  }
+  if (!pthread_equal(pthread_self(), c->submitter)) c->inline_ok = 0;
+  struct timespec ts = {0, 20000}; /* long enough for items to overlap */
+  nanosleep(&ts, NULL);
+  atomic_fetch_sub(&c->concurrent, 1);
+  atomic_fetch_add(&c->ran, 1);
+}
+
+/* The dispatcher's part: submit everything, wait, check that all ran. */
+static bn_err submit_all(void *arg) {
+  crew_ctx *c = arg;
+  c->submitter = pthread_self();
+  for (int i = 0; i < c->items; i++) bn__crew_submit(c->crew, count_item, c);
+  bn__crew_wait(c->crew);
+  return atomic_load(&c->ran) == c->items ? BN_OK : BN_ERR_INTERNAL;
+}
+
+static void bn__crew_run_should_run_every_item_on_the_workers_before_wait_returns(void) {
+  crew_ctx c = {.items = 2000, .inline_ok = 1};
+  CU_ASSERT_FATAL(bn__crew_create(&c.crew, 8) == BN_OK); /* oversubscribed on small machines */
+  CU_ASSERT_EQUAL(bn__crew_run(c.crew, submit_all, &c), BN_OK);
+  CU_ASSERT_EQUAL(atomic_load(&c.ran), 2000);
+  CU_ASSERT_EQUAL(c.inline_ok, 0);                  /* workers ran items */
+  CU_ASSERT(atomic_load(&c.max_concurrent) >= 2);   /* and side by side */
+  uint64_t submitted = 0, wakeups = 0;
+  bn__crew_figures(c.crew, &submitted, &wakeups);
+  CU_ASSERT_EQUAL(submitted, 2000);
+  CU_ASSERT(wakeups <= submitted);
+  /* A second run on the same crew works the same way. */
+  atomic_store(&c.ran, 0);
+  CU_ASSERT_EQUAL(bn__crew_run(c.crew, submit_all, &c), BN_OK);
+  CU_ASSERT_EQUAL(atomic_load(&c.ran), 2000);
+  bn__crew_destroy(&c.crew);
+  CU_ASSERT_PTR_NULL(c.crew);
+}
+
+static void bn__crew_run_should_run_items_inline_without_workers(void) {
+  crew_ctx c = {.items = 50, .inline_ok = 1};
+  CU_ASSERT_FATAL(bn__crew_create(&c.crew, 0) == BN_OK);
+  CU_ASSERT_EQUAL(bn__crew_run(c.crew, submit_all, &c), BN_OK);
+  CU_ASSERT_EQUAL(atomic_load(&c.ran), 50);
+  CU_ASSERT_EQUAL(c.inline_ok, 1);
+  CU_ASSERT_EQUAL(atomic_load(&c.max_concurrent), 1);
+  bn__crew_destroy(&c.crew);
+  bn__crew_destroy(&c.crew); /* NULL is fine */
+}
+
 BN_TEST_MAIN("search", BN_TEST(bn__top_evals_offer_should_keep_the_k_best_in_order),
              BN_TEST(bn__top_evals_offer_should_list_a_state_once_with_its_best_reward),
-             BN_TEST(bn__top_evals_offer_should_be_safe_from_many_threads))
+             BN_TEST(bn__top_evals_offer_should_be_safe_from_many_threads),
+             BN_TEST(bn__crew_run_should_run_every_item_on_the_workers_before_wait_returns),
+             BN_TEST(bn__crew_run_should_run_items_inline_without_workers))

@@ -1,4 +1,5 @@
-/* Waiting without burning a core: poll a little, then sleep with exponential back-off.
+/* Waiting without burning a core: poll for a few microseconds, then sleep, each sleep an
+ * eighth of the time waited so far, up to a cap (never sched_yield; backoff.c says why).
  *
  * Open MPI's blocking waits busy-poll, which would steal the cores that engines share
  * with their simulations (and that many ranks share in tests). A waiter calls
@@ -8,8 +9,8 @@
 #define BANYAN_ENGINE_BACKOFF_H
 
 typedef struct bn_backoff {
-  int spins;          /* polls without sleeping so far */
-  double sleep;       /* next sleep, seconds */
+  int spins;          /* polls without sleeping so far; -1 once sleeping */
+  double idle_since;  /* bn_mtime() of the first poll that found nothing */
   double max_sleep;   /* cap of the sleep */
   unsigned long sleeps; /* sleeps taken, for statistics */
 } bn_backoff;

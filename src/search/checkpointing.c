@@ -1,11 +1,12 @@
 /* Checkpoints during a run: when to take one, how to take a consistent snapshot without
  * stopping the engines, and the background thread that puts it on disk.
  *
- * A snapshot is taken on the dispatcher thread between two passes: no new task is spawned
- * while it waits for the running ones (taskwait), so the graph, the counters and the
- * results buffer agree exactly; then the graph's flat arrays are copied (a few memory
- * passes) and the search goes on while the writer thread works. Engines keep running
- * their queued jobs meanwhile. Iterations in flight are stored as pending.
+ * A snapshot is taken on the dispatcher thread between two passes: no new work is handed
+ * out while it waits for the search threads to finish theirs (bn__crew_wait), so the
+ * graph, the counters and the results buffer agree exactly; then the graph's flat arrays
+ * are copied (a few memory passes) and the search goes on while the writer thread works.
+ * Engines keep running their queued jobs meanwhile. Iterations in flight are stored as
+ * pending.
  *
  * The writer thread takes jobs in order from a small queue. A job is a range of result
  * rows to write as a new segment, optionally followed by a snapshot to write as the main
@@ -180,7 +181,7 @@ bn_err bn__ckpt_now(bn_search *s, bool wait) {
   record_last_write(s);
 
   double t0 = bn_mtime();
-#pragma omp taskwait
+  bn__crew_wait(s->crew); /* quiescent: no search work running */
   bn_snapshot *snap = NULL;
   BN_CALL(bn__ckpt_take_snapshot(s, &snap));
   s->history[s->n_history - 1].snapshot_seconds = bn_mtime() - t0;

@@ -1,7 +1,7 @@
 /* Setting up and running a search on rank 0: the tree, the job slots, the outbox, the
- * dispatcher, and the OpenMP team in which thread 0 (the MPI thread) dispatches while the
- * other threads run search and backprop tasks. */
-#include <omp.h>
+ * dispatcher, and the search threads (crew.c): the calling thread (the MPI thread)
+ * dispatches while the others run search and backprop work; with search.threads = 1 the
+ * dispatcher thread runs that work itself, between its passes. */
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/random.h>
@@ -29,44 +29,67 @@ const char *bn_stop_reason_name(bn_stop_reason r) {
   }
 }
 
-/* Spawn tasks that start `n` iterations, `grain` per task. */
-static void spawn_issue_tasks(bn_search *s, uint32_t n) {
-  for (uint32_t done = 0; done < n; done += (uint32_t)s->grain) {
-    uint32_t k = n - done < (uint32_t)s->grain ? n - done : (uint32_t)s->grain;
-#pragma omp task firstprivate(s, k)
-    bn__search_issue(s, k);
-  }
-}
-
+/* One piece of work for a search thread: issue `n` iterations, or apply `n` results. */
 typedef struct chunk {
   bn_search *s;
   size_t n;
   uint32_t slots[];
 } chunk;
 
-/* Dispatcher hook: results are in; apply them in tasks of at most `grain` results (free
- * mode) or hand them to the sequencer (deterministic mode). */
+static void issue_chunk(void *arg) {
+  chunk *c = arg;
+  bn__search_issue(c->s, (uint32_t)c->n);
+  free(c);
+}
+
+static void apply_chunk(void *arg) {
+  chunk *c = arg;
+  bn__search_apply(c->s, c->slots, c->n);
+  free(c);
+}
+
+/* Start `n` iterations, `grain` per piece of work. */
+static void spawn_issue_tasks(bn_search *s, uint32_t n) {
+  if (s->threads == 1) {
+    bn__search_issue(s, n);
+    return;
+  }
+  for (uint32_t done = 0; done < n; done += (uint32_t)s->grain) {
+    uint32_t k = n - done < (uint32_t)s->grain ? n - done : (uint32_t)s->grain;
+    chunk *c = malloc(sizeof *c);
+    if (!c) { /* Issue here rather than not at all. */
+      bn__search_issue(s, k);
+      continue;
+    }
+    c->s = s;
+    c->n = k;
+    bn__crew_submit(s->crew, issue_chunk, c);
+  }
+}
+
+/* Dispatcher hook: results are in; apply them (one thread: here and now; more: in pieces
+ * of at most `grain` results) or hand them to the sequencer (deterministic mode). */
 static void on_results(void *ctx, const uint32_t *slots, size_t n) {
   bn_search *s = ctx;
   if (s->deterministic) {
     bn__sequencer_results(s, slots, n);
     return;
   }
+  if (s->threads == 1) {
+    bn__search_apply(s, slots, n);
+    return;
+  }
   for (size_t off = 0; off < n; off += (size_t)s->grain) {
     size_t k = n - off < (size_t)s->grain ? n - off : (size_t)s->grain;
     chunk *c = malloc(sizeof *c + k * sizeof c->slots[0]);
-    if (!c) { /* Apply inline rather than lose results. */
+    if (!c) { /* Apply here rather than lose results. */
       bn__search_apply(s, slots + off, k);
       continue;
     }
     c->s = s;
     c->n = k;
     memcpy(c->slots, slots + off, k * sizeof c->slots[0]);
-#pragma omp task firstprivate(c)
-    {
-      bn__search_apply(c->s, c->slots, c->n);
-      free(c);
-    }
+    bn__crew_submit(s->crew, apply_chunk, c);
   }
 }
 
@@ -211,6 +234,7 @@ static bn_err setup(bn_search *s, const bn_config *cfg, const bn_domain *domain,
     s->jobs[i].result_state = s->jobs[i].state + S;
   }
   BN_CALL(bn__slot_pool_create(&s->pool, s->deterministic ? 0 : s->n_slots));
+  BN_CALL(bn__crew_create(&s->crew, s->threads > 1 ? s->threads : 0));
   size_t top = (size_t)bn_config_int(cfg, "search.top");
   BN_CALL(bn__top_evals_create(&s->top, top > 1 ? top : 1, S));
   s->buffer_rows = (uint64_t)bn_config_int(cfg, "checkpoint.buffer_mb") * ((uint64_t)1 << 20) /
@@ -236,6 +260,7 @@ static void teardown(bn_search *s) {
   bn_dispatcher_destroy(&s->disp);
   bn_outbox_destroy(&s->outbox);
   bn__slot_pool_destroy(&s->pool);
+  bn__crew_destroy(&s->crew);
   bn__top_evals_destroy(&s->top);
   bn__results_log_destroy(&s->log);
   bn_failure_tally_free(&s->failures_by_reason);
@@ -252,34 +277,25 @@ static void teardown(bn_search *s) {
   free(s->state_mem);
 }
 
-/* The OpenMP team: thread 0 dispatches; tasks run on the others (at the region's
- * implicit barrier). A task may still issue an iteration after the dispatcher saw the
- * search finished, so dispatch again until the counters balance after a taskwait. */
-static bn_err run_team(bn_search *s) {
-  bn_err err = BN_OK;
+/* The dispatcher thread, while the crew serves. A search thread may still issue an
+ * iteration after the dispatcher saw the search finished, so dispatch again until the
+ * counters balance once the crew is idle. */
+static bn_err dispatch(void *ctx) {
+  bn_search *s = ctx;
   bn_dispatch_hooks hooks = {
       .ctx = s, .on_results = on_results, .finished = finished, .tick = tick, .give_up = give_up};
-  omp_set_dynamic(0);
-#pragma omp parallel num_threads(s->threads + 1)
-#pragma omp master
-  {
-    if (omp_get_num_threads() < 2) {
-      bn_error("OpenMP gave rank 0 one thread; it needs search.threads + 1 = %d", s->threads + 1);
-      err = BN_ERR_INTERNAL;
-    } else {
-      if (s->deterministic)
-        bn__sequencer_kick(s);
-      else
-        spawn_issue_tasks(s, atomic_load(&s->window));
-      for (;;) {
-        err = bn_dispatcher_run(s->disp, &hooks);
-#pragma omp taskwait
-        if (err != BN_OK || s->abandoned || (finished(s) && bn_outbox_size(s->outbox) == 0)) break;
-      }
-    }
+  if (s->deterministic)
+    bn__sequencer_kick(s);
+  else
+    spawn_issue_tasks(s, atomic_load(&s->window));
+  for (;;) {
+    bn_err err = bn_dispatcher_run(s->disp, &hooks);
+    bn__crew_wait(s->crew);
+    if (err != BN_OK || s->abandoned || (finished(s) && bn_outbox_size(s->outbox) == 0)) return err;
   }
-  return err;
 }
+
+static bn_err run_team(bn_search *s) { return bn__crew_run(s->crew, dispatch, s); }
 
 bn_err bn_search_run(const bn_config *cfg, const bn_domain *domain, MPI_Comm comm, const bn_search_options *opt,
                      bn_search_outcome *out) {
@@ -301,6 +317,12 @@ bn_err bn_search_run(const bn_config *cfg, const bn_domain *domain, MPI_Comm com
   s->next_ckpt_evals = atomic_load(&s->completed) + s->ckpt_every_evals;
   err = run_team(s);
   s->t_end = bn_mtime();
+  if (s->threads > 1) {
+    uint64_t handed = 0, woke = 0;
+    bn__crew_figures(s->crew, &handed, &woke);
+    bn_debug("search threads: %llu pieces of work handed out, %llu of them woke a sleeping thread",
+             (unsigned long long)handed, (unsigned long long)woke);
+  }
   if (err == BN_OK && atomic_load(&s->error) != BN_OK) err = (bn_err)atomic_load(&s->error);
   BN_CHECK_GOTO(err == BN_OK, err, "the search stopped with an error: %s", bn_strerror(err));
   bn__stats_tick(s, s->t_end, 1);

@@ -18,6 +18,23 @@ void bn__slot_pool_destroy(bn_slot_pool **pool);
 bool bn__slot_pool_take(bn_slot_pool *pool, uint32_t *slot);
 void bn__slot_pool_give(bn_slot_pool *pool, uint32_t slot);
 
+/* The search threads of rank 0 (crew.c): the caller of bn__crew_run dispatches, `workers`
+ * OpenMP threads run the work it submits and sleep (no spinning) while there is none. With
+ * 0 workers there is no team and submitted work runs at once in the caller. */
+typedef struct bn_crew bn_crew;
+bn_err bn__crew_create(bn_crew **c, int workers);
+void bn__crew_destroy(bn_crew **c);
+/* Run main_fn(ctx) on this thread while the workers serve; returns its result once every
+ * submitted item has run and the workers have left. */
+bn_err bn__crew_run(bn_crew *c, bn_err (*main_fn)(void *), void *ctx);
+/* Queue fn(arg) for a worker (inline without workers). Called by the dispatcher thread. */
+void bn__crew_submit(bn_crew *c, void (*fn)(void *), void *arg);
+/* Until every submitted item has run (the caller runs queued items meanwhile): the search
+ * is quiescent after it, as after an OpenMP taskwait. */
+void bn__crew_wait(bn_crew *c);
+/* Items submitted, and how many of them had to wake a sleeping worker. */
+void bn__crew_figures(bn_crew *c, uint64_t *submitted, uint64_t *wakeups);
+
 /* The best single evaluations (top_evaluations.c). Thread-safe. */
 typedef struct bn_top_eval {
   double reward;
@@ -64,6 +81,7 @@ typedef struct bn_search {
   bn_dispatcher *disp;
   bn_outbox *outbox;
   bn_slot_pool *pool;
+  bn_crew *crew;     /* search threads */
   bn_top_evals *top; /* best single evaluations */
 
   /* One record per slot: the job, its path through the tree, its state buffers. */

@@ -92,10 +92,11 @@ static void run_sequencer(bn_search *s) {
   }
 }
 
+static void sequencer_item(void *s) { run_sequencer(s); }
+
 void bn__sequencer_kick(bn_search *s) {
   if (atomic_exchange(&s->seq_running, 1)) return;
-#pragma omp task firstprivate(s)
-  run_sequencer(s);
+  bn__crew_submit(s->crew, sequencer_item, s);
 }
 
 void bn__sequencer_results(bn_search *s, const uint32_t *slots, size_t n) {

@@ -1,5 +1,5 @@
-/* A bounded lock-free ring of 32-bit values over Concurrency Kit's ck_ring (well tested,
- * with the multi-producer and multi-consumer variants banyan needs). Internal to the
+/* A bounded ring of 32-bit values over Concurrency Kit's ck_ring (well tested): lock-free
+ * consumers, producers one at a time under a mutex (ring.c says why). Internal to the
  * library: the outbox (many producers, one consumer) and the free-slot pool (many
  * producers, many consumers) are both rings. */
 #ifndef BANYAN_UTIL_RING_H

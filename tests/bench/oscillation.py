@@ -32,7 +32,7 @@ from ratio_table import RatioTable  # noqa: E402
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.abspath(os.path.join(HERE, "..", ".."))
 ENV = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
-           OMPI_MCA_rmaps_base_oversubscribe="1", OMP_WAIT_POLICY="passive")
+           OMPI_MCA_rmaps_base_oversubscribe="1")
 
 CIRCUITS = [
     ("repressilator *ABC::ABi_BCi_CAi", "*ABC::ABi_BCi_CAi"),

@@ -7,7 +7,7 @@ import subprocess
 import h5py
 
 ENV = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
-           OMPI_MCA_rmaps_base_oversubscribe="1", OMP_WAIT_POLICY="passive")
+           OMPI_MCA_rmaps_base_oversubscribe="1")
 failures = []
 BANYAN = None
 

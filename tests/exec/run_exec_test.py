@@ -33,7 +33,7 @@ LENGTH = 6
 HANG_IDS = (15, 37)  # ids that would otherwise succeed; each costs exec.timeout
 SLEEP_MARK = "1000.%d" % os.getpid()  # the hanging program's sleep argument, to find strays
 ENV = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
-           OMPI_MCA_rmaps_base_oversubscribe="1", OMP_WAIT_POLICY="passive",
+           OMPI_MCA_rmaps_base_oversubscribe="1",
            EXEC_TEST_CRASH=CRASH, EXEC_TEST_HANG_IDS=" ".join(map(str, HANG_IDS)),
            EXEC_TEST_SLEEP=SLEEP_MARK)
 

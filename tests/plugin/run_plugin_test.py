@@ -35,7 +35,7 @@ ARGS = ap.parse_args()
 ARGS.build, ARGS.source = os.path.abspath(ARGS.build), os.path.abspath(ARGS.source)
 
 ENV = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
-           OMPI_MCA_rmaps_base_oversubscribe="1", OMP_WAIT_POLICY="passive")
+           OMPI_MCA_rmaps_base_oversubscribe="1")
 EXAMPLE = os.path.join(ARGS.source, "jobs", "examples", "queens")
 failures = []
 

@@ -44,7 +44,7 @@ ALL = list(LABELS)
 
 def environment():
     env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
-               OMPI_MCA_rmaps_base_oversubscribe="1", OMP_WAIT_POLICY="passive", PYTHONPATH=HERE,
+               OMPI_MCA_rmaps_base_oversubscribe="1", PYTHONPATH=HERE,
                PYTHONDONTWRITEBYTECODE="1")
     return env
 
