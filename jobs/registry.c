@@ -30,7 +30,7 @@ bn_err bn_domain_open(bn_domain *out, const bn_domain_ops *ops, const bn_config 
                ops->evaluate && ops->describe && ops->parse,
            BN_ERR_DOMAIN, "domain '%s' lacks a required function", ops->name ? ops->name : "?");
   bn_domain d = {.ops = ops};
-  char why[256] = "";
+  char why[4608] = ""; /* room for a config location (a path) before the reason */
   if (ops->init(cfg, &d.ctx, &d.info, why, sizeof why) != 0) {
     bn_error("domain '%s': %s", ops->name, why[0] ? why : "initialisation failed");
     return BN_ERR_DOMAIN;

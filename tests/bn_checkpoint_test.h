@@ -53,8 +53,8 @@ static inline void *xcalloc(uint64_t n, size_t size) {
 }
 
 static inline const char *reason_of(uint64_t i) {
-  if (i % 7 == 3) return "timeout after 5 s";
-  if (i % 11 == 5) return "nan \"reward\", bad";
+  if (i % 7 == 3) return "timeout: after 5 s";
+  if (i % 11 == 5) return "non-finite reward: nan \"reward\", bad";
   return NULL; /* ok */
 }
 
@@ -66,7 +66,7 @@ static inline bn_result_row row_of(uint64_t i) {
                      .reward = why ? 0.0 : (double)i / 3.0, .t_created = 1700000000.0 + (double)i,
                      .t_sent = 1700000000.125 + (double)i, .t_started = 1700000000.25 + (double)i,
                      .t_finished = 1700000001.0 + (double)i, .t_received = 1700000001.5 + (double)i};
-  if (why) snprintf(r.reason, sizeof r.reason, "%s", why);
+  if (why) bn_failure_split(why, r.failure_kind, r.failure_detail);
   return r;
 }
 
@@ -81,13 +81,16 @@ static inline void recount(run *r) {
     if (r->rows[i].status != BN_JOB_FAILED) continue;
     failures++;
     uint64_t g = 0;
-    while (g < s->n_failure_groups && strcmp(s->failure_groups[g].text, r->rows[i].reason) != 0) g++;
+    while (g < s->n_failure_groups && (strcmp(s->failure_groups[g].kind, r->rows[i].failure_kind) != 0 ||
+                                       strcmp(s->failure_groups[g].detail, r->rows[i].failure_detail) != 0))
+      g++;
     if (g == s->n_failure_groups) {
       bn_failure_group *grown = realloc(s->failure_groups, (g + 1) * sizeof *grown);
       CU_ASSERT_FATAL(grown != NULL);
       s->failure_groups = grown;
       memset(&grown[g], 0, sizeof grown[g]);
-      snprintf(grown[g].text, sizeof grown[g].text, "%s", r->rows[i].reason);
+      snprintf(grown[g].kind, sizeof grown[g].kind, "%s", r->rows[i].failure_kind);
+      snprintf(grown[g].detail, sizeof grown[g].detail, "%s", r->rows[i].failure_detail);
       s->n_failure_groups++;
     }
     s->failure_groups[g].count++;
@@ -343,7 +346,8 @@ static inline const char *diff(const bn_snapshot *a, const bn_snapshot *b) {
   SAME_ARRAY(segments, a->n_segments);
   SAME(n_failure_groups);
   for (uint64_t i = 0; i < a->n_failure_groups; i++)
-    if (strcmp(a->failure_groups[i].text, b->failure_groups[i].text) ||
+    if (strcmp(a->failure_groups[i].kind, b->failure_groups[i].kind) ||
+        strcmp(a->failure_groups[i].detail, b->failure_groups[i].detail) ||
         a->failure_groups[i].count != b->failure_groups[i].count)
       return "a failure group";
   SAME(n_top);
@@ -385,7 +389,8 @@ static inline int same_row(const bn_result_row *x, const bn_result_row *y) {
          x->attempts == y->attempts && x->sample == y->sample && x->engine == y->engine &&
          !memcmp(&x->reward, &y->reward, 8) && x->t_created == y->t_created && x->t_sent == y->t_sent &&
          x->t_started == y->t_started && x->t_finished == y->t_finished && x->t_received == y->t_received &&
-         !memcmp(x->reason, y->reason, sizeof x->reason);
+         !memcmp(x->failure_kind, y->failure_kind, sizeof x->failure_kind) &&
+         !memcmp(x->failure_detail, y->failure_detail, sizeof x->failure_detail);
 }
 
 /* Stream the results log of checkpoint `path` (snapshot `s` as read from it) `max` rows at

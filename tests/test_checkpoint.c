@@ -3,7 +3,7 @@
  * back equal; NAME is replaced atomically and kept as NAME.prev; a failed write leaves NAME
  * as it was and no NAME.tmp; damaged, foreign or inconsistent main files are refused with a
  * reason, without a crash, without HDF5 printing, and without a byte of any file changing;
- * failures counted by reason; the CSV export and the inspect summary. The segment files
+ * failures counted by kind and detail; the CSV export and the inspect summary. The segment files
  * themselves (merging, damaged or foreign segments, the /results virtual dataset) are
  * tested in test_segments.c.
  *
@@ -509,7 +509,7 @@ static void bn_checkpoint_read_should_refuse_format_version_2_naming_it(void) {
   hid_t f = open_rw(p);
   set_attr_u64(f, "format_version", H5T_STD_U32LE, 2);
   H5Fclose(f);
-  expect_refused(p, BN_ERR_CORRUPT, "format_version 2 is not supported (this banyan reads version 3");
+  expect_refused(p, BN_ERR_CORRUPT, "format_version 2 is not supported (this banyan reads version 4");
   expect_refused(p, BN_ERR_CORRUPT, "version 2 files come from banyan before streaming results");
   remove_dir();
 }
@@ -587,61 +587,150 @@ static void bn_checkpoint_read_should_survive_flipped_bytes(void) {
   remove_dir();
 }
 
-/* --- failures by reason --------------------------------------------------------------- */
+/* --- failures by kind ----------------------------------------------------------------- */
 
-static void bn_failure_tally_add_should_count_each_reason(void) {
+static void expect_failure_reason(const char *text, const char *want) {
+  char reason[BN_JOB_REASON_LEN];
+  bn_failure_reason(reason, sizeof reason, text);
+  CU_ASSERT_STRING_EQUAL(reason, want);
+  if (strcmp(reason, want)) fprintf(stderr, "\n  reason of \"%s\": \"%s\", not \"%s\"\n", text ? text : "(null)", reason, want);
+  char again[BN_JOB_REASON_LEN];
+  bn_failure_reason(again, sizeof again, reason);
+  CU_ASSERT_STRING_EQUAL(again, reason); /* idempotent */
+}
+
+static void bn_failure_reason_should_keep_a_stable_kind_apart_from_the_detail(void) {
+  expect_failure_reason("exit status: 3", "exit status: 3");
+  expect_failure_reason("exit status 3", "exit status: 3");
+  expect_failure_reason("killed by signal 11 (SIGSEGV)", "killed by signal: 11 (SIGSEGV)");
+  expect_failure_reason("event cap: 100000 events reached at t=342 s (parameter set 17)",
+                "event cap: 100000 events reached at t=342 s (parameter set 17)");
+  expect_failure_reason("unparsable output: \"a: b\"", "unparsable output: \"a: b\"");
+  expect_failure_reason("  injected failure \n", "injected failure");
+  expect_failure_reason("no output", "no output");
+  expect_failure_reason("", "error: no reason given");
+  expect_failure_reason(NULL, "error: no reason given");
+  expect_failure_reason("42 went wrong", "error: 42 went wrong");
+  expect_failure_reason("bad\nline\tend", "bad line end");
+  expect_failure_reason("step 17: diverged", "step: 17: diverged"); /* "step 17" holds a number: not a kind */
+  expect_failure_reason("a very long kind phrase without any digits at all", "a very long kind phrase: without any digits at all");
+  char kind[BN_FAILURE_KIND_LEN], detail[BN_FAILURE_DETAIL_LEN];
+  bn_failure_split("timeout: after 60 s", kind, detail);
+  CU_ASSERT_STRING_EQUAL(kind, "timeout");
+  CU_ASSERT_STRING_EQUAL(detail, "after 60 s");
+  bn_failure_split("no output", kind, detail);
+  CU_ASSERT_STRING_EQUAL(kind, "no output");
+  CU_ASSERT_STRING_EQUAL(detail, "");
+  bn_failure_split("exit status 4", kind, detail); /* any text: normalised first */
+  CU_ASSERT_STRING_EQUAL(kind, "exit status");
+  CU_ASSERT_STRING_EQUAL(detail, "4");
+}
+
+static void bn_failure_reason_should_cut_a_long_detail_after_a_word(void) {
+  /* Words of 1 to 9 letters: wherever the cut falls, a word must end just before "…". */
+  char text[1200] = "unparsable output: \"", *p = text + strlen(text);
+  for (int i = 0; i < 120; i++) {
+    const int n = 1 + i % 9;
+    for (int k = 0; k < n; k++) *p++ = (char)('a' + k);
+    *p++ = ' ';
+  }
+  p[-1] = '"';
+  *p = '\0';
+  for (size_t n = BN_FAILURE_KIND_LEN; n <= BN_JOB_REASON_LEN; n += 7) {
+    char reason[BN_JOB_REASON_LEN];
+    bn_failure_reason(reason, n, text);
+    const size_t len = strlen(reason);
+    CU_ASSERT(len < n);
+    const char *dots = strstr(reason, "\xe2\x80\xa6");
+    if (len > strlen("unparsable output: ") + 5) {
+      CU_ASSERT_PTR_NOT_NULL_FATAL(dots);
+      CU_ASSERT_STRING_EQUAL(dots, "\xe2\x80\xa6\""); /* the closing quote kept */
+      /* the kept text is the original's start, and a word ends where it was cut */
+      const size_t kept = (size_t)(dots - reason);
+      CU_ASSERT_EQUAL(strncmp(reason, text, kept), 0);
+      CU_ASSERT(text[kept] == ' ');
+    } else {
+      CU_ASSERT_STRING_EQUAL(reason, "unparsable output"); /* no room for a detail: the kind alone */
+    }
+  }
+  /* One long word (a path): cut at a character boundary, never inside a UTF-8 character. */
+  char word[400] = "cannot run: ";
+  for (int i = 0; i < 100; i++) strcat(word, "\xc3\xa9"); /* é */
+  char reason[BN_JOB_REASON_LEN];
+  bn_failure_reason(reason, sizeof reason, word);
+  const char *dots = strstr(reason, "\xe2\x80\xa6");
+  CU_ASSERT_PTR_NOT_NULL_FATAL(dots);
+  CU_ASSERT_EQUAL((dots - reason - (long)strlen("cannot run: ")) % 2, 0);
+  CU_ASSERT_STRING_EQUAL(dots, "\xe2\x80\xa6");
+}
+
+static void bn_failure_tally_add_should_count_by_kind_and_detail(void) {
   bn_failure_tally t = {0};
-  char longer[200];
-  memset(longer, 'a', sizeof longer - 1);
-  longer[sizeof longer - 1] = '\0';
-  CU_ASSERT_EQUAL(bn_failure_tally_add(&t, "exit status 3", 2), BN_OK);
+  CU_ASSERT_EQUAL(bn_failure_tally_add(&t, "exit status: 3", 2), BN_OK);
   CU_ASSERT_EQUAL(bn_failure_tally_add(&t, "timeout", 1), BN_OK);
-  CU_ASSERT_EQUAL(bn_failure_tally_add(&t, "exit status 3", 5), BN_OK);
+  CU_ASSERT_EQUAL(bn_failure_tally_add(&t, "exit status 3", 5), BN_OK); /* normalised: the same */
   CU_ASSERT_EQUAL(bn_failure_tally_add(&t, NULL, 1), BN_OK);
   CU_ASSERT_EQUAL(bn_failure_tally_add(&t, "", 2), BN_OK);
-  CU_ASSERT_EQUAL(bn_failure_tally_add(&t, longer, 1), BN_OK);
-  CU_ASSERT_EQUAL(bn_failure_tally_add(&t, longer, 1), BN_OK); /* same once truncated */
-  CU_ASSERT_EQUAL_FATAL(t.n, 4);
-  CU_ASSERT_STRING_EQUAL(t.groups[0].text, "exit status 3");
+  CU_ASSERT_EQUAL_FATAL(t.n, 3);
+  CU_ASSERT_STRING_EQUAL(t.groups[0].kind, "exit status");
+  CU_ASSERT_STRING_EQUAL(t.groups[0].detail, "3");
   CU_ASSERT_EQUAL(t.groups[0].count, 7);
-  CU_ASSERT_STRING_EQUAL(t.groups[1].text, "timeout");
-  CU_ASSERT_EQUAL(t.groups[1].count, 1);
-  CU_ASSERT_STRING_EQUAL(t.groups[2].text, "(no reason given)");
+  CU_ASSERT_STRING_EQUAL(t.groups[1].kind, "timeout");
+  CU_ASSERT_STRING_EQUAL(t.groups[1].detail, "");
+  CU_ASSERT_STRING_EQUAL(t.groups[2].kind, "error");
+  CU_ASSERT_STRING_EQUAL(t.groups[2].detail, "no reason given");
   CU_ASSERT_EQUAL(t.groups[2].count, 3);
-  CU_ASSERT_EQUAL(strlen(t.groups[3].text), BN_JOB_REASON_LEN - 1);
-  CU_ASSERT_EQUAL(t.groups[3].count, 2);
+  const bn_failure_group g = {.kind = "timeout", .detail = "", .count = 4};
+  CU_ASSERT_EQUAL(bn_failure_tally_add_group(&t, &g), BN_OK);
+  CU_ASSERT_EQUAL(t.n, 3);
+  CU_ASSERT_EQUAL(t.groups[1].count, 5);
   bn_failure_tally_free(&t);
   CU_ASSERT(t.groups == NULL && t.n == 0 && t.cap == 0);
   bn_failure_tally_free(&t); /* twice is harmless */
 }
 
-/* More than 256 distinct reasons: the later new ones are counted as "(other reasons)", and
- * a checkpoint holding such a tally reads back (one reason more is refused). */
-static void bn_failure_tally_add_should_count_reasons_past_the_cap_as_other_reasons(void) {
+/* One cause with many values (the event cap at many times) stays one kind, with at most
+ * BN_FAILURE_DETAILS_PER_KIND details of its own; past BN_FAILURE_REASONS rows new kinds
+ * are counted as "(other kinds)", and a checkpoint holding such a tally reads back (one row
+ * more is refused). */
+static void bn_failure_tally_add_should_keep_every_kind_exact_past_the_caps(void) {
   make_dir();
   const char *path = in_dir("run.h5");
   run r;
   spec p = small;
-  p.results = 313;
+  p.results = 600;
   build(&r, &p);
   bn_failure_tally t = {0};
-  for (uint64_t i = 0; i < r.n_rows; i++) { /* every row failed: 300 reasons, then known and new ones */
+  for (uint64_t i = 0; i < r.n_rows; i++) {
     bn_result_row *row = &r.rows[i];
-    if (i < 300) snprintf(row->reason, sizeof row->reason, "reason %d", (int)i);
-    else snprintf(row->reason, sizeof row->reason, "%s", i < 310 ? "reason 7" : "yet another");
+    char why[128];
+    if (i < 300) /* 300 values of one cause */
+      snprintf(why, sizeof why, "event cap: 100000 events reached at t=%d s (parameter set %d)", (int)i, (int)i % 7);
+    else if (i < 580) /* then 280 kinds of one failure each */
+      snprintf(why, sizeof why, "kind %c%c: x", 'a' + (int)(i - 300) / 26, 'a' + (int)(i - 300) % 26);
+    else
+      snprintf(why, sizeof why, "event cap: 100000 events reached at t=%d s (parameter set 1)", (int)i);
+    bn_failure_split(why, row->failure_kind, row->failure_detail);
     row->status = BN_JOB_FAILED;
     row->reward = 0.0;
-    CU_ASSERT_EQUAL(bn_failure_tally_add(&t, row->reason, 1), BN_OK);
+    CU_ASSERT_EQUAL(bn_failure_tally_add(&t, why, 1), BN_OK);
   }
   CU_ASSERT_EQUAL_FATAL(t.n, BN_FAILURE_REASONS + 1);
-  CU_ASSERT_STRING_EQUAL(t.groups[7].text, "reason 7"); /* a known reason: counted as itself */
-  CU_ASSERT_EQUAL(t.groups[7].count, 11);
-  CU_ASSERT_STRING_EQUAL(t.groups[BN_FAILURE_REASONS - 1].text, "reason 255");
-  CU_ASSERT_STRING_EQUAL(t.groups[BN_FAILURE_REASONS].text, "(other reasons)");
-  CU_ASSERT_EQUAL(t.groups[BN_FAILURE_REASONS].count, 300 - BN_FAILURE_REASONS + 3);
-  uint64_t sum = 0;
-  for (size_t i = 0; i < t.n; i++) sum += t.groups[i].count;
+  uint64_t sum = 0, cap = 0, cap_details = 0, other_kinds = 0;
+  for (size_t i = 0; i < t.n; i++) {
+    sum += t.groups[i].count;
+    if (!strcmp(t.groups[i].kind, "event cap")) {
+      cap += t.groups[i].count;
+      cap_details++;
+    }
+    if (!strcmp(t.groups[i].kind, "(other kinds)")) other_kinds += t.groups[i].count;
+  }
   CU_ASSERT_EQUAL(sum, r.n_rows);
+  CU_ASSERT_EQUAL(cap, 320); /* every event-cap failure, as one kind */
+  CU_ASSERT_EQUAL(cap_details, BN_FAILURE_DETAILS_PER_KIND + 1);
+  CU_ASSERT_STRING_EQUAL(t.groups[BN_FAILURE_DETAILS_PER_KIND].detail, "(other details)");
+  CU_ASSERT_EQUAL(t.groups[BN_FAILURE_DETAILS_PER_KIND].count, 320 - BN_FAILURE_DETAILS_PER_KIND);
+  CU_ASSERT_EQUAL(other_kinds, 280 - (BN_FAILURE_REASONS - BN_FAILURE_DETAILS_PER_KIND - 1));
 
   recount(&r);
   free(r.s.failure_groups);
@@ -660,7 +749,7 @@ static void bn_failure_tally_add_should_count_reasons_past_the_cap_as_other_reas
 
   r.s.failure_groups = realloc(r.s.failure_groups, (t.n + 1) * sizeof *t.groups);
   CU_ASSERT_FATAL(r.s.failure_groups != NULL);
-  r.s.failure_groups[t.n] = (bn_failure_group){.text = "one too many", .count = 0};
+  r.s.failure_groups[t.n] = (bn_failure_group){.kind = "one too many", .count = 0};
   r.s.n_failure_groups = t.n + 1;
   bn_log_setup(-1, BN_LOG_SILENT);
   CU_ASSERT_EQUAL(bn_checkpoint_write(path, &r.s, NULL), BN_ERR_ARG);
@@ -670,31 +759,56 @@ static void bn_failure_tally_add_should_count_reasons_past_the_cap_as_other_reas
   remove_dir();
 }
 
-static void bn_failure_count_groups_should_group_by_reason_and_by_kind(void) {
+static void bn_failure_count_groups_should_group_by_kind_then_detail(void) {
   const bn_failure_group in[] = {
-      {"exit status 3", 2}, {"exit status 4", 5}, {"killed by signal 11 (SIGSEGV)", 1},
-      {"unparsable output: \"x\"", 3}, {"exit status 3", 1}, {"", 1},
+      {"exit status", "3", 2}, {"exit status", "4", 5}, {"signal", "11 (SIGSEGV)", 1},
+      {"unparsable output", "\"x\"", 3}, {"exit status", "3", 1}, {"", "", 1}, {"no output", "", 4},
   };
   bn_failure_counts fc;
   memset(&fc, 0x5a, sizeof fc);
   CU_ASSERT_EQUAL_FATAL(bn_failure_count_groups(in, sizeof in / sizeof in[0], &fc), BN_OK);
-  CU_ASSERT_EQUAL(fc.failed, 13);
-  /* by reason, most frequent first, ties in text order */
-  const bn_failure_group reasons[] = {{"exit status 4", 5}, {"exit status 3", 3}, {"unparsable output: \"x\"", 3},
-                                      {"(no reason given)", 1}, {"killed by signal 11 (SIGSEGV)", 1}};
-  CU_ASSERT_EQUAL_FATAL(fc.n_reasons, 5);
-  for (size_t i = 0; i < fc.n_reasons; i++) {
-    CU_ASSERT_STRING_EQUAL(fc.reasons[i].text, reasons[i].text);
-    CU_ASSERT_EQUAL(fc.reasons[i].count, reasons[i].count);
-  }
-  /* by kind: the reason up to its first digit, quote, parenthesis or colon */
+  CU_ASSERT_EQUAL(fc.failed, 17);
+  /* by kind, most frequent first, ties in text order; an empty kind is "error" */
   const bn_failure_group kinds[] = {
-      {"exit status", 8}, {"unparsable output", 3}, {"(no reason given)", 1}, {"killed by signal", 1}};
-  CU_ASSERT_EQUAL_FATAL(fc.n_kinds, 4);
+      {"exit status", "", 8}, {"no output", "", 4}, {"unparsable output", "", 3}, {"error", "", 1}, {"signal", "", 1}};
+  CU_ASSERT_EQUAL_FATAL(fc.n_kinds, 5);
   for (size_t i = 0; i < fc.n_kinds; i++) {
-    CU_ASSERT_STRING_EQUAL(fc.kinds[i].text, kinds[i].text);
+    CU_ASSERT_STRING_EQUAL(fc.kinds[i].kind, kinds[i].kind);
+    CU_ASSERT_STRING_EQUAL(fc.kinds[i].detail, "");
     CU_ASSERT_EQUAL(fc.kinds[i].count, kinds[i].count);
   }
+  /* by kind and detail: in the order of the kinds, most frequent first within one */
+  const bn_failure_group reasons[] = {{"exit status", "4", 5}, {"exit status", "3", 3}, {"no output", "", 4},
+                                      {"unparsable output", "\"x\"", 3}, {"error", "", 1}, {"signal", "11 (SIGSEGV)", 1}};
+  CU_ASSERT_EQUAL_FATAL(fc.n_reasons, 6);
+  for (size_t i = 0; i < fc.n_reasons; i++) {
+    CU_ASSERT_STRING_EQUAL(fc.reasons[i].kind, reasons[i].kind);
+    CU_ASSERT_STRING_EQUAL(fc.reasons[i].detail, reasons[i].detail);
+    CU_ASSERT_EQUAL(fc.reasons[i].count, reasons[i].count);
+  }
+  /* The printed table and the JSON members. */
+  char *text = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&text, &len);
+  CU_ASSERT_FATAL(f != NULL);
+  bn_failure_counts_print(&fc, 100, 4, f);
+  bn_failure_counts_json(&fc, 3, f);
+  fclose(f);
+  CU_ASSERT_STRING_EQUAL(text,
+                         "failures by kind (17 of 100 results)\n"
+                         "           8  exit status\n"
+                         "                       5  4\n"
+                         "                       3  3\n"
+                         "           4  no output\n"
+                         "           3  unparsable output\n"
+                         "                       3  \"x\"\n"
+                         "           1  error\n"
+                         "  ... 1 more kinds\n"
+                         ",\n  \"failures_by_kind\": {\n    \"exit status\": 8,\n    \"no output\": 4,\n"
+                         "    \"unparsable output\": 3,\n    \"error\": 1,\n    \"signal\": 1\n  },\n"
+                         "  \"failures_by_reason\": {\n    \"exit status: 4\": 5,\n    \"no output\": 4,\n"
+                         "    \"exit status: 3\": 3\n  }");
+  free(text);
   bn_failure_counts_free(&fc);
   CU_ASSERT(fc.reasons == NULL && fc.kinds == NULL && fc.n_reasons == 0 && fc.failed == 0);
   CU_ASSERT_EQUAL(bn_failure_count_groups(NULL, 0, &fc), BN_OK); /* no failures */
@@ -734,7 +848,8 @@ static void bn_checkpoint_export_csv_should_write_one_quoted_row_per_result(void
   run r;
   bn_snapshot s;
   build(&r, &three);
-  snprintf(r.rows[2].reason, sizeof r.rows[2].reason, "bad, \"odd\"\nline");
+  snprintf(r.rows[2].failure_kind, sizeof r.rows[2].failure_kind, "bad, kind");
+  snprintf(r.rows[2].failure_detail, sizeof r.rows[2].failure_detail, "\"odd\"\nline");
   r.rows[2].status = BN_JOB_FAILED;
   r.rows[2].reward = 0.0;
   r.rows[1].sample = UINT32_MAX; /* a rollout's terminal: no sample index */
@@ -744,12 +859,12 @@ static void bn_checkpoint_export_csv_should_write_one_quoted_row_per_result(void
   char *text = export_text(path, &s, NULL);
   const char *want =
       "job_id,iteration,seed,kind,status,attempts,sample,engine,reward,t_created,t_sent,t_started,t_finished,"
-      "t_received,reason,state\n"
-      "0,0,0,reward,ok,1,0,0,0,1700000000,1700000000.125,1700000000.25,1700000001,1700000001.5,\"\",\"0003\"\n"
+      "t_received,failure_kind,failure_detail,state\n"
+      "0,0,0,reward,ok,1,0,0,0,1700000000,1700000000.125,1700000000.25,1700000001,1700000001.5,\"\",\"\",\"0003\"\n"
       "1,1,11400714819323198485,simulate,ok,2,,1,0.33333333333333331,1700000001,1700000001.125,"
-      "1700000001.25,1700000002,1700000002.5,\"\",\"0104\"\n"
+      "1700000001.25,1700000002,1700000002.5,\"\",\"\",\"0104\"\n"
       "2,2,4354685564936845354,reward,failed,3,2,2,0,1700000002,1700000002.125,1700000002.25,1700000003,"
-      "1700000003.5,\"bad, \"\"odd\"\"\nline\",\"0205\"\n";
+      "1700000003.5,\"bad, kind\",\"\"\"odd\"\"\nline\",\"0205\"\n";
   const char *got = text ? text : "";
   if (strcmp(got, want) != 0) fprintf(stderr, "\n--- got\n%s--- want\n%s", got, want);
   CU_ASSERT_STRING_EQUAL(got, want);
@@ -806,7 +921,7 @@ static void bn_checkpoint_print_summary_should_show_every_section(void) {
   fclose(f);
   const char *want[] = {
       "  domain           synthetic\n",
-      "  banyan version   0.1.0-test (format 3)\n",
+      "  banyan version   0.1.0-test (format 4)\n",
       "  created          2023-11-14 22:13:20 UTC\n",
       "  seed             18369614221190020847\n",
       "  iterations       500 of budget 5000 (505 claimed)\n",
@@ -819,9 +934,9 @@ static void bn_checkpoint_print_summary_should_show_every_section(void) {
       "best states (3)\n",
       "    1. mean 0.9          visits 12       node 0        best-state-0\n",
       "    3. mean 0.7          visits 10       node 2        3e454c535a61686f76\n",
-      "failures by reason (110 of 500 results)\n",
-      "          71  timeout after 5 s\n",
-      "          39  nan \"reward\", bad\n",
+      "failures by kind (110 of 500 results)\n",
+      "          71  timeout\n                      71  after 5 s\n",
+      "          39  non-finite reward\n                      39  nan \"reward\", bad\n",
       "engines (2)\n",
       "       1          250          3         90.0         10.0        90.0%\n",
       "checkpoint history (9)\n",
@@ -890,9 +1005,11 @@ BN_TEST_MAIN("checkpoint", BN_TEST(bn_checkpoint_write_should_round_trip_every_f
              BN_TEST(bn_checkpoint_read_should_refuse_format_version_2_naming_it),
              BN_TEST(bn_checkpoint_read_should_accept_strings_as_other_tools_write_them),
              BN_TEST(bn_checkpoint_read_should_survive_flipped_bytes),
-             BN_TEST(bn_failure_tally_add_should_count_each_reason),
-             BN_TEST(bn_failure_tally_add_should_count_reasons_past_the_cap_as_other_reasons),
-             BN_TEST(bn_failure_count_groups_should_group_by_reason_and_by_kind),
+             BN_TEST(bn_failure_reason_should_keep_a_stable_kind_apart_from_the_detail),
+             BN_TEST(bn_failure_reason_should_cut_a_long_detail_after_a_word),
+             BN_TEST(bn_failure_tally_add_should_count_by_kind_and_detail),
+             BN_TEST(bn_failure_tally_add_should_keep_every_kind_exact_past_the_caps),
+             BN_TEST(bn_failure_count_groups_should_group_by_kind_then_detail),
              BN_TEST(bn_checkpoint_export_csv_should_write_one_quoted_row_per_result),
              BN_TEST(bn_checkpoint_export_csv_should_describe_states_with_the_domain),
              BN_TEST(bn_checkpoint_print_summary_should_show_every_section),

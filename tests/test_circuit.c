@@ -695,12 +695,14 @@ static void init_should_reject_a_bad_root_with_a_reason(void) {
   CU_ASSERT(bn_circuit_domain.init(cfg, &ctx, &info, err, sizeof err) != 0);
   CU_ASSERT_PTR_NULL(ctx);
   CU_ASSERT_PTR_NOT_NULL(strstr(err, "'A' is given twice"));
+  CU_ASSERT_PTR_NOT_NULL(strstr(err, "test:2: domain.circuit.root: ")); /* FILE:LINE, like other option errors */
   bn_domain d;
   CU_ASSERT(bn_domain_open(&d, &bn_circuit_domain, cfg) == BN_ERR_DOMAIN);
   bn_config_destroy(&cfg);
   cfg = config_of("[domain.circuit]\nfixed = Q\n");
   CU_ASSERT(bn_circuit_domain.init(cfg, &ctx, &info, err, sizeof err) != 0);
   CU_ASSERT_PTR_NOT_NULL(strstr(err, "'Q' is not a component"));
+  CU_ASSERT_PTR_NOT_NULL(strstr(err, "test:2: domain.circuit.fixed: "));
   bn_config_destroy(&cfg);
 }
 

@@ -8,9 +8,11 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "banyan/config.h"
+#include "banyan/log.h"
 #include "bn_test.h"
 
 /* A domain-like table with the types the core table lacks, in a two-level section. */
@@ -395,6 +397,41 @@ static void bn_config_load_file_should_fail_with_io_error_on_an_unreadable_file(
   bn_config_destroy(&cfg);
 }
 
+/* A FIFO, a device or a file over the size cap is refused at once: nothing blocks on a FIFO
+ * nobody writes, nothing reads /dev/zero without end. */
+static void bn_config_load_file_should_refuse_what_is_not_a_small_regular_file(void) {
+  char dir[] = "/tmp/bn_config_test_XXXXXX";
+  CU_ASSERT_FATAL(mkdtemp(dir) != NULL);
+  char fifo[128], big[128];
+  snprintf(fifo, sizeof fifo, "%s/fifo.ini", dir);
+  snprintf(big, sizeof big, "%s/big.ini", dir);
+  CU_ASSERT_FATAL(mkfifo(fifo, 0600) == 0);
+  FILE *f = fopen(big, "w");
+  CU_ASSERT_FATAL(f != NULL);
+  for (unsigned i = 0; i <= BN_CONFIG_MAX_FILE_BYTES / 16; i++) fputs("; a comment ...\n", f);
+  fclose(f);
+  bn_config *cfg = new_config();
+  const double t0 = (double)time(NULL);
+  bn_log_setup(-1, BN_LOG_SILENT);
+  CU_ASSERT_EQUAL(bn_config_load_file(cfg, fifo), BN_ERR_IO);
+  CU_ASSERT_EQUAL(bn_config_load_file(cfg, "/dev/zero"), BN_ERR_IO);
+  CU_ASSERT_EQUAL(bn_config_load_file(cfg, "/dev/null"), BN_ERR_IO);
+  CU_ASSERT_EQUAL(bn_config_load_file(cfg, big), BN_ERR_IO);
+  bn_log_setup(-1, BN_LOG_INFO);
+  CU_ASSERT((double)time(NULL) - t0 < 5);
+  /* At the cap exactly, it is read. */
+  CU_ASSERT_FATAL(truncate(big, BN_CONFIG_MAX_FILE_BYTES) == 0);
+  CU_ASSERT_EQUAL(bn_config_load_file(cfg, big), BN_OK);
+  bn_err err = BN_OK;
+  char *problems = finalize_capture(cfg, &err);
+  CU_ASSERT_EQUAL(err, BN_OK);
+  free(problems);
+  bn_config_destroy(&cfg);
+  unlink(fifo);
+  unlink(big);
+  rmdir(dir);
+}
+
 static void bn_config_effective_text_should_round_trip(void) {
   bn_config *a = new_config(), *b = new_config();
   static const char *const sets[] = {
@@ -606,6 +643,7 @@ BN_TEST_MAIN("config", BN_TEST(bn_config_core_options_should_list_the_documented
              BN_TEST(bn_config_finalize_should_report_problems_of_files_before_those_of_set),
              BN_TEST(bn_config_load_string_should_refuse_a_key_before_any_section),
              BN_TEST(bn_config_load_file_should_fail_with_io_error_on_an_unreadable_file),
+             BN_TEST(bn_config_load_file_should_refuse_what_is_not_a_small_regular_file),
              BN_TEST(bn_config_effective_text_should_round_trip),
              BN_TEST(bn_config_effective_text_should_refuse_a_config_not_finalized),
              BN_TEST(bn_config_declare_should_refuse_a_duplicate_or_bad_option),

@@ -6,6 +6,7 @@
  * (BN_TEST_EXEC_DIR), with the crash helper built from tests/exec/crash.c
  * (BN_TEST_EXEC_CRASH). */
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -277,14 +278,14 @@ static void bn__exec_run_should_report_the_exit_status(void) {
   double reward = 0;
   char why[BN_JOB_REASON_LEN];
   CU_ASSERT(outcome("/bin/sh -c 'echo 1.0; exit 3'", "", 10, 4096, &reward, why, sizeof why) != 0);
-  CU_ASSERT_STRING_EQUAL(why, "exit status 3");
+  CU_ASSERT_STRING_EQUAL(why, "exit status: 3");
 }
 
 static void bn__exec_run_should_report_a_crash_with_its_signal(void) {
   double reward = 0;
   char why[BN_JOB_REASON_LEN];
   CU_ASSERT(outcome(BN_TEST_EXEC_CRASH, "state\n", 10, 4096, &reward, why, sizeof why) != 0);
-  CU_ASSERT_STRING_EQUAL(why, "killed by signal 11 (SIGSEGV)");
+  CU_ASSERT_STRING_EQUAL(why, "signal: 11 (SIGSEGV)");
 }
 
 static void bn__exec_run_should_kill_the_process_group_on_timeout(void) {
@@ -307,7 +308,7 @@ static void bn__exec_run_should_kill_the_process_group_on_timeout(void) {
   double reward = 0;
   char why[BN_JOB_REASON_LEN];
   CU_ASSERT(bn__exec_outcome(&res, &spec, "hang.sh", &reward, why, sizeof why) != 0);
-  CU_ASSERT_STRING_EQUAL(why, "timeout after 0.5 s");
+  CU_ASSERT_STRING_EQUAL(why, "timeout: after 0.5 s");
   long grandchild = read_pid(pidfile);
   CU_ASSERT_FATAL(grandchild > 1);
   CU_ASSERT(gone_within((pid_t)grandchild, 5.0)); /* the background sleep died too */
@@ -336,20 +337,95 @@ static void bn__exec_run_should_not_wait_for_background_processes_left_behind(vo
   bn__exec_argv_free(&a);
 }
 
+/* A daemon (double fork into a session of its own, tests/exec/daemon.sh) escapes the group
+ * kill; it is ended and reaped before the run returns. */
+static void bn__exec_run_should_end_a_daemon_that_left_the_process_group(void) {
+  char pidfile[] = "/tmp/bn_exec_test_XXXXXX";
+  int fd = mkstemp(pidfile);
+  CU_ASSERT_FATAL(fd >= 0);
+  close(fd);
+  char var[128];
+  snprintf(var, sizeof var, "EXEC_TEST_PIDFILE=%s", pidfile);
+  char *envp[] = {var, "BANYAN_JOB_ID=7", NULL};
+  bn__exec_argv a = {0};
+  const double t0 = bn_mtime();
+  bn__exec_result res = run(words(BN_TEST_EXEC_DIR "/daemon.sh", &a), envp, "state\n", 30, 4096);
+  CU_ASSERT(bn_mtime() - t0 < 5.0);
+  CU_ASSERT_EQUAL(res.end, BN__EXEC_EXITED);
+  CU_ASSERT_EQUAL(res.code, 0);
+  const long daemon = read_pid(pidfile);
+  CU_ASSERT_FATAL(daemon > 1);
+  CU_ASSERT(gone((pid_t)daemon)); /* at once: killed and reaped by the run */
+  bn__exec_result_free(&res);
+  /* Without a BANYAN_JOB_ID in its environment too. */
+  envp[1] = NULL;
+  res = run(a.argv, envp, "state\n", 30, 4096);
+  CU_ASSERT_EQUAL(res.code, 0);
+  const long second = read_pid(pidfile);
+  CU_ASSERT(second > 1 && second != daemon && gone((pid_t)second));
+  bn__exec_result_free(&res);
+  bn__exec_argv_free(&a);
+  unlink(pidfile);
+}
+
+typedef struct thread_run {
+  const char *command;
+  char *envp[4];
+  bn__exec_result res;
+} thread_run;
+
+static void *run_in_thread(void *arg) {
+  thread_run *t = arg;
+  bn__exec_argv a = {0};
+  t->res = run(words(t->command, &a), t->envp, "", 30, 4096);
+  bn__exec_argv_free(&a);
+  return NULL;
+}
+
+/* While one run goes on, a run that ends beside it (in another thread) leaves its daemon
+ * alone: the daemon carries the running program's BANYAN_JOB_ID. */
+static void bn__exec_run_should_spare_the_daemons_of_a_run_still_going_on(void) {
+  char pidfile[] = "/tmp/bn_exec_test_XXXXXX";
+  int fd = mkstemp(pidfile);
+  CU_ASSERT_FATAL(fd >= 0);
+  close(fd);
+  char var[128];
+  snprintf(var, sizeof var, "EXEC_TEST_PIDFILE=%s", pidfile);
+  thread_run keeper = {.command = BN_TEST_EXEC_DIR "/daemon.sh",
+                       .envp = {var, "EXEC_TEST_CHECK_DAEMON=1.2", "BANYAN_JOB_ID=1", NULL}};
+  /* The short run starts before the daemon does, so the daemon's process id is among
+   * those its sweep looks at, and it ends while the daemon's program still runs. */
+  thread_run other = {.command = "/bin/sh -c 'sleep 0.6; echo 0'", .envp = {"BANYAN_JOB_ID=2", NULL}};
+  pthread_t t1, t2;
+  CU_ASSERT_FATAL(pthread_create(&t1, NULL, run_in_thread, &other) == 0);
+  bn_sleep(0.2);
+  CU_ASSERT_FATAL(pthread_create(&t2, NULL, run_in_thread, &keeper) == 0);
+  pthread_join(t1, NULL);
+  pthread_join(t2, NULL);
+  CU_ASSERT_EQUAL(other.res.code, 0);
+  CU_ASSERT_EQUAL(keeper.res.end, BN__EXEC_EXITED);
+  CU_ASSERT_STRING_EQUAL(keeper.res.output ? keeper.res.output : "", "1\n"); /* alive until its own run ended */
+  const long daemon = read_pid(pidfile);
+  CU_ASSERT(daemon > 1 && gone((pid_t)daemon)); /* and ended with it */
+  bn__exec_result_free(&other.res);
+  bn__exec_result_free(&keeper.res);
+  unlink(pidfile);
+}
+
 static void bn__exec_run_should_stop_a_program_that_writes_too_much(void) {
   double reward = 0;
   char why[BN_JOB_REASON_LEN];
   double t0 = bn_mtime();
   CU_ASSERT(outcome("/usr/bin/yes 1", "", 30, 1000, &reward, why, sizeof why) != 0);
   CU_ASSERT(bn_mtime() - t0 < 5.0);
-  CU_ASSERT_STRING_EQUAL(why, "output too long (over 1000 bytes)");
+  CU_ASSERT_STRING_EQUAL(why, "output too long: over 1000 bytes");
 }
 
 static void bn__exec_run_should_report_a_program_it_cannot_start(void) {
   double reward = 0;
   char why[BN_JOB_REASON_LEN];
   CU_ASSERT(outcome("/no/prog", "", 10, 4096, &reward, why, sizeof why) != 0);
-  CU_ASSERT_STRING_EQUAL(why, "cannot run /no/prog: No such file or directory");
+  CU_ASSERT_STRING_EQUAL(why, "cannot run: /no/prog: No such file or directory");
 }
 
 static void bn__exec_run_should_start_the_program_in_its_working_directory(void) {
@@ -387,9 +463,9 @@ static void bn__exec_parse_reward_should_name_what_is_wrong(void) {
              {"0.5\ngarbage\n", "unparsable output: \"garbage\""},
              {"1.5 points\n", "unparsable output: \"1.5 points\""},
              {"1.5.2", "unparsable output: \"1.5.2\""},
-             {"nan\n", "non-finite reward \"nan\""},
-             {"-inf\n", "non-finite reward \"-inf\""},
-             {"1e999\n", "non-finite reward \"1e999\""}};
+             {"nan\n", "non-finite reward: \"nan\""},
+             {"-inf\n", "non-finite reward: \"-inf\""},
+             {"1e999\n", "non-finite reward: \"1e999\""}};
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     double r = -1;
     char why[BN_JOB_REASON_LEN] = "";
@@ -405,10 +481,16 @@ static void bn__exec_outcome_should_keep_reasons_within_a_results_row(void) {
   line[sizeof line - 1] = '\0';
   double r;
   char why[256];
-  CU_ASSERT(bn__exec_parse_reward(line, strlen(line), &r, why, BN_JOB_REASON_LEN) != 0);
-  CU_ASSERT(strlen(why) == BN_JOB_REASON_LEN - 1);
+  /* One long word: cut where the detail ends, inside the quotes, with an ellipsis. */
+  CU_ASSERT(bn__exec_parse_reward(line, strlen(line), &r, why, sizeof why) != 0);
+  CU_ASSERT_EQUAL(strlen(why), strlen("unparsable output: ") + BN_FAILURE_DETAIL_LEN - 1);
   CU_ASSERT(strncmp(why, "unparsable output: \"ggg", 23) == 0);
-  CU_ASSERT(strcmp(why + strlen(why) - 4, "...\"") == 0);
+  CU_ASSERT(strcmp(why + strlen(why) - 5, "g\xe2\x80\xa6\"") == 0);
+  /* Words: cut after one. */
+  for (int i = 0; i < 80; i++) memcpy(line + 5 * i, "word ", 5);
+  CU_ASSERT(bn__exec_parse_reward(line, strlen(line), &r, why, sizeof why) != 0);
+  CU_ASSERT(strlen(why) < BN_JOB_REASON_LEN);
+  CU_ASSERT(strcmp(why + strlen(why) - 9, " word\xe2\x80\xa6\"") == 0);
   /* Unprintable bytes are shown as '?'. */
   CU_ASSERT(bn__exec_parse_reward("a\x01" "b", 3, &r, why, sizeof why) != 0);
   CU_ASSERT_STRING_EQUAL(why, "unparsable output: \"a?b\"");
@@ -420,8 +502,18 @@ static void bn__exec_outcome_should_keep_reasons_within_a_results_row(void) {
   bn__exec_result res = {.end = BN__EXEC_CANNOT_RUN, .code = ENOENT};
   const bn__exec_spec spec = {.timeout = 1};
   CU_ASSERT(bn__exec_outcome(&res, &spec, name, &r, why, sizeof why) != 0);
-  CU_ASSERT(strlen(why) == BN_JOB_REASON_LEN - 1);
-  CU_ASSERT(strncmp(why, "cannot run /ppp", 15) == 0);
+  CU_ASSERT(strlen(why) < BN_JOB_REASON_LEN);
+  CU_ASSERT(strncmp(why, "cannot run: \xe2\x80\xa6ppp", 18) == 0); /* the path gives way ... */
+  const char *error = ": No such file or directory";        /* ... to the error */
+  CU_ASSERT(strlen(why) > strlen(error) && strcmp(why + strlen(why) - strlen(error), error) == 0);
+  /* A path with directories is shortened from a directory on. */
+  char path[300] = "";
+  for (int i = 0; i < 30; i++) strcat(path, "/directory");
+  strcat(path, "/sim");
+  res.code = ENOEXEC;
+  CU_ASSERT(bn__exec_outcome(&res, &spec, path, &r, why, sizeof why) != 0);
+  CU_ASSERT(strncmp(why, "cannot run: \xe2\x80\xa6/directory/", 26) == 0);
+  CU_ASSERT(strstr(why, "/directory/sim: Exec format error") != NULL);
 }
 
 /* ---- wrap.c and sequence.c -------------------------------------------------------- */
@@ -536,6 +628,8 @@ BN_TEST_MAIN("exec", BN_TEST(bn__exec_split_should_separate_words_on_blanks),
              BN_TEST(bn__exec_run_should_report_a_crash_with_its_signal),
              BN_TEST(bn__exec_run_should_kill_the_process_group_on_timeout),
              BN_TEST(bn__exec_run_should_not_wait_for_background_processes_left_behind),
+             BN_TEST(bn__exec_run_should_end_a_daemon_that_left_the_process_group),
+             BN_TEST(bn__exec_run_should_spare_the_daemons_of_a_run_still_going_on),
              BN_TEST(bn__exec_run_should_stop_a_program_that_writes_too_much),
              BN_TEST(bn__exec_run_should_report_a_program_it_cannot_start),
              BN_TEST(bn__exec_run_should_start_the_program_in_its_working_directory),

@@ -612,7 +612,7 @@ static void event_cap_should_fail_the_job_with_a_reason(void) {
   CU_ASSERT(res.outcome.capped);
   CU_ASSERT_EQUAL(res.outcome.events, 5000);
   CU_ASSERT(res.outcome.end_time > 0 && res.outcome.end_time < 39980);
-  CU_ASSERT_PTR_NOT_NULL(strstr(why, "event cap 5000 reached at t="));
+  CU_ASSERT_PTR_NOT_NULL(strstr(why, "event cap: 5000 events reached at t="));
   fprintf(stderr, "  (reason: %s)\n", why);
   /* Through the domain's evaluate, with the cap from the configuration. */
   free(series);
@@ -737,7 +737,7 @@ static void bn_domain_open_should_read_the_oscillation_options(void) {
   char why[200] = "";
   CU_ASSERT(d.ops->evaluate(d.ctx, s, &(bn_eval_request){.seed = 7, .sample = 1, .attempt = 1}, &x, why,
                             sizeof why) != 0);
-  CU_ASSERT_PTR_NOT_NULL(strstr(why, "event cap 2000 reached"));
+  CU_ASSERT_PTR_NOT_NULL(strstr(why, "event cap: 2000 events reached"));
   bn_domain_close(&d);
   bn_config_destroy(&cfg);
   /* Defaults. */

@@ -677,11 +677,11 @@ static void bn_results_next_should_refuse_rows_the_format_does_not_allow(void) {
   run_free(&r);
 
   build(&r, &small);
-  memset(r.rows[200].reason, 'x', sizeof r.rows[200].reason);
+  memset(r.rows[200].failure_detail, 'x', sizeof r.rows[200].failure_detail);
   path = in_dir("reason.h5");
   commit(&r, path);
   CU_ASSERT_EQUAL_FATAL(bn_checkpoint_write(path, &r.s, NULL), BN_OK);
-  expect_stream_refused(path, "results-000000000003.h5: /results row 200:", "reason is not NUL-terminated");
+  expect_stream_refused(path, "results-000000000003.h5: /results row 200:", "failure_kind or failure_detail is not NUL-terminated");
   run_free(&r);
 
   /* one more failed row than the counters say: found at the end of the log */
@@ -760,7 +760,7 @@ static void expect_vds_rows(const char *path, const run *r) {
   typedef struct mem_row {
     uint64_t job_id, seed;
     double reward;
-    char reason[BN_JOB_REASON_LEN];
+    char detail[BN_FAILURE_DETAIL_LEN];
   } mem_row;
   H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
   hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
@@ -780,13 +780,13 @@ static void expect_vds_rows(const char *path, const run *r) {
   CU_ASSERT(H5Sget_simple_extent_dims(sp, &n, NULL) == 1 && n == r->n_rows);
   H5Sclose(sp);
   hid_t str = H5Tcopy(H5T_C_S1);
-  H5Tset_size(str, BN_JOB_REASON_LEN);
+  H5Tset_size(str, BN_FAILURE_DETAIL_LEN);
   H5Tset_cset(str, H5T_CSET_UTF8); /* as stored: HDF5 converts no character set */
   hid_t rows_t = H5Tcreate(H5T_COMPOUND, sizeof(mem_row));
   H5Tinsert(rows_t, "job_id", offsetof(mem_row, job_id), H5T_NATIVE_UINT64);
   H5Tinsert(rows_t, "seed", offsetof(mem_row, seed), H5T_NATIVE_UINT64);
   H5Tinsert(rows_t, "reward", offsetof(mem_row, reward), H5T_NATIVE_DOUBLE);
-  H5Tinsert(rows_t, "reason", offsetof(mem_row, reason), str);
+  H5Tinsert(rows_t, "failure_detail", offsetof(mem_row, detail), str);
   const hsize_t width = ss;
   hid_t arr = H5Tarray_create2(H5T_NATIVE_UINT8, 1, &width);
   hid_t states_t = H5Tcreate(H5T_COMPOUND, ss);
@@ -801,7 +801,7 @@ static void expect_vds_rows(const char *path, const run *r) {
   for (uint64_t i = 0; i < r->n_rows; i++) {
     const bn_result_row *w = &r->rows[i];
     if (rows[i].job_id != w->job_id || rows[i].seed != w->seed || memcmp(&rows[i].reward, &w->reward, 8) ||
-        strcmp(rows[i].reason, w->reason) || memcmp(states + i * ss, r->states + i * ss, ss))
+        strcmp(rows[i].detail, w->failure_detail) || memcmp(states + i * ss, r->states + i * ss, ss))
       bad++;
   }
   if (bad) fprintf(stderr, "\n  %llu of %llu rows of /results differ\n", (unsigned long long)bad,

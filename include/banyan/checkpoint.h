@@ -24,7 +24,7 @@
 #include "banyan/error.h"
 #include "banyan/tree.h"
 
-#define BN_CHECKPOINT_FORMAT_VERSION 3u
+#define BN_CHECKPOINT_FORMAT_VERSION 4u
 
 /* One finished job: a row of /results. The state evaluated is kept beside it. */
 typedef struct bn_result_row {
@@ -38,7 +38,8 @@ typedef struct bn_result_row {
   int32_t engine;     /* rank that ran it, 0 = rank 0 */
   double reward;      /* 0 for a failed job */
   double t_created, t_sent, t_started, t_finished, t_received; /* Unix seconds */
-  char reason[BN_JOB_REASON_LEN]; /* failure reason, "" when ok */
+  char failure_kind[BN_FAILURE_KIND_LEN];     /* kind of failure (engine.h), "" when ok */
+  char failure_detail[BN_FAILURE_DETAIL_LEN]; /* its detail, "" when ok or none */
 } bn_result_row;
 
 /* A row of /stats/timeline, appended every few seconds. */
@@ -99,9 +100,10 @@ typedef struct bn_segment_info {
   uint64_t bytes;    /* size of the file */
 } bn_segment_info;
 
-/* Failed results of one reason (or one kind of reason). */
+/* Failed results of one kind and detail (detail "": of the kind as a whole, or none). */
 typedef struct bn_failure_group {
-  char text[BN_JOB_REASON_LEN];
+  char kind[BN_FAILURE_KIND_LEN];
+  char detail[BN_FAILURE_DETAIL_LEN];
   uint64_t count;
 } bn_failure_group;
 
@@ -267,30 +269,46 @@ BN_API void bn_results_close(bn_results_reader **rd);
 
 /* --- failures ----------------------------------------------------------------------- */
 
-/* Failed results by reason, counted as they happen (a run) or read from /stats/failures.
- * At most BN_FAILURE_REASONS distinct reasons are kept; later new ones are counted under
- * "(other reasons)". Not thread-safe: callers serialise. */
+/* Failed results by kind and detail, counted as they happen (a run) or read from
+ * /stats/failures. Every kind is counted exactly; details are kept for at most
+ * BN_FAILURE_DETAILS_PER_KIND distinct ones per kind and BN_FAILURE_REASONS rows in all,
+ * later new details counted under (KIND, "(other details)"); past BN_FAILURE_REASONS rows
+ * a new kind goes to one last row, ("(other kinds)", ""). So the table has at most
+ * BN_FAILURE_REASONS + 1 rows. Not thread-safe: callers serialise. */
 #define BN_FAILURE_REASONS 256
+#define BN_FAILURE_DETAILS_PER_KIND 32
 typedef struct bn_failure_tally {
   bn_failure_group *groups; /* owned */
   size_t n, cap;
 } bn_failure_tally;
+/* Count `count` failures of `reason` ("KIND: DETAIL", split with bn_failure_split). */
 BN_API BN_NODISCARD bn_err bn_failure_tally_add(bn_failure_tally *t, const char *reason, uint64_t count);
+/* Count a row of another tally (e.g. /stats/failures of the checkpoint a run resumes). */
+BN_API BN_NODISCARD bn_err bn_failure_tally_add_group(bn_failure_tally *t, const bn_failure_group *g);
 BN_API void bn_failure_tally_free(bn_failure_tally *t);
 
-/* The failed results of a snapshot grouped by reason ("(no reason given)" for an empty
- * one) and by kind: the reason up to its first digit, quote, parenthesis or colon, so
- * "exit status 3" and "exit status 4" are both "exit status". Most frequent first. */
+/* The failed results of a snapshot by kind (`kinds`: detail "", most frequent first) and by
+ * kind and detail (`reasons`: grouped by kind in the order of `kinds`, most frequent
+ * first within a kind). A row with an empty kind (not written by banyan) counts as
+ * "error". */
 typedef struct bn_failure_counts {
   uint64_t failed;                  /* failed results */
   bn_failure_group *reasons, *kinds; /* owned: free with bn_failure_counts_free */
   size_t n_reasons, n_kinds;
 } bn_failure_counts;
 
-/* Group n reasons (with counts) into *out (OUT, written on success only). BN_ERR_NOMEM. */
+/* Group n rows (with counts) into *out (OUT, written on success only). BN_ERR_NOMEM. */
 BN_API BN_NODISCARD bn_err bn_failure_count_groups(const bn_failure_group *groups, size_t n, bn_failure_counts *out);
 /* Free what bn_failure_count_groups allocated; accepts a zeroed struct. */
 BN_API void bn_failure_counts_free(bn_failure_counts *fc);
+/* The readable table, as `inspect` and the end of a run print it: a title line
+ * "failures by kind (F of `results` results)", then per kind (at most max_kinds) its count
+ * and up to three of its most frequent details, indented, with how many more there are. */
+BN_API void bn_failure_counts_print(const bn_failure_counts *fc, uint64_t results, size_t max_kinds, FILE *out);
+/* The two JSON object members of the --summary file, each after ",\n  ":
+ * "failures_by_kind": {KIND: count, ...} (every kind) and "failures_by_reason":
+ * {"KIND: DETAIL": count, ...} (at most max_reasons, most frequent first). */
+BN_API void bn_failure_counts_json(const bn_failure_counts *fc, size_t max_reasons, FILE *out);
 
 /* --- showing a checkpoint ----------------------------------------------------------- */
 

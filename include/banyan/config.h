@@ -53,8 +53,11 @@ BN_API void bn_config_destroy(bn_config **cfg);
  * BN_ERR_ARG if a name is declared twice or a default does not validate. */
 BN_API BN_NODISCARD bn_err bn_config_declare(bn_config *cfg, const bn_option *opts, size_t n);
 
-/* Read an INI file into raw entries (not validated until finalize). BN_ERR_IO if it cannot
- * be opened (message printed); syntax errors are recorded and reported by finalize. */
+/* Read an INI file into raw entries (not validated until finalize). BN_ERR_IO (message
+ * "FILE: cannot ...: why" printed) if it cannot be opened or read, is not a regular file (a
+ * FIFO, a device or a directory is refused at once, before a byte is read) or holds more
+ * than BN_CONFIG_MAX_FILE_BYTES; syntax errors are recorded and reported by finalize. */
+#define BN_CONFIG_MAX_FILE_BYTES (1u << 20)
 BN_API BN_NODISCARD bn_err bn_config_load_file(bn_config *cfg, const char *path);
 /* Same for INI text in memory; `origin` names it in messages. */
 BN_API BN_NODISCARD bn_err bn_config_load_string(bn_config *cfg, const char *text, const char *origin);

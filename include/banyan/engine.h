@@ -22,7 +22,28 @@
 typedef enum bn_job_kind { BN_JOB_REWARD = 1, BN_JOB_SIMULATE = 2 } bn_job_kind;
 typedef enum bn_job_status { BN_JOB_PENDING = 0, BN_JOB_OK = 1, BN_JOB_FAILED = 2 } bn_job_status;
 
-#define BN_JOB_REASON_LEN 48
+/* Failure reasons. A failed job's reason is "KIND: DETAIL" (or KIND alone): KIND is a short
+ * fixed phrase naming the cause, the same for every failure of that cause ("exit status",
+ * "signal", "timeout", "unparsable output", "non-finite reward", "event cap", or a domain's
+ * own), at most BN_FAILURE_KIND_LEN - 1 bytes, without digits, quotes or parentheses;
+ * DETAIL holds this failure's values ("3", "11 (SIGSEGV)", "after 60 s"). Failures are
+ * counted by kind; the results log keeps kind and detail in fields of their own. */
+#define BN_FAILURE_KIND_LEN 24    /* a kind and its NUL */
+#define BN_FAILURE_DETAIL_LEN 104 /* a detail and its NUL */
+#define BN_JOB_REASON_LEN (BN_FAILURE_KIND_LEN + BN_FAILURE_DETAIL_LEN) /* "KIND: DETAIL" and its NUL */
+
+/* The reason of a failure described by `text` (what a domain wrote to evaluate's `why`),
+ * written to reason[n] (n >= BN_FAILURE_KIND_LEN): "KIND: DETAIL" where text is already of
+ * that form (the part before the first ": " a valid kind); else the kind is the text up to
+ * its first digit, quote, parenthesis or colon ("exit status 3": kind "exit status",
+ * detail "3"), "error" when that is empty. Control characters become blanks; a detail
+ * too long for n (or BN_FAILURE_DETAIL_LEN) is cut after a word and ends in "…", never in
+ * the middle of a word or of a UTF-8 character, and a quoted detail keeps its closing
+ * quote. Idempotent. Thread-safe. */
+BN_API void bn_failure_reason(char *reason, size_t n, const char *text);
+/* The kind and the detail of a reason (normalised with bn_failure_reason first, so any
+ * text is accepted); detail is "" when there is none. Thread-safe. */
+BN_API void bn_failure_split(const char *reason, char kind[BN_FAILURE_KIND_LEN], char detail[BN_FAILURE_DETAIL_LEN]);
 
 /* Rank 0's record of one job. The search writes id/seed/kind/state and t_created; the
  * dispatcher writes engine/t_sent and, from the result, everything else. */

@@ -4,6 +4,7 @@
  * dispatches to the configured reward. Independent of the config module so the tests can
  * build a context directly. */
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,32 +28,45 @@ void bn__circuit_free(bn__circuit_ctx *c) {
   free(c);
 }
 
+/* "WHERE: KEY: what" into err: WHERE is where the config set KEY (FILE:LINE, --set or
+ * (default)), like every other option error; left out without a config (tests). */
+static void option_error(char *err, size_t errlen, const bn_config *cfg, const char *key, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+static void option_error(char *err, size_t errlen, const bn_config *cfg, const char *key, const char *fmt, ...) {
+  char where[4200] = "";
+  if (cfg) bn_config_where(cfg, key, where, sizeof where);
+  int n = snprintf(err, errlen, "%s%s%s: ", where, where[0] ? ": " : "", key);
+  if (n < 0 || (size_t)n >= errlen) return;
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(err + n, errlen - (size_t)n, fmt, ap);
+  va_end(ap);
+}
+
 int bn__circuit_setup(const bn__circuit_params *p, const bn_config *cfg, bn__circuit_ctx **out,
                       char *err, size_t errlen) {
   char why[200];
   bn__circuit_text t;
   if (bn__circuit_text_read(p->root, &t, why, sizeof why) != 0) {
-    snprintf(err, errlen, "domain.circuit.root: %s", why);
+    option_error(err, errlen, cfg, "domain.circuit.root", "%s", why);
     return 1;
   }
   if (t.terminal) {
-    snprintf(err, errlen, "domain.circuit.root: '%s' is terminal ('*'): nothing to search",
-             p->root);
+    option_error(err, errlen, cfg, "domain.circuit.root", "'%s' is terminal ('*'): nothing to search", p->root);
     return 1;
   }
   if (p->max_interactions < 0) {
-    snprintf(err, errlen, "domain.circuit.max_interactions: %d is negative", p->max_interactions);
+    option_error(err, errlen, cfg, "domain.circuit.max_interactions", "%d is negative", p->max_interactions);
     return 1;
   }
   if (!(p->delay >= 0) || !isfinite(p->delay)) {
-    snprintf(err, errlen, "domain.circuit.delay: %g is not a finite number of seconds >= 0",
-             p->delay);
+    option_error(err, errlen, cfg, "domain.circuit.delay", "%g is not a finite number of seconds >= 0", p->delay);
     return 1;
   }
   size_t n_rewards;
   bn__circuit_rewards(&n_rewards);
   if (p->reward < 0 || (size_t)p->reward >= n_rewards) {
-    snprintf(err, errlen, "domain.circuit.reward: no reward number %d", p->reward);
+    option_error(err, errlen, cfg, "domain.circuit.reward", "no reward number %d", p->reward);
     return 1;
   }
 
@@ -78,12 +92,11 @@ int bn__circuit_setup(const bn__circuit_params *p, const bn_config *cfg, bn__cir
   for (const char *f = p->fixed ? p->fixed : ""; *f; f++) {
     int i = *f >= 'A' && *f <= 'Z' ? c->index[*f - 'A'] : -1;
     if (i < 0) {
-      snprintf(err, errlen, "domain.circuit.fixed: '%c' is not a component of '%s'", *f,
-               c->prefix);
+      option_error(err, errlen, cfg, "domain.circuit.fixed", "'%c' is not a component of '%s'", *f, c->prefix);
       goto fail;
     }
     if (c->fixed_mask & 1u << i) {
-      snprintf(err, errlen, "domain.circuit.fixed: '%c' is given twice", *f);
+      option_error(err, errlen, cfg, "domain.circuit.fixed", "'%c' is given twice", *f);
       goto fail;
     }
     c->fixed_mask |= 1u << i;
@@ -96,7 +109,7 @@ int bn__circuit_setup(const bn__circuit_params *p, const bn_config *cfg, bn__cir
   c->info.state_size = 1 + (size_t)(n * n);
   c->info.max_actions = 1 + 2 * n * n;
   if (bn__circuit_parse_why(c, p->root, c->root, why, sizeof why) != 0) {
-    snprintf(err, errlen, "domain.circuit.root: %s", why);
+    option_error(err, errlen, cfg, "domain.circuit.root", "%s", why);
     goto fail;
   }
   /* From a root that already holds interactions fewer can be added; at the bound (or past

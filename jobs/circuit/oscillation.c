@@ -80,7 +80,7 @@ int bn__osc_run_one(const bn__circuit_ctx *c, const bn__osc_model *m, const uint
   if (bn__osc_simulate(&net, &p, &run, &rng, &s, series, &res->outcome) != 0) {
     res->acf_min = NAN;
     res->oscillating = false;
-    snprintf(why, whylen, "event cap %" PRId64 " reached at t=%.0f s (parameter set %" PRId64 ")",
+    snprintf(why, whylen, "event cap: %" PRId64 " events reached at t=%.0f s (parameter set %" PRId64 ")",
              m->options.max_events, res->outcome.end_time, res->set);
     return 1;
   }

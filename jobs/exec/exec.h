@@ -107,15 +107,15 @@ void bn__exec_result_free(bn__exec_result *res);
 
 /* The reward in a program's stdout: its last non-empty line (blanks around it ignored),
  * which must be one number as a whole (strtod) and finite. Returns 0 and sets *reward;
- * non-zero with a reason: "no output", "unparsable output: \"...\"", "non-finite reward
+ * non-zero with a reason: "no output", "unparsable output: \"...\"", "non-finite reward:
  * \"nan\"". */
 int bn__exec_parse_reward(const char *output, size_t len, double *reward, char *why, size_t whylen);
 
 /* The outcome of a run: 0 and *reward for a run that exited with status 0 and printed a
- * reward; otherwise non-zero and a reason of at most BN_JOB_REASON_LEN - 1 characters
- * with a stable prefix per kind: "exit status 3", "killed by signal 11 (SIGSEGV)",
- * "timeout after 2 s", "output too long (over 1048576 bytes)", "cannot run ./x: ...", or
- * the reasons of bn__exec_parse_reward. `program` names it in "cannot run" reasons. */
+ * reward; otherwise non-zero and a failure reason "KIND: DETAIL" (engine.h) whose detail
+ * fits a results-log row: "exit status: 3", "signal: 11 (SIGSEGV)", "timeout: after 2 s",
+ * "output too long: over 1048576 bytes", "cannot run: ./x: Exec format error", or the
+ * reasons of bn__exec_parse_reward. `program` names it in "cannot run" reasons. */
 int bn__exec_outcome(const bn__exec_result *res, const bn__exec_spec *spec, const char *program,
                      double *reward, char *why, size_t whylen);
 

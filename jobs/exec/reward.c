@@ -1,7 +1,9 @@
 /* What a finished run of the program means: the reward on the last non-empty line of its
- * stdout, or a failure reason. Reasons fit a results-log row (BN_JOB_REASON_LEN - 1
- * characters) and start with a fixed phrase per kind ("exit status", "killed by signal",
- * "timeout after", "unparsable output", ...), so failures can be counted by kind. */
+ * stdout, or a failure reason "KIND: DETAIL" (engine.h): the kind a fixed phrase ("exit
+ * status", "signal", "timeout", "unparsable output", ...) so failures are counted by kind,
+ * the detail this run's values. Details are fitted to a results-log row here, where it is
+ * known what matters in them: a quoted line is cut after a word inside its quotes, and a
+ * long program path gives way to the error text. */
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
@@ -14,29 +16,22 @@
 
 static int blank(unsigned char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f'; }
 
-/* prefix "text" into why, the text cut (with ...) to what fits and anything unprintable
- * shown as '?'. */
+/* prefix "text" into why, anything unprintable shown as '?'. A text longer than a failure
+ * detail holds is cut after a word, inside the quotes, with "…" (bn_failure_reason). */
 static void quoted(char *why, size_t whylen, const char *prefix, const char *text, size_t len) {
   if (!why || whylen == 0) return;
-  int used = snprintf(why, whylen, "%s\"", prefix);
-  if (used < 0 || (size_t)used >= whylen) return;
-  size_t at = (size_t)used, room = whylen - 1 - at; /* characters left before the NUL */
-  if (room < 1) return;
-  room -= 1; /* the closing quote */
-  size_t take = len;
-  int cut = 0;
-  if (take > room) {
-    take = room > 3 ? room - 3 : 0;
-    cut = 1;
-  }
-  for (size_t i = 0; i < take; i++) {
+  char shown[BN_FAILURE_DETAIL_LEN + 16]; /* more than a detail holds: a long text is cut */
+  size_t n = 0;
+  shown[n++] = '"';
+  for (size_t i = 0; i < len && n < sizeof shown - 2; i++) {
     unsigned char c = (unsigned char)text[i];
-    why[at++] = isprint(c) ? (char)c : '?';
+    shown[n++] = isprint(c) ? (char)c : '?';
   }
-  if (cut)
-    for (int i = 0; i < 3 && at < whylen - 2; i++) why[at++] = '.';
-  why[at++] = '"';
-  why[at] = '\0';
+  shown[n++] = '"';
+  shown[n] = '\0';
+  char reason[sizeof shown + 32];
+  snprintf(reason, sizeof reason, "%s%s", prefix, shown);
+  bn_failure_reason(why, whylen, reason);
 }
 
 int bn__exec_parse_reward(const char *output, size_t len, double *reward, char *why, size_t whylen) {
@@ -77,41 +72,57 @@ int bn__exec_parse_reward(const char *output, size_t len, double *reward, char *
     return 1;
   }
   if (!isfinite(v)) {
-    quoted(why, whylen, "non-finite reward ", line, line_len);
+    quoted(why, whylen, "non-finite reward: ", line, line_len);
     return 1;
   }
   *reward = v;
   return 0;
 }
 
+/* "cannot run: PROGRAM: ERROR", the program's path shortened from the left (to "…/tail")
+ * when the whole would not fit a failure detail, so the error always shows. */
+static void cannot_run(char *why, size_t whylen, const char *program, int code) {
+  const char *error = strerror(code);
+  const size_t room = BN_FAILURE_DETAIL_LEN - 1 - strlen(": ") - strlen(error) - strlen("\xe2\x80\xa6");
+  const char *shown = program, *dots = "";
+  if (strlen(program) > room) {
+    shown = program + strlen(program) - room;
+    const char *slash = strchr(shown, '/');
+    if (slash && slash[1]) shown = slash; /* from a path component on */
+    dots = "\xe2\x80\xa6";
+  }
+  char reason[BN_JOB_REASON_LEN + 64];
+  snprintf(reason, sizeof reason, "cannot run: %s%s: %s", dots, shown, error);
+  bn_failure_reason(why, whylen, reason);
+}
+
 int bn__exec_outcome(const bn__exec_result *res, const bn__exec_spec *spec, const char *program,
                      double *reward, char *why, size_t whylen) {
-  if (whylen > BN_JOB_REASON_LEN) whylen = BN_JOB_REASON_LEN;
   switch (res->end) {
     case BN__EXEC_CANNOT_RUN:
-      snprintf(why, whylen, "cannot run %s: %s", program, strerror(res->code));
+      cannot_run(why, whylen, program, res->code);
       return 1;
     case BN__EXEC_TIMEOUT:
-      snprintf(why, whylen, "timeout after %g s", spec->timeout);
+      snprintf(why, whylen, "timeout: after %g s", spec->timeout);
       return 1;
     case BN__EXEC_TOO_LONG:
-      snprintf(why, whylen, "output too long (over %zu bytes)", spec->max_output);
+      snprintf(why, whylen, "output too long: over %zu bytes", spec->max_output);
       return 1;
     case BN__EXEC_SIGNALED: {
       const char *name = sigabbrev_np(res->code);
       if (name)
-        snprintf(why, whylen, "killed by signal %d (SIG%s)", res->code, name);
+        snprintf(why, whylen, "signal: %d (SIG%s)", res->code, name);
       else
-        snprintf(why, whylen, "killed by signal %d", res->code);
+        snprintf(why, whylen, "signal: %d", res->code);
       return 1;
     }
     case BN__EXEC_EXITED:
       if (res->code != 0) {
-        snprintf(why, whylen, "exit status %d", res->code);
+        snprintf(why, whylen, "exit status: %d", res->code);
         return 1;
       }
       return bn__exec_parse_reward(res->output ? res->output : "", res->output_len, reward, why, whylen);
   }
-  snprintf(why, whylen, "unknown end of the program");
+  snprintf(why, whylen, "internal error: unknown end of the program");
   return 1;
 }

@@ -45,10 +45,15 @@ static int seq_init(const bn_config *cfg, void **out, bn_domain_info *info, char
     return 1;
   }
   memset(c->index, -1, sizeof c->index);
+  char where[4200];
+  bn_config_where(cfg, OPT("alphabet"), where, sizeof where);
   for (const unsigned char *p = (const unsigned char *)alphabet; *p; p++) {
     if (*p <= ' ' || *p > '~' || c->index[*p] >= 0) {
-      snprintf(err, errlen, "domain.exec.alphabet = \"%s\": '%c' is %s", alphabet, *p,
-               c->index[*p] >= 0 ? "given twice" : "not a printable character other than a blank");
+      if (*p <= ' ' || *p > '~')
+        snprintf(err, errlen, "%s: domain.exec.alphabet: \"%s\": character %u is not a printable character other "
+                 "than a blank", where, alphabet, (unsigned)*p);
+      else
+        snprintf(err, errlen, "%s: domain.exec.alphabet: \"%s\": '%c' is given twice", where, alphabet, *p);
       free(c);
       return 1;
     }
@@ -56,7 +61,7 @@ static int seq_init(const bn_config *cfg, void **out, bn_domain_info *info, char
     c->alphabet[c->n_symbols++] = (char)*p;
   }
   if (c->n_symbols == 0) {
-    snprintf(err, errlen, "domain.exec.alphabet is empty");
+    snprintf(err, errlen, "%s: domain.exec.alphabet is empty", where);
     free(c);
     return 1;
   }

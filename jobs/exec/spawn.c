@@ -8,16 +8,30 @@
  * where there is none, the loop wakes every few milliseconds to look. The program is
  * looked at with waitid(WNOWAIT) and reaped only after its group is killed: while it is an
  * unreaped zombie its process id, which is also the group's id, cannot be reused, so the
- * kill can never reach an unrelated process. */
+ * kill can never reach an unrelated process.
+ *
+ * Descendants that left the group (setsid, a double fork: daemons) escape that kill. So
+ * this process makes itself a child subreaper (PR_SET_CHILD_SUBREAPER) before its first
+ * run: orphans are then reparented to it, not to init. After each run it ends them: its
+ * children that started after it became a subreaper, are not a program still running
+ * (nor carry a running program's BANYAN_JOB_ID) are killed with SIGKILL and reaped, round
+ * after round (each round's victims hand their own children to it) until none is left.
+ * Looking for them costs little: a descendant's process id is above the program's, so
+ * only the ids handed out since the spawn are looked at in /proc (every process when
+ * that is cheaper, or the ids wrapped around). */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/pidfd.h>
+#include <sys/prctl.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -30,8 +44,165 @@ extern char **environ;
 
 enum {
   READ_CHUNK = 65536,
-  FALLBACK_POLL_MS = 5 /* how often to look for the program's end without a pidfd */
+  FALLBACK_POLL_MS = 5, /* how often to look for the program's end without a pidfd */
+  RANGE_MAX = 4096,     /* more new process ids than this: read all of /proc instead */
+  MAX_ROUNDS = 1000,    /* of the orphan sweep (each round ends a generation) */
+  TAG_LEN = 48          /* "BANYAN_JOB_ID=<id>" */
 };
+
+/* ---- orphans ------------------------------------------------------------------------ */
+
+static pthread_once_t reaper_once = PTHREAD_ONCE_INIT;
+static bool reaper;                    /* this process is a child subreaper */
+static unsigned long long reaper_since; /* from then (clock ticks since boot, as /proc shows) */
+
+/* The runs going on in this process (bn__exec_run is thread-safe): their programs and their
+ * descendants are not orphans. Guarded by runs_mu, also held from before a spawn until the
+ * run is listed, so a sweep never sees a program it does not know. */
+typedef struct running {
+  bool used;
+  pid_t pid; /* 0 until spawned */
+  char tag[TAG_LEN]; /* the BANYAN_JOB_ID=... its descendants inherit, "" if none */
+} running;
+static pthread_mutex_t runs_mu = PTHREAD_MUTEX_INITIALIZER;
+static running *runs;
+static size_t n_runs;
+
+static void become_reaper(void) {
+  struct timespec now;
+  if (clock_gettime(CLOCK_BOOTTIME, &now) != 0) return;
+  const long tick = sysconf(_SC_CLK_TCK);
+  if (tick <= 0) return;
+  reaper_since = (unsigned long long)now.tv_sec * (unsigned long long)tick +
+                 (unsigned long long)now.tv_nsec / (1000000000ull / (unsigned long long)tick);
+  reaper = prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0;
+}
+
+/* List a run (runs_mu held); its slot, or SIZE_MAX when memory runs out (it then runs
+ * unlisted: only a concurrent sweep could mistake its descendants for orphans). */
+static size_t run_listed(char *const *envp) {
+  size_t i = 0;
+  while (i < n_runs && runs[i].used) i++;
+  if (i == n_runs) {
+    running *more = realloc(runs, (n_runs + 4) * sizeof *more);
+    if (!more) return SIZE_MAX;
+    memset(more + n_runs, 0, 4 * sizeof *more);
+    runs = more;
+    n_runs += 4;
+  }
+  runs[i] = (running){.used = true};
+  for (char *const *e = envp ? envp : environ; e && *e; e++)
+    if (strncmp(*e, "BANYAN_JOB_ID=", 14) == 0) {
+      snprintf(runs[i].tag, sizeof runs[i].tag, "%s", *e);
+      break;
+    }
+  return i;
+}
+
+/* Read a small /proc file into buf (NUL-terminated); its length, or -1. */
+static ssize_t read_small(const char *path, char *buf, size_t n) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  size_t got = 0;
+  while (got < n - 1) {
+    ssize_t r = read(fd, buf + got, n - 1 - got);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) break;
+    got += (size_t)r;
+  }
+  close(fd);
+  buf[got] = '\0';
+  return (ssize_t)got;
+}
+
+/* The last process id handed out in this pid namespace (/proc/loadavg), or -1. */
+static pid_t last_pid(void) {
+  char buf[128];
+  if (read_small("/proc/loadavg", buf, sizeof buf) <= 0) return -1;
+  const char *sp = strrchr(buf, ' ');
+  long v = sp ? strtol(sp + 1, NULL, 10) : -1;
+  return v > 0 ? (pid_t)v : -1;
+}
+
+/* Whether the environment of process p holds a running program's tag (runs_mu held). */
+static bool holds_running_tag(pid_t p) {
+  bool any = false;
+  for (size_t i = 0; i < n_runs; i++) any |= runs[i].used && runs[i].tag[0];
+  if (!any) return false;
+  char path[64], env[16384];
+  snprintf(path, sizeof path, "/proc/%d/environ", (int)p);
+  ssize_t n = read_small(path, env, sizeof env);
+  for (ssize_t at = 0; at < n; at += (ssize_t)strlen(env + at) + 1)
+    if (strncmp(env + at, "BANYAN_JOB_ID=", 14) == 0) {
+      for (size_t i = 0; i < n_runs; i++)
+        if (runs[i].used && strcmp(runs[i].tag, env + at) == 0) return true;
+      return false;
+    }
+  return false;
+}
+
+/* End process p if it is an orphan left by a finished run: a child of this process,
+ * started since it became a subreaper, neither a running program nor one of its
+ * descendants. 1 if it was killed and reaped. */
+static int end_if_orphan(pid_t p, pid_t self) {
+  char path[64], stat[1024];
+  snprintf(path, sizeof path, "/proc/%d/stat", (int)p);
+  if (read_small(path, stat, sizeof stat) <= 0) return 0;
+  const char *f = strrchr(stat, ')'); /* the command may hold blanks and parentheses */
+  if (!f) return 0;
+  /* After ") ": state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime
+   * stime cutime cstime priority nice threads itrealvalue starttime */
+  char state = 0;
+  int ppid = 0;
+  unsigned long long start = 0;
+  if (sscanf(f + 1, " %c %d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu", &state,
+             &ppid, &start) != 3 ||
+      ppid != (int)self || start < reaper_since)
+    return 0;
+  pthread_mutex_lock(&runs_mu);
+  bool spare = false;
+  for (size_t i = 0; i < n_runs && !spare; i++) spare = runs[i].used && runs[i].pid == p;
+  if (!spare && state != 'Z') spare = holds_running_tag(p);
+  int pidfd = -1;
+  if (!spare) {
+    pidfd = pidfd_open(p, 0); /* refuses a thread that is not its process's leader */
+    if (pidfd >= 0)
+      pidfd_send_signal(pidfd, SIGKILL, NULL, 0);
+    else if (errno == ENOSYS)
+      kill(p, SIGKILL); /* a child of ours: its id cannot be reused before we reap it */
+    else
+      spare = true;
+  }
+  pthread_mutex_unlock(&runs_mu);
+  if (spare) return 0;
+  pid_t r;
+  int status;
+  do r = waitpid(p, &status, 0);
+  while (r < 0 && errno == EINTR);
+  if (pidfd >= 0) close(pidfd);
+  return r == p;
+}
+
+/* End the orphans the run of program `pid` (just reaped) may have left. */
+static void sweep(pid_t pid) {
+  if (!reaper) return;
+  const pid_t self = getpid();
+  for (int round = 0; round < MAX_ROUNDS; round++) {
+    const pid_t last = last_pid();
+    if (last == pid) return; /* no process was started since the program */
+    int ended = 0;
+    if (last > pid && last - pid <= RANGE_MAX) {
+      for (pid_t p = pid + 1; p <= last; p++) ended += end_if_orphan(p, self);
+    } else { /* ids wrapped around, too many new ones, or no /proc/loadavg: every process */
+      DIR *d = opendir("/proc");
+      if (!d) return;
+      for (struct dirent *e; (e = readdir(d));)
+        if (e->d_name[0] >= '1' && e->d_name[0] <= '9') ended += end_if_orphan((pid_t)atoi(e->d_name), self);
+      closedir(d);
+    }
+    if (!ended) return;
+  }
+}
 
 /* Move a pipe end off fds 0-2 (when this process runs with one of them closed), so the
  * child's dup2 onto 0 or 1 never meets the same number and keeps close-on-exec. */
@@ -153,8 +324,18 @@ void bn__exec_run(const bn__exec_spec *spec, bn__exec_result *res) {
     close_fd(&in[1]);
     return;
   }
+  pthread_once(&reaper_once, become_reaper);
   pid_t pid = -1;
+  pthread_mutex_lock(&runs_mu);
+  const size_t slot = run_listed(spec->envp);
   int e = start(spec, in[0], out[1], &pid);
+  if (slot != SIZE_MAX) {
+    if (e)
+      runs[slot].used = false;
+    else
+      runs[slot].pid = pid;
+  }
+  pthread_mutex_unlock(&runs_mu);
   close_fd(&in[0]);
   close_fd(&out[1]);
   if (e) {
@@ -228,6 +409,12 @@ void bn__exec_run(const bn__exec_spec *spec, bn__exec_result *res) {
    * pipe still holds, which includes everything written before the kill. */
   int status = 0, lost = 0;
   finish(pid, &status, &lost);
+  if (slot != SIZE_MAX) {
+    pthread_mutex_lock(&runs_mu);
+    runs[slot].used = false;
+    pthread_mutex_unlock(&runs_mu);
+  }
+  sweep(pid);
   if (end == BN__EXEC_EXITED && out[0] >= 0) {
     int d = drain(out[0], res, &cap, spec->max_output);
     if (d < 0) end = d == -1 ? BN__EXEC_TOO_LONG : BN__EXEC_CANNOT_RUN;

@@ -113,6 +113,14 @@ static int syn_init(const bn_config *cfg, void **out, bn_domain_info *info, char
     return 1;
   }
   if (bn__synthetic_setup(ctx, &p, err, errlen)) {
+    /* "domain.synthetic.KEY ...": put where the config set KEY in front, as for any option. */
+    char key[64] = "", where[4200] = "";
+    if (sscanf(err, "%63[a-z_.]", key) == 1 && strncmp(key, "domain.synthetic.", 17) == 0) {
+      char *why = strdup(err);
+      bn_config_where(cfg, key, where, sizeof where);
+      if (why) snprintf(err, errlen, "%s: %s", where, why);
+      free(why);
+    }
     free(ctx);
     return 1;
   }

@@ -1,8 +1,8 @@
 /* `banyan export --csv`: the results table as RFC 4180 CSV, one line per job in log order,
  * streamed from the segments a strip at a time (bounded memory for any run length).
- * Numbers are printed losslessly (%.17g), kind and status by name, the reason and the
- * state (readable via the domain, hex without one) always quoted with quotes doubled, so
- * commas, quotes and newlines in them cannot break a row. */
+ * Numbers are printed losslessly (%.17g), kind and status by name, the failure's kind and
+ * detail and the state (readable via the domain, hex without one) always quoted with
+ * quotes doubled, so commas, quotes and newlines in them cannot break a row. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,7 +11,7 @@
 
 static const char header[] =
     "job_id,iteration,seed,kind,status,attempts,sample,engine,reward,t_created,t_sent,t_started,t_finished,"
-    "t_received,reason,state\n";
+    "t_received,failure_kind,failure_detail,state\n";
 
 static void put_quoted(FILE *out, const char *s, size_t max) {
   putc('"', out);
@@ -46,7 +46,9 @@ static void put_row(FILE *out, const bn_result_row *r) {
           (unsigned long long)r->job_id, (unsigned long long)r->seed, kind_text(r->kind, kb, sizeof kb),
           status_text(r->status, sb, sizeof sb), (unsigned)r->attempts, sample, (int)r->engine, r->reward, r->t_created,
           r->t_sent, r->t_started, r->t_finished, r->t_received);
-  put_quoted(out, r->reason, sizeof r->reason);
+  put_quoted(out, r->failure_kind, sizeof r->failure_kind);
+  putc(',', out);
+  put_quoted(out, r->failure_detail, sizeof r->failure_detail);
   putc(',', out);
 }
 

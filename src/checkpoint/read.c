@@ -26,7 +26,9 @@ static bn_err read_root(bn__rd *r, bn_snapshot *s) {
                        BN_CHECKPOINT_FORMAT_VERSION,
                        version == 2 ? "; version 2 files come from banyan before streaming results: resume them "
                                       "with that banyan, or start the run again"
-                                    : "");
+                       : version == 3 ? "; version 3 files come from banyan before failures were kept as kind and "
+                                        "detail: resume them with that banyan, or start the run again"
+                                      : "");
   size_t n = 0;
   const bn__attr *attrs = bn__root_attrs(&n);
   for (size_t i = 0; i < n; i++) {

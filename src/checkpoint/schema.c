@@ -19,8 +19,8 @@
 
 static const bn__attr root_attrs[] = {
     {"format_version", BN__F_U32, BN__NOT_IN_SNAPSHOT, BN_CHECKPOINT_FORMAT_VERSION, BN_CHECKPOINT_FORMAT_VERSION,
-     "3 (version 3: results in segment files, /results a virtual dataset over them). A reader refuses any other "
-     "value; version 2 files are refused with a message naming the version.", 0},
+     "4 (version 4: failures as kind and detail; version 3: results in segment files, /results a virtual "
+     "dataset over them). A reader refuses any other value, with a message naming the version.", 0},
     S_(banyan_version, "version of banyan that wrote the file"),
     S_(domain, "domain name (`synthetic`, `circuit`, ...)"),
     A(created, BN__F_F64, 0, 0, "Unix time the run first started"),
@@ -119,7 +119,12 @@ static const bn__field results_fields[] = {
     F(bn_result_row, t_started, BN__F_F64, "Unix time the engine started it"),
     F(bn_result_row, t_finished, BN__F_F64, "Unix time the engine finished it"),
     F(bn_result_row, t_received, BN__F_F64, "Unix time rank 0 received the result"),
-    F(bn_result_row, reason, BN__F_STR, "failure reason, `\"\"` when ok"),
+    F(bn_result_row, failure_kind, BN__F_STR,
+      "kind of failure, the same for every failure of one cause (`exit status`, `signal`, `timeout`, "
+      "`unparsable output`, `non-finite reward`, `event cap`, or the domain's own); `\"\"` when ok"),
+    F(bn_result_row, failure_detail, BN__F_STR,
+      "the failure's detail (`3`, `11 (SIGSEGV)`, `after 60 s`; the domain's text after `KIND: `), cut after a "
+      "word with `…` if longer; `\"\"` when ok or none"),
     {"state", BN__F_STATE, 0, 0, "the state evaluated (for simulate: the terminal reached), uint8[state_size]"},
 };
 
@@ -179,8 +184,13 @@ static const bn__field segments_fields[] = {
 };
 
 static const bn__field failures_fields[] = {
-    F(bn_failure_group, text, BN__F_STR, "failure reason (at most 256 distinct; then `(other reasons)`)"),
-    F(bn_failure_group, count, BN__F_U64, "failed results with this reason"),
+    F(bn_failure_group, kind, BN__F_STR,
+      "kind of failure, as in /results; every kind is counted exactly (past 256 rows, a new kind is counted "
+      "under `(other kinds)`)"),
+    F(bn_failure_group, detail, BN__F_STR,
+      "detail, as in /results (at most 32 distinct per kind and 256 rows in all; then counted under "
+      "`(other details)` of its kind)"),
+    F(bn_failure_group, count, BN__F_U64, "failed results of this kind and detail"),
 };
 
 static const bn__field top_fields[] = {
@@ -209,7 +219,7 @@ const bn__table bn__best_table = TABLE("/best", best_fields, bn_best_row, n_best
 const bn__table bn__segments_table = TABLE("/segments", segments_fields, bn_segment_info, n_segments, segments,
                                            "the committed result segments, in row order");
 const bn__table bn__failures_table = TABLE("/stats/failures", failures_fields, bn_failure_group, n_failure_groups,
-                                           failure_groups, "failed results counted by reason");
+                                           failure_groups, "failed results counted by kind and detail");
 const bn__table bn__top_table = TABLE("/stats/top_evaluations", top_fields, bn_top_row, n_top, top,
                                       "the best single evaluations, best first");
 #undef TABLE

@@ -1,5 +1,5 @@
 /* `banyan inspect`: a readable summary of a snapshot. Sections, in order: run identity,
- * search counters, best states, failures grouped by reason, engine use, checkpoint history
+ * search counters, best states, failures grouped by kind, engine use, checkpoint history
  * (first and last few when long), timeline (first and last rows). Output only: never fails
  * (an allocation failure shortens the failure section, with a note). */
 #include <math.h>
@@ -10,7 +10,7 @@
 #include "checkpoint/checkpoint_impl.h"
 
 #define HISTORY_EDGE 3  /* history rows shown at each end when there are many */
-#define MAX_REASONS 20  /* failure reasons listed, most frequent first */
+#define MAX_KINDS 20  /* kinds of failure listed, most frequent first */
 
 /* Mirrors bn_stop_reason (include/banyan/search.h), which this module does not depend on. */
 static const char *stop_text(uint32_t r) {
@@ -92,14 +92,10 @@ static void put_best(const bn_snapshot *s, const bn_domain *domain, FILE *out) {
 static void put_failures(const bn_snapshot *s, FILE *out) {
   bn_failure_counts fc;
   if (bn_failure_count_groups(s->failure_groups, (size_t)s->n_failure_groups, &fc) != BN_OK) {
-    fprintf(out, "failures by reason\n  (not enough memory to group them)\n");
+    fprintf(out, "failures by kind\n  (not enough memory to group them)\n");
     return;
   }
-  fprintf(out, "failures by reason (%llu of %llu results)\n", (unsigned long long)fc.failed,
-          (unsigned long long)s->completed);
-  for (size_t i = 0; i < fc.n_reasons && i < MAX_REASONS; i++)
-    fprintf(out, "  %10llu  %s\n", (unsigned long long)fc.reasons[i].count, fc.reasons[i].text);
-  if (fc.n_reasons > MAX_REASONS) fprintf(out, "  ... %zu more reasons\n", fc.n_reasons - MAX_REASONS);
+  bn_failure_counts_print(&fc, s->completed, MAX_KINDS, out);
   bn_failure_counts_free(&fc);
 }
 

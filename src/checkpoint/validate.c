@@ -106,7 +106,8 @@ static bn_err check_tallies(const bn_snapshot *s, char *why, size_t whylen) {
     BAD("/stats/failures has %llu reasons (at most %d)", ULL(s->n_failure_groups), BN_FAILURE_REASONS + 1);
   for (uint64_t i = 0; i < s->n_failure_groups; i++) {
     const bn_failure_group *g = &s->failure_groups[i];
-    if (!memchr(g->text, '\0', sizeof g->text)) BAD("/stats/failures row %llu: text is not NUL-terminated", ULL(i));
+    if (!memchr(g->kind, '\0', sizeof g->kind) || !memchr(g->detail, '\0', sizeof g->detail))
+      BAD("/stats/failures row %llu: kind or detail is not NUL-terminated", ULL(i));
     if (g->count > s->failures - sum)
       BAD("/stats/failures counts more than the %llu failures", ULL(s->failures));
     sum += g->count;
@@ -124,7 +125,8 @@ bn_err bn__result_row_check(const bn_snapshot *s, const bn_result_row *r, char *
     BAD("status %u is neither ok (1) nor failed (2)", r->status);
   if (r->job_id >= s->next_iteration)
     BAD("job_id %llu not below next_iteration %llu", ULL(r->job_id), ULL(s->next_iteration));
-  if (!memchr(r->reason, '\0', sizeof r->reason)) BAD("reason is not NUL-terminated");
+  if (!memchr(r->failure_kind, '\0', sizeof r->failure_kind) || !memchr(r->failure_detail, '\0', sizeof r->failure_detail))
+    BAD("failure_kind or failure_detail is not NUL-terminated");
   return BN_OK;
 }
 

@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "banyan/log.h"
@@ -14,15 +15,34 @@
 static void report(FILE *out, const bn_config *cfg, const bn__cfg_entry *e, const char *fmt,
                    ...) BN_PRINTF(4, 5);
 
+/* s with control characters shown as \xNN: a name or value read from a damaged file must
+ * not break the one-line message (a carriage return would hide its start). */
+static void put_visible(FILE *out, const char *s) {
+  for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+    if (*p < 0x20 || *p == 0x7f) fprintf(out, "\\x%02x", *p);
+    else fputc(*p, out);
+}
+
 static void report(FILE *out, const bn_config *cfg, const bn__cfg_entry *e, const char *fmt,
                    ...) {
   if (e->source == BN__CFG_SOURCE_SET) fputs("--set: ", out);
   else fprintf(out, "%s:%d: ", cfg->origins[e->source], e->line);
-  if (e->name) fprintf(out, "%s: ", e->name);
+  if (e->name) {
+    put_visible(out, e->name);
+    fputs(": ", out);
+  }
+  char small[512], *text = small;
   va_list ap;
   va_start(ap, fmt);
-  vfprintf(out, fmt, ap);
+  int n = vsnprintf(small, sizeof small, fmt, ap);
   va_end(ap);
+  if (n >= (int)sizeof small && (text = malloc((size_t)n + 1))) {
+    va_start(ap, fmt);
+    vsnprintf(text, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+  }
+  put_visible(out, text ? text : small);
+  if (text != small) free(text);
   fputc('\n', out);
 }
 

@@ -12,10 +12,13 @@
  * This yields the exact line of every key, syntax error and section header, and rules out
  * inih's continuation lines (a key's value never spans lines). */
 #include <errno.h>
+#include <fcntl.h>
 #include <ini.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "banyan/log.h"
 #include "config_impl.h"
@@ -177,25 +180,83 @@ static void roll_back(bn_config *cfg, size_t mark, int source) {
   if (source >= 0 && (size_t)source + 1 == cfg->norigins) free(cfg->origins[--cfg->norigins]);
 }
 
+/* What kind of file st_mode is, for a refusal. */
+static const char *file_kind(mode_t mode) {
+  if (S_ISFIFO(mode)) return "a FIFO";
+  if (S_ISCHR(mode)) return "a character device";
+  if (S_ISBLK(mode)) return "a block device";
+  if (S_ISDIR(mode)) return "a directory";
+  if (S_ISSOCK(mode)) return "a socket";
+  return "not a regular file";
+}
+
+/* Open a config file for reading: a regular file of at most BN_CONFIG_MAX_FILE_BYTES. A
+ * FIFO, a device or a directory is refused at once (opened without blocking, looked at
+ * before a byte is read). NULL with the reason printed as "FILE: what" otherwise. */
+static FILE *open_config(const char *path) {
+  int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+  if (fd < 0) {
+    bn_error("%s: cannot open the config file: %s", path, strerror(errno));
+    return NULL;
+  }
+  struct stat st;
+  const char *why = NULL;
+  char size[128];
+  bool irregular = false;
+  if (fstat(fd, &st) != 0) {
+    why = strerror(errno);
+  } else if (!S_ISREG(st.st_mode)) {
+    why = file_kind(st.st_mode);
+    irregular = true;
+  } else if (st.st_size > (off_t)BN_CONFIG_MAX_FILE_BYTES) {
+    snprintf(size, sizeof size, "%lld bytes, more than a config file may hold (%u)", (long long)st.st_size,
+             (unsigned)BN_CONFIG_MAX_FILE_BYTES);
+    why = size;
+  }
+  FILE *f = NULL;
+  if (!why && fcntl(fd, F_SETFL, 0) != 0) why = strerror(errno); /* blocking reads from here */
+  if (!why && !(f = fdopen(fd, "r"))) why = strerror(errno);
+  if (why) {
+    bn_error("%s: cannot read the config file: %s%s", path, why,
+             irregular ? " (configurations are read from regular files only)" : "");
+    close(fd);
+  }
+  return f;
+}
+
 bn_err bn_config_load_file(bn_config *cfg, const char *path) {
   bn_err err = BN_OK;
   BN_CHECK(cfg && path, BN_ERR_ARG, "config: NULL argument");
   size_t mark = cfg->nentries;
   source_state st = {.cfg = cfg, .source = -1};
   char *line = NULL;
-  size_t cap = 0;
+  size_t cap = 0, total = 0;
   ssize_t got;
   FILE *f = NULL;
   BN_TRY(add_origin(cfg, path, true, &st.source));
-  f = fopen(path, "r");
-  BN_CHECK_GOTO(f, BN_ERR_IO, "cannot open config file %s: %s", path, strerror(errno));
+  f = open_config(path);
+  if (!f) {
+    err = BN_ERR_IO;
+    goto fail;
+  }
   while ((got = getline(&line, &cap, f)) >= 0) {
+    total += (size_t)got;
+    if (total > BN_CONFIG_MAX_FILE_BYTES) { /* it grew since it was looked at */
+      bn_error("%s: cannot read the config file: more than a config file may hold (%u bytes)", path,
+               (unsigned)BN_CONFIG_MAX_FILE_BYTES);
+      err = BN_ERR_IO;
+      goto fail;
+    }
     st.line++;
     if (got && line[got - 1] == '\n') line[--got] = '\0';
     if ((size_t)got != strlen(line)) BN_TRY(problem(&st, NULL, "line contains a NUL byte"));
     else BN_TRY(read_line(&st, line));
   }
-  BN_CHECK_GOTO(!ferror(f), BN_ERR_IO, "cannot read config file %s: %s", path, strerror(errno));
+  if (ferror(f)) {
+    bn_error("%s: cannot read the config file: %s", path, strerror(errno));
+    err = BN_ERR_IO;
+    goto fail;
+  }
   fclose(f);
   free(line);
   free(st.section);

@@ -143,7 +143,7 @@ void bn__search_apply_one(bn_search *s, uint32_t slot) {
       .t_finished = j->t_finished,
       .t_received = j->t_received,
   };
-  memcpy(row.reason, j->reason, sizeof row.reason);
+  if (j->status != BN_JOB_OK) bn_failure_split(j->reason, row.failure_kind, row.failure_detail);
   bn_err e = bn__results_log_append(s->log, &row, j->result_state);
   if (e != BN_OK) bn__search_fail(s, e);
   atomic_store(&s->slot_busy[slot], 0);

@@ -1,5 +1,5 @@
 /* The end of a run: the table of best states on stdout and the JSON summary for scripts,
- * with the failed jobs counted by reason and by kind (bn_snapshot_count_failures). */
+ * with the failed jobs counted by kind and by reason (bn_failure_count_groups). */
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -9,7 +9,7 @@
 #include "banyan/log.h"
 #include "search/search_impl.h"
 
-enum { PRINTED_REASONS = 10, JSON_REASONS = 100 };
+enum { PRINTED_KINDS = 10, JSON_REASONS = 100 };
 
 /* The failed jobs of the whole run (earlier sessions included), from the tally. */
 static bn_err count_failures(bn_search *s, bn_failure_counts *fc) {
@@ -31,17 +31,6 @@ static void json_string(FILE *f, const char *str) {
       fputc(*p, f);
   }
   fputc('"', f);
-}
-
-/* ,\n  "NAME": {"text": count, ...} for the first `max` groups. */
-static void json_failure_groups(FILE *f, const char *name, const bn_failure_group *g, size_t n, size_t max) {
-  fprintf(f, ",\n  \"%s\": {", name);
-  for (size_t i = 0; i < n && i < max; i++) {
-    fprintf(f, "%s\n    ", i ? "," : "");
-    json_string(f, g[i].text);
-    fprintf(f, ": %llu", (unsigned long long)g[i].count);
-  }
-  fprintf(f, "%s}", n ? "\n  " : "");
 }
 
 static bn_err write_summary(bn_search *s, const bn_engine_stats *eng, const bn_dispatch_stats *ds,
@@ -80,8 +69,7 @@ static bn_err write_summary(bn_search *s, const bn_engine_stats *eng, const bn_d
             (unsigned long long)eng[i].messages, eng[i].busy_seconds, eng[i].cpu_seconds, eng[i].wall_seconds);
   fprintf(f, "%s]", ds->engines ? "\n  " : "");
   /* Over the whole results log; at most JSON_REASONS distinct reasons are listed. */
-  json_failure_groups(f, "failures_by_kind", fc->kinds, fc->n_kinds, SIZE_MAX);
-  json_failure_groups(f, "failures_by_reason", fc->reasons, fc->n_reasons, JSON_REASONS);
+  bn_failure_counts_json(fc, JSON_REASONS, f);
   fprintf(f, ",\n  \"best\": [");
   for (size_t i = 0; i < n_best; i++) {
     char text[256];
@@ -136,13 +124,7 @@ bn_err bn__search_report(bn_search *s, const bn_engine_stats *engines, const cha
            wall > 0 ? (done - s->completed_at_start) / wall : 0.0,
            (unsigned long long)atomic_load(&s->failures), ds.engines, ds.engines == 1 ? "" : "s",
            bn_stop_reason_name((bn_stop_reason)atomic_load(&s->stop)));
-    if (fc.failed > 0) {
-      printf("failures by reason (%llu of %llu results):\n", (unsigned long long)fc.failed,
-             (unsigned long long)atomic_load(&s->completed));
-      for (size_t i = 0; i < fc.n_reasons && i < PRINTED_REASONS; i++)
-        printf("  %10llu  %s\n", (unsigned long long)fc.reasons[i].count, fc.reasons[i].text);
-      if (fc.n_reasons > PRINTED_REASONS) printf("  ... %zu more reasons\n", fc.n_reasons - PRINTED_REASONS);
-    }
+    if (fc.failed > 0) bn_failure_counts_print(&fc, atomic_load(&s->completed), PRINTED_KINDS, stdout);
     if (k > 0 && n > 0) {
       printf("best states (mean reward over >= %llu visits):\n", (unsigned long long)min_visits);
       printf("  rank  mean reward  visits  state\n");

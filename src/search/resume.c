@@ -74,7 +74,7 @@ bn_err bn__search_restore(bn_search *s, const bn_snapshot *snap) {
   for (uint64_t i = 0; i < snap->n_top; i++)
     bn__top_evals_offer(s->top, snap->top_states + i * snap->state_size, snap->top[i].reward, snap->top[i].job_id);
   for (uint64_t i = 0; i < snap->n_failure_groups; i++)
-    BN_CALL(bn_failure_tally_add(&s->failures_by_reason, snap->failure_groups[i].text, snap->failure_groups[i].count));
+    BN_CALL(bn_failure_tally_add_group(&s->failures_by_reason, &snap->failure_groups[i]));
   s->history = malloc((snap->n_history ? snap->n_history : 1) * sizeof *s->history);
   s->timeline = malloc((snap->n_timeline ? snap->n_timeline : 1) * sizeof *s->timeline);
   s->engines_before = malloc((snap->n_engines ? snap->n_engines : 1) * sizeof *s->engines_before);

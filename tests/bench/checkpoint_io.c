@@ -104,12 +104,12 @@ static void build(bn_snapshot *s, uint64_t nodes, uint64_t results) {
                          .t_created = 1.7e9 + (double)i * 1e-3, .t_sent = 1.7e9 + (double)i * 1e-3 + 1e-4,
                          .t_started = 1.7e9 + (double)i * 1e-3 + 2e-4, .t_finished = 1.7e9 + (double)i * 1e-3 + 8e-4,
                          .t_received = 1.7e9 + (double)i * 1e-3 + 9e-4};
-    if (failed) snprintf(r->reason, sizeof r->reason, "timeout");
+    if (failed) snprintf(r->failure_kind, sizeof r->failure_kind, "timeout");
     failures += failed;
     memcpy(states_mem + i * ss, a->states + (i % nodes) * ss, ss);
   }
   s->failure_groups = must(calloc(1, sizeof *s->failure_groups));
-  snprintf(s->failure_groups[0].text, sizeof s->failure_groups[0].text, "timeout");
+  snprintf(s->failure_groups[0].kind, sizeof s->failure_groups[0].kind, "timeout");
   s->failure_groups[0].count = failures;
   s->n_failure_groups = failures ? 1 : 0;
   s->completed = results;

@@ -14,7 +14,7 @@ kind and by reason in the --summary JSON equal to the expected ones, and equal t
 checkpoint's; the graph holds exactly the successful evaluations (/tree backprops); the
 program's stderr reached banyan's; no background sleep of the hanging program is left.
 With engine.retries = 1 every flaky job succeeds with attempts == 2; without, every one
-fails ("exit status 1") after 1 attempt. Run with Debian's /usr/bin/python3 (h5py).
+fails ("exit status: 1") after 1 attempt. Run with Debian's /usr/bin/python3 (h5py).
 Exit status 0 = pass, 1 = fail.
 """
 import collections
@@ -49,15 +49,18 @@ def check(cond, what):
 def expected_reason(job_id):
     """mixed.sh's rule: the reason job `job_id` fails with, or None if it succeeds."""
     if job_id in HANG_IDS:
-        return "timeout after 1 s"
-    return {1: "exit status 3", 2: "killed by signal 11 (SIGSEGV)", 3: 'unparsable output: "garbage"',
-            4: 'non-finite reward "nan"'}.get(job_id % 10)
+        return "timeout: after 1 s"
+    return {1: "exit status: 3", 2: "signal: 11 (SIGSEGV)", 3: 'unparsable output: "garbage"',
+            4: 'non-finite reward: "nan"'}.get(job_id % 10)
 
 
 def kind(reason):
-    """The summary's kind of a reason: its text before the first digit, quote, ( or :."""
-    cut = min([i for i, c in enumerate(reason) if c in '0123456789"(:'] + [len(reason)])
-    return reason[:cut].rstrip(" ") or reason
+    """The kind of a reason "KIND: DETAIL"."""
+    return reason.split(": ", 1)[0]
+
+
+def text(field):
+    return bytes(field).split(b"\0", 1)[0].decode()
 
 
 def stray_sleeps():
@@ -115,7 +118,7 @@ timeout = 1
             for r in res:
                 rows.append({"job_id": int(r["job_id"]), "status": int(r["status"]), "attempts": int(r["attempts"]),
                              "reward": float(r["reward"]),
-                             "reason": bytes(r["reason"]).split(b"\0", 1)[0].decode()})
+                             "reason": ": ".join(t for t in (text(r["failure_kind"]), text(r["failure_detail"])) if t)})
     return p.returncode, data, stderr, rows, backprops
 
 
@@ -171,7 +174,7 @@ def check_flaky(tmp, ranks, retries):
         check(all(r["status"] == 1 and r["attempts"] == 2 for r in rows),
               f"{name}: every job succeeded on attempt 2 (attempts {collections.Counter(r['attempts'] for r in rows)})")
     else:
-        check(s["failures_by_reason"] == {"exit status 1": budget},
+        check(s["failures_by_reason"] == {"exit status: 1": budget},
               f"{name}: without retries every job fails once (got {s['failures_by_reason']})")
         check(all(r["attempts"] == 1 for r in rows), f"{name}: one attempt each")
 
