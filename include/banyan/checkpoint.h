@@ -312,7 +312,7 @@ BN_API void bn_failure_counts_json(const bn_failure_counts *fc, size_t max_reaso
 
 /* --- showing a checkpoint ----------------------------------------------------------- */
 
-/* `banyan inspect`: counters, best states, failures by reason, engine use, checkpoint
+/* `banyan inspect`: counters, best states, failures by kind, engine use, checkpoint
  * history, timeline summary, segments. `domain` may be NULL (states then shown in hex). */
 BN_API void bn_checkpoint_print_summary(const bn_snapshot *snap, const bn_domain *domain, FILE *out);
 /* `banyan inspect --schema`: the tables of the file format as Markdown. */
