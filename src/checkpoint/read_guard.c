@@ -59,14 +59,17 @@ bn_err bn__snapshot_recheck(const bn_snapshot *s, char *why, size_t whylen) {
   return bn__snapshot_check(s, why, whylen);
 }
 
-bn_err bn_checkpoint_read(const char *path, bn_snapshot *out, char *why, size_t whylen) {
-  char scratch[512];
-  if (!why || whylen == 0) {
-    why = scratch;
-    whylen = sizeof scratch;
-  }
-  why[0] = '\0';
-  if (!path || !out) return bn__why(BN_ERR_ARG, why, whylen, "null path or snapshot");
+/* Whether `path` now names another file than the one open on `fd` (a running search
+ * replaced the checkpoint while it was being read). */
+static bool replaced_since(const char *path, int fd) {
+  struct stat a, b;
+  return fstat(fd, &b) == 0 && (stat(path, &a) != 0 || a.st_dev != b.st_dev || a.st_ino != b.st_ino);
+}
+
+/* One attempt; *again is set when it failed because the file was replaced meanwhile (HDF5
+ * cannot open a file through /proc/self/fd once its name is gone). */
+static bn_err read_once(const char *path, bn_snapshot *out, char *why, size_t whylen, bool *again) {
+  *again = false;
   /* O_NONBLOCK: a FIFO given by mistake must not hang the reader. */
   const int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0) return bn__why(BN_ERR_IO, why, whylen, "cannot open %s: %s", path, strerror(errno));
@@ -94,6 +97,7 @@ bn_err bn_checkpoint_read(const char *path, bn_snapshot *out, char *why, size_t 
   if (err == BN_OK) err = bn__snapshot_recheck(&s, why, whylen);
   if (err == BN_OK) err = bn__segments_check_all(path, &s, why, whylen);
 done:
+  if (err != BN_OK && err != BN_ERR_NOMEM) *again = replaced_since(path, fd);
   (void)close(fd);
   if (err != BN_OK) {
     bn_snapshot_free(&s);
@@ -103,4 +107,23 @@ done:
   }
   *out = s;
   return BN_OK;
+}
+
+bn_err bn_checkpoint_read(const char *path, bn_snapshot *out, char *why, size_t whylen) {
+  char scratch[512];
+  if (!why || whylen == 0) {
+    why = scratch;
+    whylen = sizeof scratch;
+  }
+  why[0] = '\0';
+  if (!path || !out) return bn__why(BN_ERR_ARG, why, whylen, "null path or snapshot");
+  /* A reader of a running search's checkpoint may lose the race with its replacement:
+   * read the new file then (it is complete, renamed into place whole). */
+  bn_err err = BN_OK;
+  bool again = true;
+  for (int attempt = 0; again && attempt < 8; attempt++) {
+    why[0] = '\0';
+    err = read_once(path, out, why, whylen, &again);
+  }
+  return err;
 }
