@@ -168,6 +168,21 @@ static uint64_t new_run_id(void) {
   return id;
 }
 
+/* The automatic window (search.max_in_flight = 0): what the engines can hold (`cap`, sized
+ * by the dispatcher from engine.depth and the adaptive batch) and no more. With no engines
+ * (rank 0 runs the jobs itself) more in flight only feeds the search threads: one thread
+ * runs as fast with LOCAL_WINDOW_ONE_THREAD as with 128 (bistability, 200,000 iterations:
+ * 1, 4, 16, 64 and 128 in flight all near 550,000 evaluations/s here) and its search stays
+ * that of a serial one; a team needs a few pieces of work per thread (2 threads: 128 in
+ * flight ran 1.5-2.5x faster than 16). engine.depth cannot raise it beyond that. */
+enum { LOCAL_WINDOW_ONE_THREAD = 16, LOCAL_PIECES_PER_THREAD = 4, LOCAL_WINDOW_TEAM_MIN = 128 };
+static uint32_t automatic_window(uint32_t cap, int engines, int threads, int grain) {
+  if (engines > 0) return cap;
+  if (threads <= 1) return LOCAL_WINDOW_ONE_THREAD;
+  const uint64_t team = (uint64_t)LOCAL_PIECES_PER_THREAD * (uint64_t)threads * (uint64_t)(grain > 0 ? grain : 1);
+  return (uint32_t)(team > LOCAL_WINDOW_TEAM_MIN ? (team < (1u << 20) ? team : (1u << 20)) : LOCAL_WINDOW_TEAM_MIN);
+}
+
 static bn_err setup(bn_search *s, const bn_config *cfg, const bn_domain *domain, MPI_Comm comm,
                     const bn_search_options *opt) {
   int size = 1;
@@ -209,7 +224,7 @@ static bn_err setup(bn_search *s, const bn_config *cfg, const bn_domain *domain,
 
   bn_engine_params ep;
   bn_engine_params_from_config(cfg, &ep);
-  uint32_t cap = bn_dispatcher_max_capacity(&ep, size - 1);
+  uint32_t cap = automatic_window(bn_dispatcher_max_capacity(&ep, size - 1), size - 1, s->threads, s->grain);
   int64_t user_window = bn_config_int(cfg, "search.max_in_flight");
   if (s->deterministic) {
     s->det_window = bn_search_deterministic_window(cfg); /* never the engines' capacity */
