@@ -213,7 +213,7 @@ class Run:
             except (AttributeError, TypeError, ValueError, OSError):
                 same = True
             if not same:
-                raise CheckpointError("%s: replaced while it was opened; open it again" % self.path)
+                raise _Replaced("%s: replaced while it was opened; open it again" % self.path)
         except BaseException:
             self.close()
             raise
@@ -717,6 +717,17 @@ class Run:
         return self._graph_sizes()
 
 
+class _Replaced(CheckpointError):
+    """The running search replaced the checkpoint between its check and HDF5's open."""
+
+
 def open(path, max_rows=MAX_ROWS, require_seal=False):  # noqa: A001  (banyan.open, like h5py.File)
-    """Open a checkpoint: a Run, one consistent view of the run's last checkpoint."""
-    return Run(path, max_rows=max_rows, require_seal=require_seal)
+    """Open a checkpoint: a Run, one consistent view of the run's last checkpoint. A file
+    replaced by the running search while it was being opened is opened again (the new one
+    is complete: it was renamed into place whole)."""
+    for attempt in range(8):
+        try:
+            return Run(path, max_rows=max_rows, require_seal=require_seal)
+        except _Replaced:
+            if attempt == 7:
+                raise
