@@ -487,7 +487,8 @@ static void bn__exec_outcome_should_keep_reasons_within_a_results_row(void) {
   CU_ASSERT(strncmp(why, "unparsable output: \"ggg", 23) == 0);
   CU_ASSERT(strcmp(why + strlen(why) - 5, "g\xe2\x80\xa6\"") == 0);
   /* Words: cut after one. */
-  for (int i = 0; i < 80; i++) memcpy(line + 5 * i, "word ", 5);
+  for (int i = 0; i < 79; i++) memcpy(line + 5 * i, "word ", 5); /* 395 bytes, then the NUL */
+  line[395] = '\0';
   CU_ASSERT(bn__exec_parse_reward(line, strlen(line), &r, why, sizeof why) != 0);
   CU_ASSERT(strlen(why) < BN_JOB_REASON_LEN);
   CU_ASSERT(strcmp(why + strlen(why) - 9, " word\xe2\x80\xa6\"") == 0);
@@ -507,7 +508,7 @@ static void bn__exec_outcome_should_keep_reasons_within_a_results_row(void) {
   const char *error = ": No such file or directory";        /* ... to the error */
   CU_ASSERT(strlen(why) > strlen(error) && strcmp(why + strlen(why) - strlen(error), error) == 0);
   /* A path with directories is shortened from a directory on. */
-  char path[300] = "";
+  char path[400] = ""; /* 30 directories of 10 bytes, "/sim" and the NUL */
   for (int i = 0; i < 30; i++) strcat(path, "/directory");
   strcat(path, "/sim");
   res.code = ENOEXEC;
