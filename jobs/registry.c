@@ -1,4 +1,5 @@
 /* Registry of the built-in domains, and opening/closing a domain on a rank. */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -31,9 +32,10 @@ bn_err bn_domain_open(bn_domain *out, const bn_domain_ops *ops, const bn_config 
            BN_ERR_DOMAIN, "domain '%s' lacks a required function", ops->name ? ops->name : "?");
   bn_domain d = {.ops = ops};
   char why[4608] = ""; /* room for a config location (a path) before the reason */
-  if (ops->init(cfg, &d.ctx, &d.info, why, sizeof why) != 0) {
+  const int rc = ops->init(cfg, &d.ctx, &d.info, why, sizeof why);
+  if (rc != 0) {
     bn_error("domain '%s': %s", ops->name, why[0] ? why : "initialisation failed");
-    return BN_ERR_DOMAIN;
+    return rc == ENOMEM ? BN_ERR_NOMEM : BN_ERR_DOMAIN;
   }
   if (d.info.state_size == 0 || d.info.max_actions <= 0 || d.info.max_depth <= 0) {
     if (ops->fini) ops->fini(d.ctx);

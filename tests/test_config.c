@@ -91,7 +91,7 @@ static void bn_config_core_options_should_list_the_documented_options(void) {
       "search.top", "search.best_min_visits", "search.task_grain", "search.check",
       "search.deterministic", "engine.depth",
       "engine.batch", "engine.max_batch", "engine.message_overhead", "engine.retries", "engine.idle_sleep_max",
-      "checkpoint.enabled", "checkpoint.file", "checkpoint.every_seconds",
+      "engine.heartbeat_seconds", "engine.lost_after", "checkpoint.enabled", "checkpoint.file", "checkpoint.every_seconds",
       "checkpoint.every_evaluations", "checkpoint.max_time_share", "checkpoint.timeline_seconds",
       "checkpoint.buffer_mb", "checkpoint.compression", "checkpoint.drain_seconds",
       "domain.name", "domain.plugin", "exec.command", "exec.timeout", "exec.max_output",
@@ -611,7 +611,7 @@ static void bn_config_print_table_should_list_every_option(void) {
   fclose(out);
   size_t lines = 0;
   for (const char *p = text; *p; p++) lines += *p == '\n';
-  CU_ASSERT_EQUAL(lines, 1 + 39 + 3);
+  CU_ASSERT_EQUAL(lines, 1 + 41 + 3);
   CU_ASSERT_PTR_NOT_NULL(strstr(text, "search.iterations"));
   CU_ASSERT_PTR_NOT_NULL(strstr(text, "[1, 1e15]"));
   CU_ASSERT_PTR_NOT_NULL(strstr(text, "[0, 9223372036854775807]"));

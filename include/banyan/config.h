@@ -130,7 +130,8 @@ BN_API void bn_config_print_table(const bn_config *cfg, FILE *out);
  * load and finalize (their problems are printed to stderr).
  * Returns BN_OK on every rank, or the root's status on every rank when it was not BN_OK (so
  * all ranks can exit alike), or BN_ERR_CONFIG on every rank when some rank could not
- * reproduce the root's config (different declarations, no memory). BN_ERR_MPI if an MPI
+ * reproduce the root's config (different declarations), BN_ERR_NOMEM when one ran out of
+ * memory (a `cfg` of NULL on a rank other than the root stands for that). BN_ERR_MPI if an MPI
  * call failed on this rank: the caller must MPI_Abort, as the other ranks may be waiting. */
 BN_API BN_NODISCARD bn_err bn_config_broadcast(bn_config *cfg, bn_err root_status, int root,
                                                MPI_Comm comm);

@@ -56,7 +56,8 @@ typedef struct bn_domain_ops {
   size_t n_options;
 
   /* Read options from cfg and set up a per-rank context. Return 0 on success; on failure
-   * write a readable reason to err and return non-zero. */
+   * write a readable reason to err and return non-zero: ENOMEM (<errno.h>) when memory ran
+   * out (a runtime error, exit status 1), anything else for options to fix (status 2). */
   int (*init)(const bn_config *cfg, void **ctx, bn_domain_info *info, char *err, size_t errlen);
   void (*fini)(void *ctx); /* may be NULL */
 

@@ -86,6 +86,8 @@ typedef struct bn_engine_params {
   double message_overhead; /* seconds per message assumed by adaptive batching */
   double idle_sleep_max;   /* longest idle back-off sleep, seconds */
   int retries;             /* extra attempts of a failed evaluation (engine.retries) */
+  double heartbeat_seconds; /* a busy engine says it is alive this often (0: never) */
+  double lost_after;       /* rank 0: an engine holding jobs and silent this long is lost (0: never) */
 } bn_engine_params;
 
 /* Fill params from a finalized config. */
@@ -100,9 +102,12 @@ typedef struct bn_engine_stats {
 } bn_engine_stats;
 
 /* The engine loop of ranks >= 1: runs batches from rank 0 of `comm` until told to stop,
- * then sends its statistics. Collective with rank 0's dispatcher. */
+ * then sends its statistics. Collective with rank 0's dispatcher. While a long batch runs
+ * (on a thread of its own) it sends heartbeats every p->heartbeat_seconds; a STOP that
+ * comes meanwhile leaves that batch running and sets *left_running (OUT, may be NULL): the
+ * caller must then not close the domain, and should finalize MPI and exit at once. */
 BN_API BN_NODISCARD bn_err bn_engine_run(const bn_domain *domain, const bn_engine_params *p,
-                                         MPI_Comm comm);
+                                         MPI_Comm comm, int *left_running);
 
 /* --- rank 0 --------------------------------------------------------------------------- */
 
@@ -126,9 +131,13 @@ typedef struct bn_dispatch_hooks {
   bool (*finished)(void *ctx);
   /* Called once per dispatcher pass (progress lines, time limits, signals). */
   void (*tick)(void *ctx);
-  /* True to return at once even with jobs in flight (they are then lost to this process:
-   * the caller must not call bn_dispatcher_shutdown and should abort the engines). */
+  /* True to return at once even with jobs in flight (they stay pending for the caller; the
+   * engines running them drop them when bn_dispatcher_shutdown sends STOP). */
   bool (*give_up)(void *ctx);
+  /* True while no new job may be sent (stopping: what is in the outbox stays there).
+   * Optional (NULL: never held). Then run returns once nothing is in flight and finished()
+   * holds, whatever the outbox holds. */
+  bool (*hold)(void *ctx);
 } bn_dispatch_hooks;
 
 typedef struct bn_dispatch_stats {
@@ -138,6 +147,11 @@ typedef struct bn_dispatch_stats {
   double busy_seconds;     /* sum over engines of time spent inside jobs */
   double mean_batch;       /* jobs per message sent */
   uint32_t capacity;       /* jobs the engines can hold now (sum of effective depths) */
+  int lost;                /* engines lost (silent for engine.lost_after, failed requests,
+                              no answer to STOP): no work goes to them */
+  uint64_t resent;         /* jobs of lost engines sent again to others */
+  uint64_t late_messages;  /* results dropped: from lost engines, or after rank 0 gave up */
+  uint64_t heartbeats;     /* heartbeats received */
 } bn_dispatch_stats;
 
 typedef struct bn_dispatcher bn_dispatcher;
@@ -149,12 +163,25 @@ BN_API BN_NODISCARD bn_err bn_dispatcher_create(bn_dispatcher **d, const bn_doma
                                                 bn_job *jobs, uint32_t n_slots, bn_outbox *outbox);
 /* Largest number of jobs the engines could ever hold (sizing the search's slot table). */
 BN_API uint32_t bn_dispatcher_max_capacity(const bn_engine_params *p, int engines);
-/* Run until hooks->finished() holds and nothing is in flight. Only the thread that
+/* Run until hooks->finished() holds and nothing is in flight (the outbox empty too, unless
+ * held), or hooks->give_up() says so. Engines found lost meanwhile get no more work and
+ * their jobs are sent again to the others (bn_dispatch_stats.lost). Only the thread that
  * initialised MPI may call this. */
 BN_API BN_NODISCARD bn_err bn_dispatcher_run(bn_dispatcher *d, const bn_dispatch_hooks *hooks);
 /* Tell every engine to stop and gather their statistics into per_engine[rank-1] (may be
- * NULL). Collective with the engines' bn_engine_run. */
-BN_API BN_NODISCARD bn_err bn_dispatcher_shutdown(bn_dispatcher *d, bn_engine_stats *per_engine);
+ * NULL; left alone for engines that do not answer). Jobs may still be in flight: engines
+ * drop them, and their late results are dropped here. Waits a bounded time (engines
+ * answer within a poll; lost ones are not waited for). *all_answered (OUT, may be NULL):
+ * every engine answered (none lost), so MPI_Finalize will not wait for a frozen rank (true
+ * with no engines). Collective
+ * with the engines' bn_engine_run. */
+BN_API BN_NODISCARD bn_err bn_dispatcher_shutdown(bn_dispatcher *d, bn_engine_stats *per_engine,
+                                                  bool *all_answered);
+/* STOP to every engine of `comm` without a dispatcher (none was made, e.g. set-up failed
+ * before), waiting a bounded time for their statistics. True if every one answered. */
+BN_API bool bn_engines_stop(MPI_Comm comm, const bn_engine_params *p);
+/* With no engines: the local runner is inside a job (abandoned if the run ends now). */
+BN_API bool bn_dispatcher_job_running(const bn_dispatcher *d);
 BN_API void bn_dispatcher_stats(const bn_dispatcher *d, bn_dispatch_stats *out);
 /* Figures of engine `rank` (1..engines; 0 = rank 0 itself when there are no engines). */
 BN_API void bn_dispatcher_engine_figures(const bn_dispatcher *d, int rank, uint64_t *jobs, uint64_t *failures,

@@ -37,6 +37,16 @@ typedef enum bn_err {
 /* Readable name of an error code; never NULL. Thread-safe. */
 BN_API const char *bn_strerror(bn_err e);
 
+/* The error trail: the BN_CHECK that raised an error and each BN_CALL / BN_TRY frame it
+ * went through on its way up, so that a command that fails can say where, in one line:
+ * "at bn_dispatcher_create (dispatcher.c:115) <- setup (driver.c:229) <- ...". One trail per
+ * process (the last error's): a BN_CHECK starts a new one, and so does a frame whose code
+ * differs from the trail's. Thread-safe. */
+/* Format the trail into buf[n] ("" when there is none). */
+BN_API void bn_error_trail(char *buf, size_t n);
+/* Forget the trail (an error that was handled). */
+BN_API void bn_error_trail_clear(void);
+
 /* Internal: log "file:line:function: expr -> error" (used by the macros below). */
 BN_API void bn__trace(const char *file, int line, const char *func, bn_err e, const char *what);
 /* Internal: log "file:line:function: message" at error level. */

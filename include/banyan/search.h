@@ -25,7 +25,8 @@ typedef enum bn_stop_reason {
   BN_STOP_EXHAUSTED, /* the whole space was exhausted */
   BN_STOP_FULL,      /* the search graph reached search.max_nodes / max_edges */
   BN_STOP_SIGNAL,    /* SIGINT, SIGTERM or SIGUSR1 */
-  BN_STOP_ERROR      /* an error in a search task */
+  BN_STOP_ERROR,     /* an error in a search task */
+  BN_STOP_LOST       /* every engine was lost (engine.lost_after) */
 } bn_stop_reason;
 
 BN_API const char *bn_stop_reason_name(bn_stop_reason r);
@@ -49,8 +50,15 @@ typedef struct bn_search_outcome {
   uint64_t evaluations; /* successful ones */
   uint64_t failures;
   int checkpointed;     /* a final checkpoint was written */
-  int abandoned;        /* jobs were still running at the engines when rank 0 stopped (after a
-                           signal and checkpoint.drain_seconds): the engines must be aborted */
+  int abandoned;        /* rank 0 stopped waiting for jobs in flight (checkpoint.drain_seconds
+                           after a stop other than the budget's): they are pending in the
+                           checkpoint, and the engines dropped them */
+  int signalled;        /* a stop signal was honoured (even after the budget was reached) */
+  int engines_lost;     /* engines lost during the run (engine.lost_after): resume me */
+  int engines_stopped;  /* every engine answered STOP: MPI_Finalize is safe; else the caller
+                           must exit without it (mpirun then ends the lost ranks) */
+  int job_running;      /* with one rank: a job abandoned on the runner thread still runs, so
+                           the domain must not be closed (exit at once) */
 } bn_search_outcome;
 
 /* Ranks a run may have (rank 0 and the engines): `run` and `resume` refuse more before any
@@ -86,8 +94,10 @@ BN_API void bn_search_request_stop(void);
 /* Run a whole search on rank 0 of `comm` (ranks >= 1 must be in bn_engine_run), new or
  * resumed from opt->resume_from. `cfg` and `domain` are borrowed. Prints progress and the
  * best states unless quiet; checkpoints every checkpoint.every_seconds, on a stop signal
- * and at the end. Collective with the engines (it stops them at the end, unless
- * out->abandoned). BN_ERR_CORRUPT if the checkpoint to resume does not hold together. */
+ * and at the end. Collective with the engines: it stops them at the end, also when it
+ * fails (after waiting up to checkpoint.drain_seconds for jobs in flight);
+ * out->engines_stopped says whether all answered. `out` (may be NULL) is filled also on
+ * failure. BN_ERR_CORRUPT if the checkpoint to resume does not hold together. */
 BN_API BN_NODISCARD bn_err bn_search_run(const bn_config *cfg, const bn_domain *domain, MPI_Comm comm,
                                          const bn_search_options *opt, bn_search_outcome *out);
 

@@ -36,7 +36,8 @@ static int circuit_init(const bn_config *cfg, void **ctx, bn_domain_info *info, 
       .delay = bn_config_real(cfg, "domain.circuit.delay"),
   };
   bn__circuit_ctx *c;
-  if (bn__circuit_setup(&p, cfg, &c, err, errlen) != 0) return 1;
+  const int rc = bn__circuit_setup(&p, cfg, &c, err, errlen);
+  if (rc != 0) return rc; /* ENOMEM, or 1 for options to fix */
   *ctx = c;
   *info = c->info;
   return 0;

@@ -3,6 +3,7 @@
  * indices, the root state, the permutation table, the reward's data); and evaluation, which
  * dispatches to the configured reward. Independent of the config module so the tests can
  * build a context directly. */
+#include <errno.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -73,7 +74,7 @@ int bn__circuit_setup(const bn__circuit_params *p, const bn_config *cfg, bn__cir
   bn__circuit_ctx *c = calloc(1, sizeof *c);
   if (!c) {
     snprintf(err, errlen, "out of memory");
-    return 1;
+    return ENOMEM;
   }
   const int n = t.n;
   c->n = n;

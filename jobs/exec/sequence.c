@@ -6,6 +6,7 @@
  *
  * State layout (state_size = length bytes): the symbols placed so far, as characters,
  * then zero bytes. No transpositions (every string is reached one way). */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,7 +43,7 @@ static int seq_init(const bn_config *cfg, void **out, bn_domain_info *info, char
   seq_ctx *c = calloc(1, sizeof *c);
   if (!c) {
     snprintf(err, errlen, "out of memory");
-    return 1;
+    return ENOMEM;
   }
   memset(c->index, -1, sizeof c->index);
   char where[4200];

@@ -5,6 +5,7 @@
  * and the terminals are exactly the states at depth D. No transpositions (canonicalize is
  * NULL). The reward landscape is in landscape.c, the cost model in cost.c, the readable
  * form in text.c; the state layout is described in synthetic.h. */
+#include <errno.h>
 #include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -110,7 +111,7 @@ static int syn_init(const bn_config *cfg, void **out, bn_domain_info *info, char
   bn__synthetic_ctx *ctx = malloc(sizeof *ctx);
   if (!ctx) {
     snprintf(err, errlen, "out of memory");
-    return 1;
+    return ENOMEM;
   }
   if (bn__synthetic_setup(ctx, &p, err, errlen)) {
     /* "domain.synthetic.KEY ...": put where the config set KEY in front, as for any option. */

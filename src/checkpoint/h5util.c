@@ -124,6 +124,8 @@ void bn__h5_message(char *buf, size_t n) {
   (void)H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, find_cause, &c);
 }
 
+void bn__h5_abandoned(void) { atomic_store(&close_failed, 1); }
+
 herr_t bn__h5_close(hid_t *id) {
   if (!id || *id < 0) return 0;
   herr_t r;

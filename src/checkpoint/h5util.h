@@ -53,6 +53,10 @@ void bn__h5_message(char *buf, size_t n);
  * accepts a negative id; sets *id = -1. Returns the close call's status (0 for a negative
  * id), so success paths can check it and cleanup ladders can ignore it. */
 herr_t bn__h5_close(hid_t *id);
+/* A file being written was given up after a failure: HDF5 1.10 may keep remains of it in
+ * its tables (its close flushed into a full disk) and then loops at H5close ("infinite
+ * loop closing library"), so the exit handler skips H5close from now on. */
+void bn__h5_abandoned(void);
 
 /* Checked call: a negative result records the failure (bn__h5_failed) and jumps to `fail`
  * with BN_ERR_HDF5; the public entry point reports it on one line. */

@@ -78,6 +78,7 @@ static void seg_abandon(seg_out *o) {
   (void)bn__h5_close(&o->fspace);
   (void)bn__h5_close(&o->ds);
   if (o->file >= 0) {
+    bn__h5_abandoned();
     /* Free the partial file's blocks first (a full disk is the usual cause), so the
      * metadata flush inside H5Fclose can succeed. */
     if (o->fd >= 0 && ftruncate(o->fd, 0) != 0) bn_debug("cannot truncate %s: %s", o->tmp, strerror(errno));

@@ -316,6 +316,7 @@ bn_err bn__checkpoint_write_file(const char *path, const bn_snapshot *s) {
   return BN_OK;
 fail:
   if (file >= 0) {
+    bn__h5_abandoned();
     /* Free the partial file's blocks first (a full disk is the usual cause), so the
      * metadata flush inside H5Fclose can succeed; the caller removes the file. */
     if (truncate(path, 0) != 0) bn_debug("cannot truncate %s: %s", path, strerror(errno));

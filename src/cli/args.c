@@ -28,7 +28,10 @@ bool bn__cli_parse(int argc, char **argv, const char *command, const char *const
   memset(args, 0, sizeof *args);
   args->max_states = 50000000;
   args->sets = calloc((size_t)argc + 1, sizeof *args->sets);
-  if (!args->sets) return false;
+  if (!args->sets) { /* nothing is set up yet: a runtime error, not a usage one */
+    fprintf(stderr, "banyan %s: out of memory\n", command);
+    exit(BN_EXIT_FAILURE);
+  }
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     const char *v = NULL;

@@ -37,8 +37,8 @@ bn_err bn__cli_config_from_checkpoint(const char *path, const bn_snapshot *snap,
   BN_TRY(bn__cli_new_config(&cfg));
   BN_TRY(bn_config_load_string(cfg, snap->config_text, origin));
   for (int i = 0; args && i < args->n_sets; i++) BN_TRY(bn_config_set(cfg, args->sets[i]));
-  if (bn_config_finalize(cfg, stderr) != BN_OK) {
-    err = BN_ERR_CONFIG;
+  if ((err = bn_config_finalize(cfg, stderr)) != BN_OK) {
+    if (err != BN_ERR_NOMEM) err = BN_ERR_CONFIG; /* no memory: status 1, not 2 */
     goto fail;
   }
   const char *name = bn_config_string(cfg, "domain.name");
@@ -47,10 +47,7 @@ bn_err bn__cli_config_from_checkpoint(const char *path, const bn_snapshot *snap,
     err = BN_ERR_CONFIG;
     goto fail;
   }
-  if (bn__cli_open_domain(cfg, path, domain) != BN_OK) {
-    err = BN_ERR_CONFIG;
-    goto fail;
-  }
+  if ((err = bn__cli_open_domain(cfg, path, domain)) != BN_OK) goto fail; /* BN_ERR_CONFIG or _NOMEM */
   if (domain->info.state_size != snap->state_size) {
     fprintf(stderr, "banyan: %s: states are %llu bytes, the domain's are %zu\n", path,
             (unsigned long long)snap->state_size, domain->info.state_size);
@@ -107,8 +104,8 @@ bn_err bn__cli_reader_config(const char *path, const bn_snapshot *snap, bn_confi
   BN_TRY(bn__cli_new_config(&cfg));
   bn_config_set_declarer(cfg, NULL, NULL);
   BN_TRY(bn_config_load_string(cfg, text, origin));
-  if (bn_config_finalize(cfg, stderr) != BN_OK) {
-    err = BN_ERR_CONFIG;
+  if ((err = bn_config_finalize(cfg, stderr)) != BN_OK) {
+    if (err != BN_ERR_NOMEM) err = BN_ERR_CONFIG;
     goto fail;
   }
   const bool is_plugin = bn_config_string(cfg, "domain.plugin")[0] != '\0';
@@ -127,7 +124,8 @@ bn_err bn__cli_reader_config(const char *path, const bn_snapshot *snap, bn_confi
       goto fail;
     }
     /* Built in: part of banyan, so it may describe states. No exec wrapper: nothing runs. */
-    if (bn_domain_open(domain, ops, cfg) != BN_OK) {
+    if ((err = bn_domain_open(domain, ops, cfg)) != BN_OK) {
+      if (err == BN_ERR_NOMEM) goto fail;
       fprintf(stderr, "%s: [domain.%s]: the domain rejected its configuration (see above)\n", origin, dname);
       err = BN_ERR_CONFIG;
       goto fail;

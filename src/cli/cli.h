@@ -14,7 +14,8 @@ enum {
   BN_EXIT_OK = 0,          /* finished: budget reached, space exhausted or time limit */
   BN_EXIT_FAILURE = 1,     /* a runtime error (message on stderr) */
   BN_EXIT_USAGE = 2,       /* bad command line or configuration; nothing was run */
-  BN_EXIT_INTERRUPTED = 3  /* stopped early by SIGINT/SIGTERM/SIGUSR1: checkpointed, resume me */
+  BN_EXIT_INTERRUPTED = 3, /* stopped early by SIGINT/SIGTERM/SIGUSR1: checkpointed, resume me */
+  BN_EXIT_ENGINE_LOST = 4  /* an engine was lost (frozen, dead): checkpointed, resume me */
 };
 
 /* Arguments common to commands that take a configuration. */

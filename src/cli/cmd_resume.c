@@ -213,6 +213,7 @@ int bn__cmd_resume(int argc, char **argv) {
     status = BN_EXIT_OK;
   } else if (parsed) {
     resume_ctx *ctx = calloc(1, sizeof *ctx);
+    if (!ctx) fprintf(stderr, "banyan resume: out of memory\n");
     status = ctx ? bn__cli_mpi_search(argc, argv, &args, prepare_resume, ctx) : BN_EXIT_FAILURE;
     if (ctx) bn_snapshot_free(&ctx->snap);
     free(ctx);

@@ -32,26 +32,24 @@ bn_err bn__cli_open_domain(const bn_config *cfg, const char *source, bn_domain *
   if (e == BN_ERR_DOMAIN)
     fprintf(stderr, "%s: [domain.%s]: the domain rejected its configuration (see above)\n", source,
             bn_config_string(cfg, "domain.name"));
-  return e == BN_OK ? BN_OK : BN_ERR_CONFIG;
+  return e == BN_OK || e == BN_ERR_NOMEM ? e : BN_ERR_CONFIG; /* no memory is not the user's to fix */
 }
 
 bn_err bn__cli_load(const bn_cli_args *args, bn_config **out, bn_domain *domain) {
   bn_config *cfg = NULL;
   bn_err err = BN_OK;
   BN_TRY(bn__cli_new_config(&cfg));
-  if (bn_config_load_file(cfg, args->config_path) != BN_OK) {
-    err = BN_ERR_CONFIG;
+  /* Anything wrong is the user's to fix (status 2), except running out of memory (1). */
+  if ((err = bn_config_load_file(cfg, args->config_path)) != BN_OK) {
+    if (err != BN_ERR_NOMEM) err = BN_ERR_CONFIG;
     goto fail;
   }
   for (int i = 0; i < args->n_sets; i++) BN_TRY(bn_config_set(cfg, args->sets[i]));
-  if (bn_config_finalize(cfg, stderr) != BN_OK) {
-    err = BN_ERR_CONFIG;
+  if ((err = bn_config_finalize(cfg, stderr)) != BN_OK) {
+    if (err != BN_ERR_NOMEM) err = BN_ERR_CONFIG;
     goto fail;
   }
-  if (bn__cli_open_domain(cfg, args->config_path, domain) != BN_OK) {
-    err = BN_ERR_CONFIG;
-    goto fail;
-  }
+  if ((err = bn__cli_open_domain(cfg, args->config_path, domain)) != BN_OK) goto fail;
   *out = cfg;
   return BN_OK;
 fail:

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "banyan/checkpoint.h"
 #include "banyan/engine.h"
@@ -28,14 +29,39 @@ static void early_on_signal(int sig) {
   bn_search_request_stop();
 }
 
+/* One line for a failed command: what failed, why, and the trail of checked calls it
+ * went through (error.h). */
+static void report_failure(const char *what, bn_err e) {
+  char trail[900];
+  bn_error_trail(trail, sizeof trail);
+  bn_error("%s: %s%s%s", what, bn_strerror(e), trail[0] ? ", " : "", trail);
+}
+
+/* MPI itself failed (or a failure leaves ranks that cannot be told to stop): end every
+ * rank. With one rank there is nothing to abort: finalize and return the status. */
 static int mpi_fatal(MPI_Comm comm, const char *what, bn_err e) {
-  bn_error("%s: %s; aborting all ranks", what, bn_strerror(e));
+  report_failure(what, e);
+  int size = 1;
+  if (MPI_Comm_size(MPI_COMM_WORLD, &size) == MPI_SUCCESS && size == 1) {
+    if (comm != MPI_COMM_WORLD && comm != MPI_COMM_NULL) MPI_Comm_free(&comm);
+    MPI_Finalize();
+    return BN_EXIT_FAILURE;
+  }
   MPI_Abort(comm, BN_EXIT_FAILURE);
   return BN_EXIT_FAILURE;
 }
 
+/* End this process now with `status`, without MPI_Finalize: a rank that cannot be stopped
+ * (lost, or inside a job) would keep MPI_Finalize waiting. Under mpirun, a status other
+ * than 0 makes it end the other ranks; the checkpoint is written already. */
+static _Noreturn void leave_now(int status) {
+  fflush(stdout);
+  fflush(stderr);
+  _exit(status);
+}
+
 int bn__cli_mpi_search(int argc, char **argv, const bn_cli_args *args, bn_cli_prepare_fn prepare, void *ctx) {
-  int provided = 0, rank = 0, status = BN_EXIT_OK;
+  int provided = 0, rank = 0, status = BN_EXIT_OK, job_running = 0;
   bn__catch_stop_signals(early_on_signal);
   if (MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS) {
     fprintf(stderr, "banyan: MPI_Init_thread failed\n");
@@ -69,11 +95,10 @@ int bn__cli_mpi_search(int argc, char **argv, const bn_cli_args *args, bn_cli_pr
   if (rank == 0) {
     prepared = prepare(args, &cfg, &domain, &opt, ctx);
     if (prepared != BN_OK) {
-      bn_config_destroy(&cfg);
-      if (bn__cli_new_config(&cfg) != BN_OK) return mpi_fatal(comm, "config", BN_ERR_NOMEM);
+      bn_config_destroy(&cfg); /* reported already; the broadcast passes it on without a config */
     }
   } else if (bn__cli_new_config(&cfg) != BN_OK) {
-    return mpi_fatal(comm, "config", BN_ERR_NOMEM);
+    bn_config_destroy(&cfg); /* the broadcast makes every rank stop */
   }
   /* A preparation failure travels with the configuration: every rank stops before work,
    * with the same status (2 for a configuration to fix, 1 for an unusable checkpoint). */
@@ -88,28 +113,46 @@ int bn__cli_mpi_search(int argc, char **argv, const bn_cli_args *args, bn_cli_pr
   if (rank == 0) {
     bn_search_outcome outcome = {0};
     bn_err e = bn_search_run(cfg, &domain, comm, &opt, &outcome);
-    if (e != BN_OK) return mpi_fatal(comm, "the search failed", e);
-    status = outcome.reason == BN_STOP_SIGNAL ? BN_EXIT_INTERRUPTED : BN_EXIT_OK;
-    if (outcome.abandoned) {
-      /* Engines are still inside jobs that are pending in the checkpoint. */
-      fflush(stdout);
-      MPI_Abort(comm, status);
+    if (e != BN_OK) {
+      report_failure("the search failed", e);
+      status = BN_EXIT_FAILURE;
+    } else if (outcome.engines_lost > 0) {
+      status = BN_EXIT_ENGINE_LOST;
+    } else if (outcome.signalled && (outcome.reason == BN_STOP_SIGNAL || outcome.abandoned)) {
+      status = BN_EXIT_INTERRUPTED; /* also a signal during the last jobs of the budget */
+    } else {
+      status = BN_EXIT_OK;
     }
+    if (outcome.engines_lost > 0 && e == BN_OK)
+      bn_error("%d engine%s lost: the run is checkpointed; resume it (exit status %d)", outcome.engines_lost,
+               outcome.engines_lost == 1 ? " was" : "s were", status);
+    if (!outcome.engines_stopped) leave_now(status);
+    job_running = outcome.job_running;
   } else {
     bn_err e = bn_domain_open_configured(&domain, cfg);
-    if (e != BN_OK) return mpi_fatal(comm, "opening the domain on an engine", e);
+    if (e != BN_OK) {
+      /* Rank 0 finds this engine silent and carries on without it, or mpirun ends the run. */
+      report_failure("opening the domain on an engine", e);
+      leave_now(BN_EXIT_FAILURE);
+    }
     bn__catch_stop_signals(engine_on_signal);
     bn_engine_params ep;
     bn_engine_params_from_config(cfg, &ep);
-    e = bn_engine_run(&domain, &ep, comm);
-    if (e != BN_OK) return mpi_fatal(comm, "the engine failed", e);
+    e = bn_engine_run(&domain, &ep, comm, &job_running);
+    if (e != BN_OK) {
+      report_failure("the engine failed", e);
+      leave_now(BN_EXIT_FAILURE);
+    }
   }
 
 done:
-  bn_domain_close(&domain);
+  /* A job left running on a runner thread still uses the domain: leave it open, and end
+   * the process right after MPI without running exit handlers under that thread. */
+  if (!job_running) bn_domain_close(&domain);
   bn_config_destroy(&cfg);
   free((void *)opt.checkpoint_path);
   MPI_Comm_free(&comm);
   MPI_Finalize();
+  if (job_running) leave_now(status);
   return status;
 }

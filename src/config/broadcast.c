@@ -26,19 +26,25 @@ static bn_err mpi_failed(const char *call, int rc) {
   return BN_ERR_MPI;
 }
 
+/* A rank's part of the broadcast: 1 it went well, 0 it failed, -1 out of memory (the
+ * allreduce takes the minimum, so every rank learns the worst). */
+enum { PART_NOMEM = -1, PART_FAILED = 0, PART_OK = 1 };
+
 /* A non-root rank: load and finalize the root's text, which must come back unchanged. */
-static bool adopt(bn_config *cfg, const char *text, int root) {
+static int adopt(bn_config *cfg, const char *text, int root) {
   char origin[48];
   snprintf(origin, sizeof origin, "(config from rank %d)", root);
-  if (bn_config_load_string(cfg, text, origin) != BN_OK) return false;
-  if (bn_config_finalize(cfg, stderr) != BN_OK) return false;
+  bn_err e = bn_config_load_string(cfg, text, origin);
+  if (e == BN_OK) e = bn_config_finalize(cfg, stderr);
+  if (e != BN_OK) return e == BN_ERR_NOMEM ? PART_NOMEM : PART_FAILED;
   char *mine = bn_config_effective_text(cfg);
-  bool same = mine && !strcmp(mine, text);
-  if (mine && !same)
+  if (!mine) return PART_NOMEM;
+  bool same = !strcmp(mine, text);
+  if (!same)
     bn_error("config: the config received differs once read back here "
              "(are the same options declared on every rank?)");
   free(mine);
-  return same;
+  return same ? PART_OK : PART_FAILED;
 }
 
 bn_err bn_config_broadcast(bn_config *cfg, bn_err root_status, int root, MPI_Comm comm) {
@@ -46,14 +52,16 @@ bn_err bn_config_broadcast(bn_config *cfg, bn_err root_status, int root, MPI_Com
   if ((rc = MPI_Comm_rank(comm, &rank)) != MPI_SUCCESS) return mpi_failed("MPI_Comm_rank", rc);
   bool is_root = rank == root;
   char *text = NULL;
-  int ok = 1;                /* this rank's part went well */
+  int ok = PART_OK;          /* this rank's part */
   int64_t head[2] = {0, 0}; /* root: {config is valid, text length} */
 
   if (is_root && root_status != BN_OK) head[1] = (int64_t)root_status; /* passed on to every rank */
   if (is_root && root_status == BN_OK) {
     if (!cfg || !cfg->finalized) bn_error("config: broadcast of a config that is not finalized");
-    else if (!(text = bn_config_effective_text(cfg))) bn_error("config: no effective text");
-    else {
+    else if (!(text = bn_config_effective_text(cfg))) {
+      bn_error("config: out of memory for the effective text");
+      head[1] = (int64_t)BN_ERR_NOMEM;
+    } else {
       head[0] = 1;
       head[1] = (int64_t)strlen(text);
     }
@@ -69,12 +77,14 @@ bn_err bn_config_broadcast(bn_config *cfg, bn_err root_status, int root, MPI_Com
 
   size_t len = (size_t)head[1];
   if (!is_root) {
-    if (!cfg || cfg->finalized || cfg->nentries) {
+    if (!cfg) {
+      ok = PART_NOMEM; /* the caller could not make one */
+    } else if (cfg->finalized || cfg->nentries) {
       bn_error("config: broadcast needs a config with options declared and nothing loaded");
-      ok = 0;
+      ok = PART_FAILED;
     } else if (!(text = malloc(len + 1))) {
       bn_error("config: out of memory for the broadcast config");
-      ok = 0;
+      ok = PART_NOMEM;
     }
   }
   char scratch[CHUNK];
@@ -91,9 +101,10 @@ bn_err bn_config_broadcast(bn_config *cfg, bn_err root_status, int root, MPI_Com
   }
   free(text);
 
-  int all_ok = 0;
+  int all_ok = PART_FAILED;
   if ((rc = MPI_Allreduce(&ok, &all_ok, 1, MPI_INT, MPI_MIN, comm)) != MPI_SUCCESS)
     return mpi_failed("MPI_Allreduce", rc);
-  if (!all_ok && ok) bn_error("config: another rank could not take the config");
-  return all_ok ? BN_OK : BN_ERR_CONFIG;
+  if (all_ok != PART_OK && ok == PART_OK)
+    bn_error("config: another rank could not take the config%s", all_ok == PART_NOMEM ? " (out of memory)" : "");
+  return all_ok == PART_OK ? BN_OK : all_ok == PART_NOMEM ? BN_ERR_NOMEM : BN_ERR_CONFIG;
 }

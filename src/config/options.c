@@ -47,6 +47,12 @@ static const bn_option core_options[] = {
             "extra attempts of a failed evaluation on the same engine (every failure is logged)"),
     REAL_OPT("engine.idle_sleep_max", "0.001", 1e-6, 1,
              "longest back-off sleep of an idle engine (seconds)"),
+    REAL_OPT("engine.heartbeat_seconds", "1", 0, 3600,
+             "while a job runs, an engine tells rank 0 it is alive this often (seconds; 0: never)"),
+    REAL_OPT("engine.lost_after", "60", 0, 1e6,
+             "an engine that holds jobs and is not heard from for this long (no result, no heartbeat) is "
+             "lost: its jobs go to the other engines and the run ends with status 4, resume me (seconds; "
+             "0: never)"),
     BOOL_OPT("checkpoint.enabled", "true", "write HDF5 checkpoints of the run"),
     STRING_OPT("checkpoint.file", "",
                "checkpoint file (empty: CONFIG's name with .h5, in the current directory)"),

@@ -8,7 +8,17 @@
  * a batch queued, so cheap jobs travel in full batches while no engine ever starves.
  * Adaptive batching sizes batch_e so the assumed per-message overhead stays under 5% of
  * the engine's measured job time; depth_e = max(engine.depth, 2 batch_e) keeps the next
- * batch waiting at the engine. With no engines it runs the jobs itself. */
+ * batch waiting at the engine. With no engines it runs the jobs itself: cheap ones inline,
+ * long ones one at a time on a job runner thread (runner.h), so that it keeps ticking
+ * (signals, time limits, checkpoints) while a job runs.
+ *
+ * Liveness: rank 0 hears from an engine that holds jobs at least every
+ * engine.heartbeat_seconds (its results, or a heartbeat: a RESULTS message without records,
+ * sent while a long job runs). An engine that holds jobs and is silent for
+ * engine.lost_after seconds (frozen, dead, or its node gone), or whose requests fail, is
+ * lost: it gets no more work, its jobs go back to the outbox for the other engines (same
+ * ids and seeds), and whatever it sends later is dropped. Silence while rank 0 itself was
+ * not listening (a pass that took long) does not count. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,22 +27,46 @@
 #include "banyan/engine.h"
 #include "banyan/log.h"
 #include "engine/backoff.h"
+#include "engine/runner.h"
 #include "engine/wire.h"
 
 enum { LOCAL_RUN_PER_PASS = 64, LOCAL_CAPACITY = 128 };
+/* Batches one engine holds at most, whatever engine.depth says: an engine takes its
+ * messages in order, so a STOP (or anything else) reaches it only after those before it,
+ * and with a huge depth of small batches that could be hours of work. */
+enum { MAX_MESSAGES_HELD = 16 };
 static const double overhead_share = 0.05; /* target: message overhead / job time */
 static const double ewma_weight = 0.2;
 static const double dispatcher_max_sleep = 100e-6;
+/* Longest wait for a job of the local runner per pass (the pass's idle sleep). */
+static const double local_wait_seconds = 5e-3;
+/* A pass that comes this long after the previous liveness check means rank 0 was away. */
+static const double away_seconds = 0.5;
+enum { STOP_BYTES = sizeof(bn_wire_header) + sizeof(bn_wire_stop) };
 
 typedef struct engine_state {
   uint32_t in_flight; /* jobs sent and not answered */
+  uint32_t messages;  /* batches sent and not answered */
   uint32_t batch;     /* jobs per message now */
   uint32_t depth;     /* jobs it may hold now */
   double job_time;    /* EWMA seconds per job; < 0 until measured */
   uint64_t jobs, failures;
   double busy;        /* seconds inside jobs */
   void *rbuf;         /* pre-posted receive buffer */
+  uint64_t batches;   /* BATCH messages sent to it */
+  double last_heard;  /* bn_mtime() of its last message, or of work sent to it idle */
+  int lost;           /* gets no more work; its messages are dropped */
 } engine_state;
+
+/* The local runner's job (no engines): one job, packed as a message, so that an abandoned
+ * runner never touches the search's records. */
+typedef struct local_work {
+  const bn_domain *domain;
+  int retries;
+  void *in, *out;
+  size_t job_rec, res_rec;
+  bn_engine_stats stats;
+} local_work;
 
 struct bn_dispatcher {
   const bn_domain *domain;
@@ -58,6 +92,14 @@ struct bn_dispatcher {
   uint32_t *done_slots;  /* slots finished in this pass, [n_slots] */
   size_t n_done;
   unsigned char *local_terminal; /* local mode scratch */
+  int *sbuf_rank;        /* [n_sends]: the engine a send buffer went to */
+
+  /* Local mode: long jobs on the runner, cheap ones inline. */
+  bn_runner *runner;
+  local_work *work;      /* the runner's job (kept if abandoned) */
+  double local_job_time; /* EWMA seconds per job, < 0 until measured */
+
+  double lost_after, next_check, last_check; /* liveness */
 
   bn_dispatch_stats stats;
   uint32_t rotate; /* round-robin start for ties */
@@ -116,11 +158,32 @@ bn_err bn_dispatcher_create(bn_dispatcher **out, const bn_domain *domain, const 
                     d->local_terminal,
                 BN_ERR_NOMEM, "no memory for the dispatcher");
   for (uint32_t s = 0; s < n_slots; s++) d->slot_engine[s] = -1;
+  d->local_job_time = -1;
+  d->lost_after = p->lost_after;
+  if (d->lost_after > 0 && p->heartbeat_seconds > 0 && d->lost_after < 3 * p->heartbeat_seconds) {
+    bn_warn("engine.lost_after = %g s is less than three heartbeats (engine.heartbeat_seconds = %g s): using %g s",
+            p->lost_after, p->heartbeat_seconds, 3 * p->heartbeat_seconds);
+    d->lost_after = 3 * p->heartbeat_seconds;
+  }
+  if (d->lost_after > 0 && p->heartbeat_seconds <= 0 && n > 0)
+    bn_warn("engine.heartbeat_seconds = 0: an engine inside a job longer than engine.lost_after = %g s will be "
+            "taken for a lost one",
+            d->lost_after);
+  d->last_check = bn_mtime();
+  if (n == 0) {
+    BN_TRY(bn__runner_create(&d->runner));
+    d->work = calloc(1, sizeof *d->work);
+    BN_CHECK_GOTO(d->work, BN_ERR_NOMEM, "no memory for the dispatcher");
+    d->work->in = malloc(bn__wire_message_size(1, d->job_rec));
+    d->work->out = malloc(bn__wire_message_size(1, d->res_rec));
+    BN_CHECK_GOTO(d->work->in && d->work->out, BN_ERR_NOMEM, "no memory for the dispatcher");
+  }
   for (int i = 0; i < n; i++) {
     engine_state *e = &d->eng[i];
     e->batch = initial_batch(p);
     e->depth = effective_depth(p, e->batch);
     e->job_time = -1.0;
+    e->last_heard = d->last_check;
     e->rbuf = malloc(d->rbytes);
     d->rreq[i] = MPI_REQUEST_NULL;
     BN_CHECK_GOTO(e->rbuf, BN_ERR_NOMEM, "no memory for receive buffers");
@@ -148,9 +211,23 @@ void bn_dispatcher_destroy(bn_dispatcher **dp) {
     free(d->eng[i].rbuf);
   }
   for (int i = 0; i < d->n_sends; i++) {
-    if (d->sreq[i] != MPI_REQUEST_NULL) MPI_Wait(&d->sreq[i], MPI_STATUS_IGNORE);
+    if (d->sreq[i] != MPI_REQUEST_NULL) {
+      const int rank = d->sbuf_rank ? d->sbuf_rank[i] : 0;
+      if (rank >= 1 && d->eng[rank - 1].lost) {
+        /* A lost engine may never take it: let MPI finish it whenever, keep the buffer. */
+        MPI_Request_free(&d->sreq[i]);
+        continue;
+      }
+      MPI_Wait(&d->sreq[i], MPI_STATUS_IGNORE);
+    }
     free(d->sbuf[i]);
   }
+  if (bn__runner_destroy(&d->runner) && d->work) {
+    free(d->work->in);
+    free(d->work->out);
+    free(d->work);
+  } /* else: abandoned inside a job, which still uses d->work */
+  free(d->sbuf_rank);
   free(d->sbuf);
   free(d->sreq);
   free(d->free_sends);
@@ -182,13 +259,16 @@ static bn_err take_send_buffer(bn_dispatcher *d, int *index) {
   if (idx) d->indices = idx;
   MPI_Status *st = realloc(d->statuses, (size_t)(n > d->n_engines ? n : d->n_engines) * sizeof *st);
   if (st) d->statuses = st;
+  int *sr = realloc(d->sbuf_rank, (size_t)n * sizeof *sr);
+  if (sr) d->sbuf_rank = sr;
   void *buf = malloc(d->sbytes);
-  if (!sbuf || !sreq || !fs || !idx || !st || !buf) {
+  if (!sbuf || !sreq || !fs || !idx || !st || !sr || !buf) {
     free(buf);
     return BN_ERR_NOMEM;
   }
   d->sbuf[d->n_sends] = buf;
   d->sreq[d->n_sends] = MPI_REQUEST_NULL;
+  d->sbuf_rank[d->n_sends] = 0;
   *index = d->n_sends++;
   return BN_OK;
 }
@@ -203,14 +283,69 @@ static void adapt_batch(bn_dispatcher *d, engine_state *e, double busy, uint32_t
   e->depth = effective_depth(&d->p, b);
 }
 
+/* Engine `i` is lost: no more work for it; with `resend`, its jobs back to the outbox for
+ * the others. */
+static void lose(bn_dispatcher *d, int i, const char *why, bool resend) {
+  engine_state *e = &d->eng[i];
+  if (e->lost) return;
+  const int rank = i + 1;
+  uint32_t n = 0;
+  for (uint32_t slot = 0; resend && slot < d->n_slots; slot++) {
+    if (d->slot_engine[slot] != rank) continue;
+    d->slot_engine[slot] = -1;
+    d->jobs[slot].engine = -1;
+    if (bn_outbox_push(d->outbox, slot)) n++; /* cannot fail: the outbox holds every slot */
+  }
+  if (resend)
+    bn_warn("engine %d lost (%s): it gets no more work%s", rank, why,
+            n ? "; the jobs it held go to the other engines" : "");
+  else
+    bn_warn("engine %d lost (%s)", rank, why);
+  e->lost = 1;
+  e->depth = 0;
+  d->stats.in_flight -= e->in_flight;
+  d->stats.resent += n;
+  e->in_flight = 0;
+  e->messages = 0;
+  d->stats.lost++;
+}
+
+/* Engines that hold jobs and have been silent for lost_after seconds are lost. */
+static void check_liveness(bn_dispatcher *d) {
+  if (d->lost_after <= 0) return;
+  const double now = bn_mtime();
+  if (now < d->next_check) return;
+  const double gap = now - d->last_check;
+  d->last_check = now;
+  d->next_check = now + (d->lost_after / 10 < 0.1 ? d->lost_after / 10 : 0.1);
+  for (int i = 0; i < d->n_engines; i++) {
+    engine_state *e = &d->eng[i];
+    if (gap > away_seconds) e->last_heard += gap; /* rank 0 was not listening */
+    if (e->lost || e->in_flight == 0 || now - e->last_heard <= d->lost_after) continue;
+    char why[96];
+    snprintf(why, sizeof why, "nothing heard from it for %.1f s while it held %u jobs", now - e->last_heard,
+             e->in_flight);
+    lose(d, i, why, true);
+  }
+}
+
 /* Copy one message of results into the job records. */
 static bn_err take_results(bn_dispatcher *d, int engine_index, const MPI_Status *st) {
   engine_state *e = &d->eng[engine_index];
   const int rank = engine_index + 1;
+  if (e->lost) { /* its jobs went elsewhere: whatever it sends now is dropped */
+    d->stats.late_messages++;
+    return BN_OK;
+  }
+  e->last_heard = bn_mtime();
   int bytes = 0;
   MPI_Get_count(st, MPI_BYTE, &bytes);
   uint32_t count = 0;
   BN_CALL(bn__wire_check(e->rbuf, (size_t)bytes, BN_TAG_RESULTS, rank, d->res_rec, &count));
+  if (count == 0) { /* a heartbeat */
+    d->stats.heartbeats++;
+    return BN_OK;
+  }
   BN_CHECK(count <= e->in_flight, BN_ERR_PROTOCOL, "engine %d returned %u results but holds only %u jobs",
            rank, count, e->in_flight);
   const double now = bn_wtime();
@@ -240,6 +375,7 @@ static bn_err take_results(bn_dispatcher *d, int engine_index, const MPI_Status 
     d->done_slots[d->n_done++] = r->slot;
   }
   e->in_flight -= count;
+  if (e->messages) e->messages--;
   e->jobs += count;
   e->busy += busy;
   for (uint32_t i = 0; i < count; i++)
@@ -252,14 +388,28 @@ static bn_err take_results(bn_dispatcher *d, int engine_index, const MPI_Status 
   return BN_OK;
 }
 
-static bn_err poll_receives(bn_dispatcher *d, int *activity) {
-  if (d->n_engines == 0 || d->stats.in_flight == 0) return BN_OK;
+/* The failure of a request to or from engine `i`, in a few words. */
+static void lose_on_error(bn_dispatcher *d, int i, int code, const char *what) {
+  char msg[MPI_MAX_ERROR_STRING], why[MPI_MAX_ERROR_STRING + 64];
+  int len = 0;
+  if (MPI_Error_string(code, msg, &len) != MPI_SUCCESS) snprintf(msg, sizeof msg, "error %d", code);
+  snprintf(why, sizeof why, "%s failed: %s", what, msg);
+  lose(d, i, why, true);
+}
+
+/* Results and heartbeats in. With `always`, look even when nothing is in flight. */
+static bn_err poll_receives(bn_dispatcher *d, int *activity, bool always) {
+  if (d->n_engines == 0 || (d->stats.in_flight == 0 && !always)) return BN_OK;
   int outcount = 0;
-  BN_CHECK(MPI_Testsome(d->n_engines, d->rreq, &outcount, d->indices, d->statuses) == MPI_SUCCESS,
-           BN_ERR_MPI, "MPI_Testsome on result receives failed");
+  const int rc = MPI_Testsome(d->n_engines, d->rreq, &outcount, d->indices, d->statuses);
+  BN_CHECK(rc == MPI_SUCCESS || rc == MPI_ERR_IN_STATUS, BN_ERR_MPI, "MPI_Testsome on result receives failed");
   if (outcount == MPI_UNDEFINED) return BN_OK;
   for (int k = 0; k < outcount; k++) {
     int i = d->indices[k];
+    if (rc == MPI_ERR_IN_STATUS && d->statuses[k].MPI_ERROR != MPI_SUCCESS) {
+      lose_on_error(d, i, d->statuses[k].MPI_ERROR, "receiving its results");
+      continue; /* the receive is complete (in error): nothing more is posted for it */
+    }
     BN_CALL(take_results(d, i, &d->statuses[k]));
     BN_CHECK(MPI_Irecv(d->eng[i].rbuf, (int)d->rbytes, MPI_BYTE, i + 1, BN_TAG_RESULTS, d->comm, &d->rreq[i]) ==
                  MPI_SUCCESS,
@@ -272,9 +422,14 @@ static bn_err poll_receives(bn_dispatcher *d, int *activity) {
 static bn_err poll_sends(bn_dispatcher *d) {
   if (d->n_sends == d->n_free) return BN_OK;
   int outcount = 0;
-  BN_CHECK(MPI_Testsome(d->n_sends, d->sreq, &outcount, d->indices, MPI_STATUSES_IGNORE) == MPI_SUCCESS,
-           BN_ERR_MPI, "MPI_Testsome on batch sends failed");
-  for (int k = 0; outcount != MPI_UNDEFINED && k < outcount; k++) d->free_sends[d->n_free++] = d->indices[k];
+  const int rc = MPI_Testsome(d->n_sends, d->sreq, &outcount, d->indices, d->statuses);
+  BN_CHECK(rc == MPI_SUCCESS || rc == MPI_ERR_IN_STATUS, BN_ERR_MPI, "MPI_Testsome on batch sends failed");
+  for (int k = 0; outcount != MPI_UNDEFINED && k < outcount; k++) {
+    const int b = d->indices[k];
+    if (rc == MPI_ERR_IN_STATUS && d->statuses[k].MPI_ERROR != MPI_SUCCESS && d->sbuf_rank[b] >= 1)
+      lose_on_error(d, d->sbuf_rank[b] - 1, d->statuses[k].MPI_ERROR, "sending it a batch");
+    d->free_sends[d->n_free++] = b;
+  }
   return BN_OK;
 }
 
@@ -286,6 +441,7 @@ static int pick_engine(bn_dispatcher *d) {
     int i = (int)((d->rotate + (uint32_t)k) % (uint32_t)d->n_engines);
     engine_state *e = &d->eng[i];
     uint32_t free_credits = e->depth > e->in_flight ? e->depth - e->in_flight : 0;
+    if (e->messages >= MAX_MESSAGES_HELD) free_credits = 0;
     if (free_credits > best_free) {
       best = i;
       best_free = free_credits;
@@ -328,6 +484,10 @@ static bn_err send_batch(bn_dispatcher *d, int i, uint32_t count) {
   BN_CHECK(MPI_Isend(buf, (int)bn__wire_message_size(n, d->job_rec), MPI_BYTE, rank, BN_TAG_BATCH, d->comm,
                      &d->sreq[sb]) == MPI_SUCCESS,
            BN_ERR_MPI, "MPI_Isend of a batch to engine %d failed", rank);
+  d->sbuf_rank[sb] = rank;
+  d->eng[i].batches++;
+  d->eng[i].messages++;
+  if (d->eng[i].in_flight == 0) d->eng[i].last_heard = bn_mtime(); /* silence counts from now */
   d->eng[i].in_flight += n;
   d->stats.sent += n;
   d->stats.in_flight += n;
@@ -355,13 +515,80 @@ static bn_err fill_engines(bn_dispatcher *d, int *activity) {
   return BN_OK;
 }
 
-static void run_locally(bn_dispatcher *d, int *activity) {
+static void local_job_time(bn_dispatcher *d, double seconds) {
+  d->local_job_time =
+      d->local_job_time < 0 ? seconds : (1 - ewma_weight) * d->local_job_time + ewma_weight * seconds;
+}
+
+static void local_main(void *arg) {
+  local_work *w = arg;
+  w->stats = (bn_engine_stats){0};
+  bn__engine_run_batch(w->domain, w->retries, w->in, 1, w->job_rec, w->out, w->res_rec, &w->stats);
+}
+
+/* The runner's job has ended: its result into the job's record. */
+static void take_local_result(bn_dispatcher *d, int *activity) {
+  const bn_wire_result *r = bn__wire_record(d->work->out, d->res_rec, 0);
+  bn_job *j = &d->jobs[r->slot];
+  j->status = r->status;
+  j->attempts = r->attempts;
+  j->reward = r->reward;
+  j->t_started = r->t_started;
+  j->t_finished = r->t_finished;
+  j->t_received = bn_wtime();
+  memcpy(j->reason, r->reason, sizeof j->reason);
+  j->reason[sizeof j->reason - 1] = '\0';
+  memcpy(j->result_state, bn__wire_result_state((bn_wire_result *)r), d->domain->info.state_size);
+  d->stats.in_flight--;
+  d->stats.received++;
+  d->stats.failures += r->status != BN_JOB_OK;
+  d->stats.busy_seconds += r->t_finished - r->t_started;
+  local_job_time(d, r->t_finished - r->t_started);
+  d->done_slots[d->n_done++] = r->slot;
+  (*activity)++;
+}
+
+/* Hand job `slot` to the runner. False if it cannot take it (then it runs inline). */
+static bool start_local(bn_dispatcher *d, uint32_t slot) {
+  bn_job *j = &d->jobs[slot];
+  local_work *w = d->work;
+  bn_wire_job *rec = bn__wire_record(w->in, d->job_rec, 0);
+  memset(rec, 0, d->job_rec);
+  rec->job_id = j->id;
+  rec->seed = j->seed;
+  rec->slot = slot;
+  rec->kind = j->kind;
+  rec->sample = j->sample;
+  memcpy(bn__wire_job_state(rec), j->state, d->domain->info.state_size);
+  bn__wire_put_header(w->in, BN_TAG_BATCH, 1, d->job_rec);
+  *w = (local_work){.domain = d->domain, .retries = d->p.retries, .in = w->in, .out = w->out,
+                    .job_rec = d->job_rec, .res_rec = d->res_rec};
+  if (bn__runner_start(d->runner, local_main, w) != BN_OK) return false;
+  d->stats.in_flight++;
+  return true;
+}
+
+/* No engines: rank 0 runs the jobs. Cheap ones (by the measured job time) inline, up to
+ * LOCAL_RUN_PER_PASS or BN__RUNNER_INLINE_SECONDS per pass; others one at a time on the
+ * runner, waiting for it at most local_wait_seconds per pass. Nothing new starts while
+ * `held`. */
+static void run_locally(bn_dispatcher *d, bool held, int *activity) {
+  if (d->stats.in_flight > 0) {
+    if (!bn__runner_wait(d->runner, local_wait_seconds)) return;
+    take_local_result(d, activity);
+  }
+  double spent = 0;
   uint32_t slot;
-  for (int k = 0; k < LOCAL_RUN_PER_PASS && bn_outbox_pop(d->outbox, &slot); k++) {
+  for (int k = 0; !held && k < LOCAL_RUN_PER_PASS && spent <= BN__RUNNER_INLINE_SECONDS &&
+                  bn_outbox_pop(d->outbox, &slot);
+       k++) {
     bn_job *j = &d->jobs[slot];
-    bn_job_outcome o;
     j->engine = 0;
     j->t_sent = bn_wtime();
+    d->stats.sent++;
+    const bool cheap = d->local_job_time >= 0 && d->local_job_time <= BN__RUNNER_INLINE_SECONDS;
+    if (!cheap && start_local(d, slot)) return;
+    bn_job_outcome o;
     const bn_eval_request req = {.job_id = j->id, .seed = j->seed, .sample = j->sample};
     bn_job_execute(d->domain, j->kind, &req, d->p.retries, j->state, j->result_state, &o);
     j->status = o.status;
@@ -371,10 +598,11 @@ static void run_locally(bn_dispatcher *d, int *activity) {
     j->t_finished = o.t_finished;
     j->t_received = bn_wtime();
     memcpy(j->reason, o.reason, sizeof j->reason);
-    d->stats.sent++;
     d->stats.received++;
     d->stats.failures += o.status != BN_JOB_OK;
     d->stats.busy_seconds += o.t_finished - o.t_started;
+    spent += o.t_finished - o.t_started;
+    local_job_time(d, o.t_finished - o.t_started);
     d->done_slots[d->n_done++] = slot;
     (*activity)++;
   }
@@ -387,17 +615,19 @@ bn_err bn_dispatcher_run(bn_dispatcher *d, const bn_dispatch_hooks *h) {
   for (;;) {
     int activity = 0;
     d->n_done = 0;
+    const bool held = h->hold && h->hold(h->ctx);
     if (d->n_engines > 0) {
-      BN_CALL(poll_receives(d, &activity));
+      BN_CALL(poll_receives(d, &activity, false));
       BN_CALL(poll_sends(d));
-      BN_CALL(fill_engines(d, &activity));
+      if (!held) BN_CALL(fill_engines(d, &activity));
+      check_liveness(d);
     } else {
-      run_locally(d, &activity);
+      run_locally(d, held, &activity);
     }
     if (d->n_done) h->on_results(h->ctx, d->done_slots, d->n_done);
     d->stats.capacity = capacity(d);
     h->tick(h->ctx);
-    if (d->stats.in_flight == 0 && bn_outbox_size(d->outbox) == 0 && h->finished(h->ctx)) return BN_OK;
+    if (d->stats.in_flight == 0 && (held || bn_outbox_size(d->outbox) == 0) && h->finished(h->ctx)) return BN_OK;
     if (h->give_up && h->give_up(h->ctx)) return BN_OK;
     if (activity)
       bn__backoff_reset(&backoff);
@@ -406,31 +636,152 @@ bn_err bn_dispatcher_run(bn_dispatcher *d, const bn_dispatch_hooks *h) {
   }
 }
 
-bn_err bn_dispatcher_shutdown(bn_dispatcher *d, bn_engine_stats *per_engine) {
-  const int n = d->n_engines;
-  if (n == 0) return BN_OK;
-  BN_CHECK(d->stats.in_flight == 0, BN_ERR_INTERNAL, "shutdown with %llu jobs in flight",
-           (unsigned long long)d->stats.in_flight);
-  unsigned char stop[sizeof(bn_wire_header)];
-  bn__wire_put_header(stop, BN_TAG_STOP, 0, d->job_rec);
-  for (int i = 0; i < n; i++)
-    BN_CHECK(MPI_Send(stop, (int)sizeof stop, MPI_BYTE, i + 1, BN_TAG_STOP, d->comm) == MPI_SUCCESS, BN_ERR_MPI,
-             "sending STOP to engine %d failed", i + 1);
+/* The STOP message to an engine that was sent `batches` BATCH messages. */
+static void put_stop(unsigned char *msg, uint64_t batches) {
+  bn__wire_put_header(msg, BN_TAG_STOP, 1, bn__wire_stop_size());
+  const bn_wire_stop rec = {.batches = batches};
+  memcpy(bn__wire_record(msg, bn__wire_stop_size(), 0), &rec, sizeof rec);
+}
+
+/* STOP to ranks 1..n (engine i was sent d's count of batches; none without `d`), then
+ * their statistics until every rank not in `skip` (NULL: none) has answered or `timeout`
+ * seconds have passed. While waiting, `d` (may be NULL) keeps taking (and dropping)
+ * results, so engines' sends complete. answered[i] (OUT, may be NULL) says who did.
+ * Returns the number that answered. */
+static int stop_engines(MPI_Comm comm, int n, bn_dispatcher *d, const int *skip, double timeout,
+                        bn_engine_stats *per_engine, int *answered) {
   const size_t rec = bn__wire_stats_size();
-  unsigned char msg[sizeof(bn_wire_header) + sizeof(bn_engine_stats) + 8];
-  for (int i = 0; i < n; i++) {
-    MPI_Status st;
-    BN_CHECK(MPI_Recv(msg, (int)sizeof msg, MPI_BYTE, i + 1, BN_TAG_STATS, d->comm, &st) == MPI_SUCCESS, BN_ERR_MPI,
-             "receiving statistics from engine %d failed", i + 1);
-    int bytes = 0;
-    MPI_Get_count(&st, MPI_BYTE, &bytes);
-    uint32_t count = 0;
-    BN_CALL(bn__wire_check(msg, (size_t)bytes, BN_TAG_STATS, i + 1, rec, &count));
-    BN_CHECK(count == 1, BN_ERR_PROTOCOL, "engine %d sent %u statistics records", i + 1, count);
-    if (per_engine) memcpy(&per_engine[i], bn__wire_record(msg, rec, 0), sizeof *per_engine);
+  enum { MSG = sizeof(bn_wire_header) + sizeof(bn_engine_stats) + 8 };
+  MPI_Request *req = malloc((size_t)2 * (size_t)n * sizeof *req);
+  unsigned char(*msg)[MSG] = malloc((size_t)n * sizeof *msg);
+  unsigned char(*stops)[STOP_BYTES] = malloc((size_t)n * sizeof *stops);
+  int *got = calloc((size_t)n, sizeof *got);
+  int *idx = malloc((size_t)n * sizeof *idx);
+  MPI_Status *st = malloc((size_t)n * sizeof *st);
+  int done = 0, wanted = 0;
+  bool stops_in_use = false;
+  if (!req || !msg || !stops || !got || !idx || !st) {
+    /* No memory to wait for all at once: one engine at a time, blocking. */
+    for (int i = 0; i < n; i++) {
+      if (skip && skip[i]) continue;
+      unsigned char one[MSG], stop[STOP_BYTES];
+      put_stop(stop, d ? d->eng[i].batches : 0);
+      if (MPI_Send(stop, (int)sizeof stop, MPI_BYTE, i + 1, BN_TAG_STOP, comm) == MPI_SUCCESS &&
+          MPI_Recv(one, (int)sizeof one, MPI_BYTE, i + 1, BN_TAG_STATS, comm, MPI_STATUS_IGNORE) == MPI_SUCCESS) {
+        done++;
+        if (answered) answered[i] = 1;
+      }
+    }
+    goto out;
   }
+  MPI_Request *sreq = req + n;
+  for (int i = 0; i < n; i++) {
+    req[i] = sreq[i] = MPI_REQUEST_NULL;
+    wanted += !(skip && skip[i]);
+    put_stop(stops[i], d ? d->eng[i].batches : 0);
+    if (MPI_Isend(stops[i], STOP_BYTES, MPI_BYTE, i + 1, BN_TAG_STOP, comm, &sreq[i]) != MPI_SUCCESS ||
+        MPI_Irecv(msg[i], MSG, MPI_BYTE, i + 1, BN_TAG_STATS, comm, &req[i]) != MPI_SUCCESS)
+      bn_warn("cannot send STOP to engine %d", i + 1);
+  }
+  bn_backoff b;
+  bn__backoff_init(&b, 1e-3);
+  const double deadline = bn_mtime() + timeout;
+  int answered_wanted = 0;
+  while (answered_wanted < wanted && bn_mtime() < deadline) {
+    int activity = 0;
+    if (d) {
+      d->n_done = 0;
+      if (poll_receives(d, &activity, true) != BN_OK) break;
+      if (d->n_done) { /* results of jobs rank 0 gave up on: they are pending in its checkpoint */
+        d->stats.late_messages += d->n_done;
+        d->n_done = 0;
+      }
+    }
+    int outcount = 0;
+    const int rc = MPI_Testsome(n, req, &outcount, idx, st);
+    if (rc != MPI_SUCCESS && rc != MPI_ERR_IN_STATUS) break;
+    for (int k = 0; outcount != MPI_UNDEFINED && k < outcount; k++) {
+      const int i = idx[k];
+      int bytes = 0;
+      uint32_t count = 0;
+      if (rc == MPI_ERR_IN_STATUS && st[k].MPI_ERROR != MPI_SUCCESS) continue;
+      MPI_Get_count(&st[k], MPI_BYTE, &bytes);
+      if (bn__wire_check(msg[i], (size_t)bytes, BN_TAG_STATS, i + 1, rec, &count) != BN_OK || count != 1) continue;
+      if (per_engine) memcpy(&per_engine[i], bn__wire_record(msg[i], rec, 0), sizeof *per_engine);
+      got[i] = 1;
+      done++;
+      answered_wanted += !(skip && skip[i]);
+      activity++;
+    }
+    if (activity)
+      bn__backoff_reset(&b);
+    else
+      bn__backoff_idle(&b);
+  }
+  for (int i = 0; i < n; i++) {
+    if (req[i] != MPI_REQUEST_NULL) {
+      MPI_Cancel(&req[i]);
+      MPI_Wait(&req[i], MPI_STATUS_IGNORE);
+    }
+    if (sreq[i] != MPI_REQUEST_NULL) {
+      int flag = 0;
+      MPI_Test(&sreq[i], &flag, MPI_STATUS_IGNORE);
+      if (!flag) { /* an engine that never takes it: MPI may finish it any time, from memory kept */
+        MPI_Request_free(&sreq[i]);
+        stops_in_use = true;
+      }
+    }
+    if (answered) answered[i] = got[i];
+  }
+out:
+  if (!stops_in_use) free(stops);
+  free(req);
+  free(msg);
+  free(got);
+  free(idx);
+  free(st);
+  return done;
+}
+
+/* How long to wait for engines to answer STOP: they answer within a poll, so this is for
+ * ranks that turn out lost now. */
+static double stop_timeout(const bn_engine_params *p) {
+  return p->lost_after > 0 ? (p->lost_after < 30 ? (p->lost_after > 2 ? p->lost_after : 2) : 30) : 30;
+}
+
+bn_err bn_dispatcher_shutdown(bn_dispatcher *d, bn_engine_stats *per_engine, bool *all_answered) {
+  const int n = d->n_engines;
+  if (all_answered) *all_answered = true;
+  if (n == 0) return BN_OK;
+  int *skip = calloc((size_t)n, sizeof *skip), *answered = calloc((size_t)n, sizeof *answered);
+  if (skip)
+    for (int i = 0; i < n; i++) skip[i] = d->eng[i].lost;
+  stop_engines(d->comm, n, d, skip, stop_timeout(&d->p), per_engine, answered);
+  bool all = true;
+  for (int i = 0; i < n; i++) {
+    if (answered && answered[i]) continue;
+    all = false;
+    if (!d->eng[i].lost && answered) {
+      char why[64];
+      snprintf(why, sizeof why, "no answer to STOP within %.0f s", stop_timeout(&d->p));
+      lose(d, i, why, false);
+    }
+  }
+  if (!answered) all = false;
+  free(skip);
+  free(answered);
+  if (all_answered) *all_answered = all;
   return BN_OK;
 }
+
+bool bn_engines_stop(MPI_Comm comm, const bn_engine_params *p) {
+  int size = 1;
+  if (MPI_Comm_size(comm, &size) != MPI_SUCCESS) return false;
+  if (size <= 1) return true;
+  return stop_engines(comm, size - 1, NULL, NULL, stop_timeout(p), NULL, NULL) == size - 1;
+}
+
+bool bn_dispatcher_job_running(const bn_dispatcher *d) { return d->runner && bn__runner_busy(d->runner); }
 
 void bn_dispatcher_engine_figures(const bn_dispatcher *d, int rank, uint64_t *jobs, uint64_t *failures,
                                   double *busy_seconds) {

@@ -191,4 +191,6 @@ void bn_engine_params_from_config(const bn_config *cfg, bn_engine_params *p) {
   p->message_overhead = bn_config_real(cfg, "engine.message_overhead");
   p->idle_sleep_max = bn_config_real(cfg, "engine.idle_sleep_max");
   p->retries = (int)bn_config_int(cfg, "engine.retries");
+  p->heartbeat_seconds = bn_config_real(cfg, "engine.heartbeat_seconds");
+  p->lost_after = bn_config_real(cfg, "engine.lost_after");
 }

@@ -18,6 +18,7 @@ const char *bn__wire_tag_name(int tag) {
 size_t bn__wire_job_size(size_t state_size) { return sizeof(bn_wire_job) + ALIGN8(state_size); }
 size_t bn__wire_result_size(size_t state_size) { return sizeof(bn_wire_result) + ALIGN8(state_size); }
 size_t bn__wire_stats_size(void) { return ALIGN8(sizeof(bn_engine_stats)); }
+size_t bn__wire_stop_size(void) { return ALIGN8(sizeof(bn_wire_stop)); }
 
 size_t bn__wire_message_size(uint32_t count, size_t record_size) {
   return sizeof(bn_wire_header) + (size_t)count * record_size;

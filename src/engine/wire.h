@@ -19,7 +19,7 @@
 enum bn_wire_tag {
   BN_TAG_BATCH = 101,   /* rank 0 -> engine: jobs */
   BN_TAG_RESULTS = 102, /* engine -> rank 0: results of (part of) a batch */
-  BN_TAG_STOP = 103,    /* rank 0 -> engine: no more work (no records) */
+  BN_TAG_STOP = 103,    /* rank 0 -> engine: no more work (one bn_wire_stop record) */
   BN_TAG_STATS = 104    /* engine -> rank 0: one bn_engine_stats record, after STOP */
 };
 
@@ -56,12 +56,19 @@ typedef struct bn_wire_result {
   /* followed by state_size bytes: the terminal evaluated, padded to 8 */
 } bn_wire_result;
 
+/* STOP says how many BATCH messages rank 0 sent this engine in all: the engine receives
+ * (and drops) those it has not taken yet, so every send of rank 0 completes. */
+typedef struct bn_wire_stop {
+  uint64_t batches;
+} bn_wire_stop;
+
 /* Readable name of a tag ("BATCH", ...), or "unknown". */
 const char *bn__wire_tag_name(int tag);
 /* Bytes of one job / result record for a state size. */
 size_t bn__wire_job_size(size_t state_size);
 size_t bn__wire_result_size(size_t state_size);
 size_t bn__wire_stats_size(void);
+size_t bn__wire_stop_size(void);
 /* Bytes of a whole message of `count` records of `record_size`. */
 size_t bn__wire_message_size(uint32_t count, size_t record_size);
 

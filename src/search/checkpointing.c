@@ -220,11 +220,11 @@ static void flush_early(bn_search *s) {
 
 bn_err bn__ckpt_tick(bn_search *s, double now) {
   if (!s->writer) return BN_OK;
-  if (atomic_load(&s->stop) == BN_STOP_SIGNAL && !s->signal_checkpointed) {
+  if (s->signalled && !s->signal_checkpointed) {
     /* Slurm may kill the job soon after its signal: put the state on disk first. */
     s->signal_checkpointed = 1;
     s->drain_deadline = now + s->drain_seconds;
-    bn_info("stop requested: writing a checkpoint now, then waiting up to %.0f s for the jobs in flight",
+    bn_info("stop requested: writing a checkpoint now, then waiting up to %g s for the jobs in flight",
             s->drain_seconds);
     return bn__ckpt_now(s, true);
   }

@@ -25,6 +25,7 @@ const char *bn_stop_reason_name(bn_stop_reason r) {
   case BN_STOP_FULL: return "search graph full (raise search.max_nodes / search.max_edges)";
   case BN_STOP_SIGNAL: return "stopped by a signal";
   case BN_STOP_ERROR: return "stopped by an error";
+  case BN_STOP_LOST: return "every engine was lost";
   default: return "running";
   }
 }
@@ -48,10 +49,25 @@ static void apply_chunk(void *arg) {
   free(c);
 }
 
+/* Iterations issued on the dispatcher thread in one go at most, so that it ticks (time
+ * limits, signals) while a large window (a huge engine.depth) fills: the rest is issued by
+ * later ticks (s->to_issue). */
+static const double issue_slice_seconds = 0.02;
+
 /* Start `n` iterations, `grain` per piece of work. */
 static void spawn_issue_tasks(bn_search *s, uint32_t n) {
   if (s->threads == 1) {
-    bn__search_issue(s, n);
+    const double until = bn_mtime() + issue_slice_seconds;
+    n += s->to_issue;
+    s->to_issue = 0;
+    for (uint32_t done = 0; done < n; done += 256) {
+      if (atomic_load(&s->stop) != BN_STOP_NONE) return;
+      if (done > 0 && bn_mtime() >= until) {
+        s->to_issue = n - done;
+        return;
+      }
+      bn__search_issue(s, n - done < 256 ? n - done : 256);
+    }
     return;
   }
   for (uint32_t done = 0; done < n; done += (uint32_t)s->grain) {
@@ -95,10 +111,26 @@ static void on_results(void *ctx, const uint32_t *slots, size_t n) {
 
 static bool balanced(const bn_search *s) { return bn__search_issued(s) == atomic_load(&s->completed); }
 
+/* The run will end short of its budget (a signal, the time limit, an error, no engines
+ * left): nothing new goes out, and what is in flight is waited for at most
+ * checkpoint.drain_seconds. A stop that completes the run (budget, exhaustion, a full
+ * graph) runs every issued job, unless a signal comes meanwhile. */
+static bool stopping_short(const bn_search *s) {
+  if (s->signalled) return true;
+  int r = atomic_load(&s->stop);
+  return r == BN_STOP_SIGNAL || r == BN_STOP_TIME || r == BN_STOP_ERROR || r == BN_STOP_LOST;
+}
+
+/* Dispatcher hook: no new job may go out. */
+static bool hold(void *ctx) { return stopping_short(ctx); }
+
+/* Dispatcher hook, called once nothing is in flight (and the outbox is empty, or held). */
 static bool finished(void *ctx) {
   bn_search *s = ctx;
   if (s->deterministic) return bn__sequencer_done(s);
-  return atomic_load(&s->stop) != BN_STOP_NONE && balanced(s);
+  if (atomic_load(&s->stop) == BN_STOP_NONE) return false;
+  /* Held jobs stay in the outbox, pending in the checkpoint; nothing else can come back. */
+  return stopping_short(s) || balanced(s);
 }
 
 /* Dispatcher hook, once per pass: limits, signals, window growth, progress, statistics,
@@ -106,16 +138,30 @@ static bool finished(void *ctx) {
 static void tick(void *ctx) {
   bn_search *s = ctx;
   double now = bn_mtime();
-  if (stop_requested) bn__search_set_stop(s, BN_STOP_SIGNAL);
+  bn_dispatch_stats ds;
+  bn_dispatcher_stats(s->disp, &ds);
+  if (stop_requested && !s->signalled) {
+    /* Honoured in every phase: also while the last jobs of a spent budget run. */
+    s->signalled = 1;
+    bn__search_set_stop(s, BN_STOP_SIGNAL);
+  }
   if (s->max_seconds > 0 && now - s->t_start >= s->max_seconds) bn__search_set_stop(s, BN_STOP_TIME);
+  if (ds.engines > 0 && ds.lost >= ds.engines && atomic_load(&s->stop) == BN_STOP_NONE) {
+    bn_error("every engine is lost: checkpointing and stopping (resume me)");
+    bn__search_set_stop(s, BN_STOP_LOST);
+  }
+  if (!s->draining && stopping_short(s)) {
+    s->draining = 1;
+    s->drain_deadline = now + s->drain_seconds;
+  }
   if (atomic_load(&s->stop) == BN_STOP_NONE && !s->deterministic) {
-    bn_dispatch_stats ds;
-    bn_dispatcher_stats(s->disp, &ds);
     uint32_t want = ds.capacity < s->n_slots ? ds.capacity : s->n_slots;
     uint32_t have = atomic_load(&s->window);
     if (want > have) {
       atomic_store(&s->window, want);
       spawn_issue_tasks(s, want - have);
+    } else if (s->to_issue) {
+      spawn_issue_tasks(s, 0);
     }
   }
   if (s->progress_seconds > 0 && now >= s->next_progress) {
@@ -131,11 +177,12 @@ static void tick(void *ctx) {
   }
 }
 
-/* Dispatcher hook: after a stop signal and its checkpoint, stop waiting for jobs in flight
- * once checkpoint.drain_seconds have passed. */
+/* Dispatcher hook: when stopping short of the budget (and after the checkpoint a signal
+ * asks for), stop waiting for jobs in flight once checkpoint.drain_seconds have passed. */
 static bool give_up(void *ctx) {
   bn_search *s = ctx;
-  if (!s->signal_checkpointed || bn_mtime() < s->drain_deadline) return false;
+  if (!s->draining || (s->signalled && s->writer && !s->signal_checkpointed) || bn_mtime() < s->drain_deadline)
+    return false;
   s->abandoned = 1;
   return true;
 }
@@ -297,8 +344,12 @@ static void teardown(bn_search *s) {
  * counters balance once the crew is idle. */
 static bn_err dispatch(void *ctx) {
   bn_search *s = ctx;
-  bn_dispatch_hooks hooks = {
-      .ctx = s, .on_results = on_results, .finished = finished, .tick = tick, .give_up = give_up};
+  bn_dispatch_hooks hooks = {.ctx = s,
+                             .on_results = on_results,
+                             .finished = finished,
+                             .tick = tick,
+                             .give_up = give_up,
+                             .hold = hold};
   if (s->deterministic)
     bn__sequencer_kick(s);
   else
@@ -306,18 +357,37 @@ static bn_err dispatch(void *ctx) {
   for (;;) {
     bn_err err = bn_dispatcher_run(s->disp, &hooks);
     bn__crew_wait(s->crew);
-    if (err != BN_OK || s->abandoned || (finished(s) && bn_outbox_size(s->outbox) == 0)) return err;
+    if (err != BN_OK || s->abandoned || (finished(s) && (hold(s) || bn_outbox_size(s->outbox) == 0))) return err;
   }
 }
 
 static bn_err run_team(bn_search *s) { return bn__crew_run(s->crew, dispatch, s); }
 
+/* After a failure: stop the engines if that has not been done (they may hold jobs, which
+ * they drop). True if every engine answered. */
+static bool stop_engines_after_failure(bn_search *s, MPI_Comm comm, const bn_config *cfg) {
+  bool all = false;
+  if (s && s->disp) {
+    if (bn_dispatcher_shutdown(s->disp, NULL, &all) != BN_OK) all = false;
+    return all;
+  }
+  bn_engine_params ep;
+  bn_engine_params_from_config(cfg, &ep);
+  return bn_engines_stop(comm, &ep);
+}
+
 bn_err bn_search_run(const bn_config *cfg, const bn_domain *domain, MPI_Comm comm, const bn_search_options *opt,
                      bn_search_outcome *out) {
+  bn_search_outcome o = {0};
   bn_search *s = calloc(1, sizeof *s);
-  BN_CHECK(s, BN_ERR_NOMEM, "no memory for the search");
+  if (!s) {
+    o.engines_stopped = stop_engines_after_failure(NULL, comm, cfg);
+    if (out) *out = o;
+    BN_CHECK(false, BN_ERR_NOMEM, "no memory for the search");
+  }
   bn_err err = BN_OK;
   bn_engine_stats *engines = NULL;
+  bool engines_done = false, all_answered = false;
   /* A stop requested before the search started (a signal during start-up) stays requested. */
   bn__catch_stop_signals(on_signal);
   BN_TRY(setup(s, cfg, domain, comm, opt));
@@ -339,19 +409,20 @@ bn_err bn_search_run(const bn_config *cfg, const bn_domain *domain, MPI_Comm com
              (unsigned long long)handed, (unsigned long long)woke);
   }
   if (err == BN_OK && atomic_load(&s->error) != BN_OK) err = (bn_err)atomic_load(&s->error);
-  BN_CHECK_GOTO(err == BN_OK, err, "the search stopped with an error: %s", bn_strerror(err));
+  if (err != BN_OK) goto fail; /* the trail says where */
   bn__stats_tick(s, s->t_end, 1);
   if (s->writer) {
     BN_TRY(bn__ckpt_now(s, true));
-    if (out) out->checkpointed = 1;
+    o.checkpointed = 1;
   }
   bn_dispatch_stats ds;
   bn_dispatcher_stats(s->disp, &ds);
   engines = calloc((size_t)(ds.engines ? ds.engines : 1), sizeof *engines);
   BN_CHECK_GOTO(engines, BN_ERR_NOMEM, "no memory for engine statistics");
-  if (!s->abandoned) BN_TRY(bn_dispatcher_shutdown(s->disp, engines));
+  engines_done = true;
+  BN_TRY(bn_dispatcher_shutdown(s->disp, engines, &all_answered));
   if (s->abandoned)
-    bn_warn("%llu jobs were still running after %.0f s: they are pending in the checkpoint",
+    bn_warn("%llu jobs were still in flight %g s after the stop: they are pending in the checkpoint",
             (unsigned long long)ds.in_flight, s->drain_seconds);
   if (balanced(s) && bn_config_bool(cfg, "search.check")) {
     char why[256];
@@ -360,14 +431,24 @@ bn_err bn_search_run(const bn_config *cfg, const bn_domain *domain, MPI_Comm com
   }
   if (s->progress_seconds > 0) bn__search_progress(s, s->t_end, 1);
   BN_TRY(bn__search_report(s, engines, opt ? opt->summary_path : NULL));
-  if (out) {
-    out->reason = (bn_stop_reason)atomic_load(&s->stop);
-    out->iterations = atomic_load(&s->completed);
-    out->failures = atomic_load(&s->failures);
-    out->evaluations = out->iterations - out->failures;
-    out->abandoned = s->abandoned;
-  }
 fail:
+  if (!engines_done) all_answered = stop_engines_after_failure(s, comm, cfg);
+  o.reason = (bn_stop_reason)atomic_load(&s->stop);
+  o.iterations = atomic_load(&s->completed);
+  o.failures = atomic_load(&s->failures);
+  o.evaluations = o.iterations - o.failures;
+  o.abandoned = s->abandoned;
+  o.signalled = s->signalled;
+  o.engines_stopped = all_answered;
+  if (s->disp) {
+    bn_dispatch_stats fin;
+    bn_dispatcher_stats(s->disp, &fin);
+    o.engines_lost = fin.lost;
+    o.job_running = bn_dispatcher_job_running(s->disp);
+    if (fin.resent)
+      bn_info("%llu jobs of lost engines were sent again to other engines", (unsigned long long)fin.resent);
+  }
+  if (out) *out = o;
   bn__ckpt_stop(s);
   free(engines);
   teardown(s);

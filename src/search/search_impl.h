@@ -109,7 +109,10 @@ typedef struct bn_search {
   pthread_mutex_t failures_mu;
   uint64_t run_id;
   int signal_checkpointed;      /* the checkpoint taken on a stop signal is on its way */
-  int abandoned;                /* gave up waiting for jobs in flight after a signal */
+  int signalled;                /* a stop signal was honoured (in any phase) */
+  int draining;                 /* stopped short of the budget (or signalled): waiting at most
+                                   until drain_deadline for the jobs in flight */
+  int abandoned;                /* gave up waiting for jobs in flight */
   uint64_t checkpoints;         /* written so far, earlier sessions included */
   bn_checkpoint_row *history;
   size_t n_history;
@@ -136,6 +139,7 @@ typedef struct bn_search {
   double max_seconds;
   uint64_t seed;
   int threads, grain;
+  uint32_t to_issue;               /* threads = 1: iterations of the window not issued yet */
   double progress_seconds;
   uint64_t best_min_visits;
   int quiet;
