@@ -166,7 +166,7 @@ KillWait=10
 OverTimeLimit=0
 MinJobAge=600
 MessageTimeout=10
-NodeName=$host NodeAddr=127.0.0.1 CPUs=8 Sockets=1 CoresPerSocket=8 ThreadsPerCore=1 RealMemory=1000 State=UNKNOWN
+NodeName=$host NodeAddr=127.0.0.1 CPUs=16 Sockets=1 CoresPerSocket=16 ThreadsPerCore=1 RealMemory=1000 State=UNKNOWN
 NodeName=bnode1 NodeHostname=$host NodeAddr=127.0.0.1 Port=${e_ports[0]} CPUs=4 Sockets=1 CoresPerSocket=4 ThreadsPerCore=1 RealMemory=1000 State=UNKNOWN
 NodeName=bnode2 NodeHostname=$host NodeAddr=127.0.0.1 Port=${e_ports[1]} CPUs=4 Sockets=1 CoresPerSocket=4 ThreadsPerCore=1 RealMemory=1000 State=UNKNOWN
 NodeName=bnode3 NodeHostname=$host NodeAddr=127.0.0.1 Port=${e_ports[2]} CPUs=4 Sockets=1 CoresPerSocket=4 ThreadsPerCore=1 RealMemory=1000 State=UNKNOWN
@@ -257,6 +257,29 @@ sys.exit(0 if ok else 1)
 PYEOF
 }
 
+# ---------------------------------------------------------------- (b) requeue chain, submitted first
+# Most of its few minutes are waits for Slurm (time-limit checks, requeue holds), so it is
+# submitted first and checked last; the other cases run meanwhile (the node declares
+# 16 CPUs so that they fit beside its 5 tasks; their jobs mostly sleep).
+if want b; then
+# Note: a requeued job may start again only after cred_expire (AuthInfo, default 120 s);
+# the private cluster sets 10 s so the chain fits in a few minutes. slurmctld checks time
+# limits every 30 s, so USR1@40 of a 1-minute limit arrives 20-50 s into each start, and the
+# kill no earlier than 60 s: the drain (10 ms jobs) and the final checkpoint fit in between.
+# 60 s of work therefore needs at least two starts. A requeued start is often signalled at
+# once (Slurm's stale end time): the script defers that signal to 40 s before the limit.
+BUDGET_B=${BUDGET_B:-24000}
+note "(b) requeue.sbatch, --time=1 --signal=B:USR1@40, 5 ranks, $BUDGET_B evaluations (~60 s of work)"
+mkdir b && cd b
+t0=$SECONDS
+b_id=$(BANYAN_CONFIG=$CONFIG_DIR/synthetic-bench.ini BANYAN_CHECKPOINT=b.h5 BANYAN_SUMMARY=b.json \
+    BANYAN_RUN_ARGS="$SLEEPCOST --set search.iterations=$BUDGET_B --set checkpoint.every_seconds=10 --set checkpoint.drain_seconds=5 --set search.progress_seconds=10" \
+    BANYAN_MAX_RESTARTS=8 BANYAN_SIGNAL_MIN_AGE=10 BANYAN_SIGNAL_LEAD=40 \
+    sbatch --parsable --ntasks=5 --time=1 --signal=B:USR1@40 --output=b.out \
+    "$SLURM_DIR/requeue.sbatch") || die "sbatch failed"
+cd ..
+fi
+
 # ---------------------------------------------------------------- (a) single node
 if want a; then
 note "(a) single-node.sbatch, 3 ranks, 600 evaluations"
@@ -274,45 +297,6 @@ else
 fi
 if [ -f a.h5 ] && out=$(count_check a.h5 600); then ok "(a) checkpoint: $out"; else fail "(a) checkpoint: ${out:-a.h5 missing}"; fi
 if [ -f a.json ] && grep -q '"evaluations": 600' a.json; then ok "(a) summary says 600 evaluations"; else fail "(a) summary a.json"; fi
-cd ..
-
-fi
-
-# ---------------------------------------------------------------- (b) requeue chain
-if want b; then
-# Note: a requeued job may start again only after cred_expire (AuthInfo, default 120 s);
-# the private cluster sets 10 s so the chain fits in a few minutes. slurmctld checks time
-# limits every 30 s, so USR1@40 of a 1-minute limit arrives 20-50 s into each start, and the
-# kill no earlier than 60 s: the drain (10 ms jobs) and the final checkpoint fit in between.
-# 60 s of work therefore needs at least two starts. A requeued start is often signalled at
-# once (Slurm's stale end time): the script defers that signal to 40 s before the limit.
-BUDGET_B=${BUDGET_B:-24000}
-note "(b) requeue.sbatch, --time=1 --signal=B:USR1@40, 5 ranks, $BUDGET_B evaluations (~60 s of work)"
-mkdir b && cd b
-t0=$SECONDS
-id=$(BANYAN_CONFIG=$CONFIG_DIR/synthetic-bench.ini BANYAN_CHECKPOINT=b.h5 BANYAN_SUMMARY=b.json \
-    BANYAN_RUN_ARGS="$SLEEPCOST --set search.iterations=$BUDGET_B --set checkpoint.every_seconds=10 --set checkpoint.drain_seconds=5 --set search.progress_seconds=10" \
-    BANYAN_MAX_RESTARTS=8 BANYAN_SIGNAL_MIN_AGE=10 BANYAN_SIGNAL_LEAD=40 \
-    sbatch --parsable --ntasks=5 --time=1 --signal=B:USR1@40 --output=b.out \
-    "$SLURM_DIR/requeue.sbatch") || die "sbatch failed"
-st=$(wait_done "$id" 480) # 3-4 starts of ~20-50 s of work, each requeue waits ~20-40 s
-sed 's/^/     | /' b.out 2>/dev/null | grep -v '^     | \[' || true
-restarts=$(job_field "$id" Restarts)
-if [ "$st" = COMPLETED ] && [ "$(job_field "$id" ExitCode)" = 0:0 ]; then
-    ok "(b) job $id COMPLETED after $((SECONDS - t0)) s, Restarts=$restarts"
-else
-    fail "(b) job $id: $st, exit code $(job_field "$id" ExitCode), Restarts=$restarts"
-fi
-nres=$(grep -c ': resume b.h5' b.out 2>/dev/null)
-nreq=$(grep -c ': requeueing job' b.out 2>/dev/null)
-nsig=$(grep -c 'got SIGUSR1' b.out 2>/dev/null)
-if [ "${nres:-0}" -ge 1 ] && [ "${nreq:-0}" -ge 1 ] && [ "${nsig:-0}" -ge 1 ] && [ "${restarts:-0}" -ge 1 ] &&
-    grep -q 'restart 0 .*: run ' b.out && grep -q 'finished' b.out; then
-    ok "(b) chain: USR1 forwarded $nsig x, requeued $nreq x, resumed $nres x, then finished ($(grep -c "Slurm's stale timer" b.out) early signals deferred)"
-else
-    fail "(b) chain: USR1 forwarded ${nsig:-0} x, requeued ${nreq:-0} x, resumed ${nres:-0} x, Restarts=$restarts"
-fi
-if [ -f b.h5 ] && out=$(count_check b.h5 "$BUDGET_B"); then ok "(b) checkpoint: $out"; else fail "(b) checkpoint: ${out:-b.h5 missing}"; fi
 cd ..
 
 fi
@@ -451,6 +435,33 @@ grep -q 'partition=multi' "$T/multi-node-hostfile.sbatch" || die "editing multi-
 multi_case g "$T/multi-node-hostfile.sbatch"
 fi
 fi
+
+# ---------------------------------------------------------------- (b) requeue chain, checked
+if want b; then
+cd b
+id=$b_id
+st=$(wait_done "$id" 480) # 3-4 starts of ~20-50 s of work, each requeue waits ~20-40 s
+sed 's/^/     | /' b.out 2>/dev/null | grep -v '^     | \[' || true
+restarts=$(job_field "$id" Restarts)
+if [ "$st" = COMPLETED ] && [ "$(job_field "$id" ExitCode)" = 0:0 ]; then
+    ok "(b) job $id COMPLETED after $((SECONDS - t0)) s, Restarts=$restarts"
+else
+    fail "(b) job $id: $st, exit code $(job_field "$id" ExitCode), Restarts=$restarts"
+fi
+nres=$(grep -c ': resume b.h5' b.out 2>/dev/null)
+nreq=$(grep -c ': requeueing job' b.out 2>/dev/null)
+nsig=$(grep -c 'got SIGUSR1' b.out 2>/dev/null)
+if [ "${nres:-0}" -ge 1 ] && [ "${nreq:-0}" -ge 1 ] && [ "${nsig:-0}" -ge 1 ] && [ "${restarts:-0}" -ge 1 ] &&
+    grep -q 'restart 0 .*: run ' b.out && grep -q 'finished' b.out; then
+    ok "(b) chain: USR1 forwarded $nsig x, requeued $nreq x, resumed $nres x, then finished ($(grep -c "Slurm's stale timer" b.out) early signals deferred)"
+else
+    fail "(b) chain: USR1 forwarded ${nsig:-0} x, requeued ${nreq:-0} x, resumed ${nres:-0} x, Restarts=$restarts"
+fi
+if [ -f b.h5 ] && out=$(count_check b.h5 "$BUDGET_B"); then ok "(b) checkpoint: $out"; else fail "(b) checkpoint: ${out:-b.h5 missing}"; fi
+cd ..
+
+fi
+
 
 echo
 if [ $failures = 0 ]; then echo "slurm tests: all passed"; exit 0; fi
