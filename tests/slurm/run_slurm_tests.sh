@@ -12,7 +12,10 @@
 #       signal is held until banyan can take it, then the chain goes on and completes;
 #   (f) multi-node.sbatch (heterogeneous job, srun --mpi=pmix) and (g)
 #       multi-node-hostfile.sbatch (mpirun with a host file) on bnode1-3: rank 0 alone on
-#       its node, two engines on each of the two others, every evaluation present.
+#       its node, two engines on each of the two others, every evaluation present;
+#   (h, i) requeue.sbatch through srun and through mpirun with an engine SIGKILLed: the
+#       launcher ends the job (status 137), the script requeues it as a crash, the restart
+#       resumes and completes every job once.
 # The cluster: this host's node, and three more slurmd daemons on loopback, bnode1-3
 # ("slurmd -N NAME", each on its own port and in its own mount namespace with a private
 # /tmp, as separate machines would have). Jobs of partition "debug" (a-e) run on this
@@ -42,8 +45,8 @@ ok() { echo "ok   $*"; }
 fail() { echo "FAIL $*"; failures=$((failures + 1)); }
 die() { echo "FAIL $*" >&2; exit 1; }
 note() { echo "---- $*"; }
-# BANYAN_SLURM_CASES=LETTERS runs only those cases (default: all of abcdefg)
-CASES=${BANYAN_SLURM_CASES:-abcdefg}
+# BANYAN_SLURM_CASES=LETTERS runs only those cases (default: all of abcdefghi)
+CASES=${BANYAN_SLURM_CASES:-abcdefghi}
 want() { [[ "$CASES" == *[$1]* ]]; }
 
 [ -x "$BANYAN" ] || die "banyan binary '$1' not found"
@@ -377,6 +380,61 @@ else
 fi
 cd ..
 
+fi
+
+# ---------------------------------------------------------------- (h, i) an engine killed
+if want hi; then
+# An engine SIGKILLed mid-run (its node lost, the OOM killer). The launcher ends the whole
+# job step: (h) srun, whose PMIx plugin cancels the step when a task dies (also with
+# --kill-on-bad-exit=0), (i) mpirun, which kills the other ranks. Either way the status is
+# 137 and requeue.sbatch requeues the job as a crash (BANYAN_MAX_CRASH_RESTARTS); the
+# restart resumes the last checkpoint and completes every job once.
+BUDGET_HI=3000
+# engine_pid JOBID: the PID of rank 1 of that job's banyan
+engine_pid() {
+    local p
+    for p in $(pgrep -x banyan); do
+        tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null | grep -qx "SLURM_JOB_ID=$1" || continue
+        tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null | grep -Eqx '(PMIX_RANK|OMPI_COMM_WORLD_RANK)=1' &&
+            { echo "$p"; return 0; }
+    done
+    return 1
+}
+declare -A hi_id
+for L in h i; do
+    launcher=srun; [ $L = i ] && launcher=mpirun
+    note "($L) requeue.sbatch through $launcher, 3 ranks, an engine SIGKILLed mid-run, $BUDGET_HI evaluations"
+    mkdir $L
+    hi_id[$L]=$(cd $L && BANYAN_LAUNCHER=$launcher BANYAN_CONFIG=$CONFIG_DIR/synthetic-bench.ini BANYAN_CHECKPOINT=$L.h5 \
+        BANYAN_SUMMARY=$L.json BANYAN_MAX_RESTARTS=3 BANYAN_SIGNAL_MIN_AGE=5 BANYAN_SIGNAL_LEAD=600 \
+        BANYAN_RUN_ARGS="$SLEEPCOST --set search.iterations=$BUDGET_HI --set checkpoint.every_seconds=0.5 --set engine.heartbeat_seconds=0.5 --set engine.lost_after=3 --set search.progress_seconds=10" \
+        sbatch --parsable --ntasks=3 --time=10 --output=$L.out "$SLURM_DIR/requeue.sbatch") || die "sbatch failed"
+done
+for L in h i; do
+    killed=
+    for _ in $(seq 600); do
+        if [ -f $L/$L.h5 ] && p=$(engine_pid "${hi_id[$L]}"); then kill -KILL "$p" && killed=$p; break; fi
+        sleep 0.1
+    done
+    [ -n "$killed" ] && ok "($L) engine (rank 1, pid $killed) killed after the first checkpoint" ||
+        fail "($L) no engine of job ${hi_id[$L]} found to kill"
+done
+for L in h i; do
+    id=${hi_id[$L]}
+    st=$(wait_done "$id" 180) || scancel "$id"
+    sed 's/^/     | /' $L/$L.out 2>/dev/null | grep -E 'banyan-requeue|lost|iterations in' || true
+    if [ "$st" = COMPLETED ] && [ "$(job_field "$id" ExitCode)" = 0:0 ] && grep -q 'requeueing job' $L/$L.out &&
+        grep -q ": resume $L.h5" $L/$L.out && out=$(count_check $L/$L.h5 $BUDGET_HI); then
+        ok "($L) killed engine: requeued, resumed, completed: $out"
+    else
+        fail "($L) job $id: $st, $(count_check $L/$L.h5 $BUDGET_HI 2>/dev/null || echo "no $L.h5")"
+    fi
+done
+for L in h i; do
+    grep -q 'a rank was killed (status 1[0-9][0-9]' $L/$L.out &&
+        ok "($L) requeued as a crash ($(grep -o 'status 1[0-9][0-9]' $L/$L.out | head -1))" ||
+        fail "($L) no crash requeue in $L.out"
+done
 fi
 
 # ---------------------------------------------------------------- (f, g) three nodes
