@@ -1,14 +1,17 @@
 /* `banyan report FILE [-o DIR]`: the run report (HTML page with PNG and SVG figures), made
- * by the Python package's banyan.report, which this command execs; and the launcher that
- * `watch` shares. Why Python: the report's figures (matplotlib: PNG and SVG from one code),
+ * by the Python package's banyan.report, which this command runs as a child process (a
+ * reader that crashes on a hostile file ends in one line); and the launcher that `watch`
+ * shares. Why Python: the report's figures (matplotlib: PNG and SVG from one code),
  * the reader behind them (h5py reads /results through the virtual dataset, in bounded
  * chunks) and the circuit drawings are the same code that `import banyan` gives a notebook;
  * run and resume never need Python. */
 #include <errno.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
@@ -78,6 +81,53 @@ static int package_dir(char *out, size_t n) {
   return 0;
 }
 
+static volatile sig_atomic_t reader_pid;
+static void pass_on(int sig) {
+  if (reader_pid > 0) kill((pid_t)reader_pid, sig);
+}
+
+/* Run the interpreter as a child and wait for it: the file it reads is untrusted, and
+ * HDF5 does not defend against every malformed object, so a reader that dies of a signal
+ * ends in one line here instead of a core dump. SIGINT and SIGQUIT reach the child from
+ * the terminal (this process ignores them meanwhile, as system() does); SIGTERM, SIGHUP
+ * and SIGUSR1 are passed on. Returns the exit status for the command. */
+static int run_reader(const char *module, char **args) {
+  fflush(NULL);
+  struct sigaction ign = {.sa_handler = SIG_IGN}, fwd = {.sa_handler = pass_on}, old_int, old_quit;
+  sigemptyset(&ign.sa_mask);
+  sigemptyset(&fwd.sa_mask);
+  sigaction(SIGINT, &ign, &old_int);
+  sigaction(SIGQUIT, &ign, &old_quit);
+  pid_t pid = fork();
+  if (pid == 0) {
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGQUIT, &old_quit, NULL);
+    execv(BANYAN_PYTHON, args);
+    fprintf(stderr, "banyan %s: cannot run %s: %s\n", module, BANYAN_PYTHON, strerror(errno));
+    _exit(BN_EXIT_FAILURE);
+  }
+  if (pid < 0) {
+    fprintf(stderr, "banyan %s: cannot start %s: %s\n", module, BANYAN_PYTHON, strerror(errno));
+    return BN_EXIT_FAILURE;
+  }
+  reader_pid = pid;
+  sigaction(SIGTERM, &fwd, NULL);
+  sigaction(SIGHUP, &fwd, NULL);
+  sigaction(SIGUSR1, &fwd, NULL);
+  int st = 0;
+  while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+  }
+  reader_pid = 0;
+  if (WIFEXITED(st)) return WEXITSTATUS(st);
+  int sig = WIFSIGNALED(st) ? WTERMSIG(st) : 0;
+  if (sig == SIGINT || sig == SIGTERM || sig == SIGHUP || sig == SIGQUIT || sig == SIGUSR1) return 128 + sig;
+  fprintf(stderr,
+          "banyan %s: the reader died of signal %d (%s) while reading the file: it is damaged or hostile "
+          "in a way HDF5 does not catch, or the reader has a bug (nothing it wrote is complete)\n",
+          module, sig, strsignal(sig));
+  return BN_EXIT_FAILURE;
+}
+
 int bn__cli_python(const char *module, int argc, char **argv) {
   char dir[PATH_MAX];
   if (package_dir(dir, sizeof dir)) return BN_EXIT_FAILURE;
@@ -100,11 +150,9 @@ int bn__cli_python(const char *module, int argc, char **argv) {
   args[k++] = (char *)module;
   for (int i = 1; i < argc; i++) args[k++] = argv[i];
   args[k] = NULL;
-  fflush(NULL);
-  execv(BANYAN_PYTHON, args);
-  fprintf(stderr, "banyan %s: cannot run %s: %s\n", module, BANYAN_PYTHON, strerror(errno));
+  int status = run_reader(module, args);
   free(args);
-  return BN_EXIT_FAILURE;
+  return status;
 }
 
 int bn__cmd_report(int argc, char **argv) { return bn__cli_python("report", argc, argv); }

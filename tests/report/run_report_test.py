@@ -25,7 +25,8 @@ CASE:
   hostile      untrusted files: script and '$' in states and config are escaped, a command
                and a plug-in named in the file are not run, /results that is not the virtual
                view of the run's own segments, soft links, a wrong version, a huge state
-               size are refused in one line; a huge declared table is read bounded
+               size are refused in one line; a huge declared table is read bounded; a reader
+               that crashes (SIGSEGV sent to it) ends `banyan report` in one line, status 1
 
 Exits 0 when every check holds, 1 at the first failure (printed), 77 (skip) when chromium is
 missing for `screenshot`.
@@ -566,6 +567,28 @@ def case_hostile(tmp):
     expect(time.time() - t0 < 90, "the report of a huge declared table took %.0f s" % (time.time() - t0))
     bn("watch", "--once", p)
     print("  %-48s %.1f s" % ("report of a 10^9-row declared timeline", time.time() - t0))
+    # A reader that crashes (as HDF5 might on a malformed object that passes every check):
+    # the Python reader is a child of `banyan report`, whose crash ends in one line, status 1.
+    proc = subprocess.Popen([BANYAN, "report", base, "-o", os.path.join(tmp, "crash-report")], env=ENV,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    child = None
+    for _ in range(200):
+        try:
+            with open("/proc/%d/task/%d/children" % (proc.pid, proc.pid)) as f:
+                kids = f.read().split()
+        except OSError:
+            kids = []
+        if kids:
+            child = int(kids[0])
+            break
+        time.sleep(0.02)
+    expect(child is not None, "report: no reader process under banyan report")
+    os.kill(child, signal.SIGSEGV)
+    out, err = proc.communicate(timeout=60)
+    lines = [ln for ln in err.splitlines() if ln.strip()]
+    expect(proc.returncode == 1 and len(lines) == 1 and "died of signal %d" % signal.SIGSEGV in lines[0],
+           "a reader killed by SIGSEGV: status %d, stderr %r" % (proc.returncode, err[-600:]))
+    print("  %-48s %s" % ("a crashed reader", lines[0][:100]))
 
 
 CASES = {"bistability": case_bistability, "synthetic": case_synthetic, "screenshot": case_screenshot,
