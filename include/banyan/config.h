@@ -122,6 +122,34 @@ BN_API char *bn_config_effective_text(const bn_config *cfg);
 /* Print the option table (name, type, default, bounds/choices, help) for `config --list`. */
 BN_API void bn_config_print_table(const bn_config *cfg, FILE *out);
 
+/* Engine pools (engine.pools): "KIND:AMOUNT, KIND:AMOUNT" with KIND reward or simulate,
+ * each job kind in exactly one pool. AMOUNT is a share of the engines (a number with a
+ * decimal point, e.g. 0.25; the shares add up to 1) or a count of engines (a whole number
+ * without a point, e.g. 3; the counts add up to the engines of the run). Empty: one pool
+ * takes every kind (n = 0). A pool is named by its kinds as a bit set: bit (kind - 1) for
+ * each job kind it takes (1 reward, 2 simulate, 3 both: the single pool). */
+#define BN_POOLS_MAX 2
+#define BN_POOL_ALL 3u
+typedef struct bn_pool_spec {
+  int n;                       /* pools listed; 0: one pool, every kind */
+  bool counts;                 /* amounts are engine counts, not shares */
+  uint8_t kinds[BN_POOLS_MAX]; /* the job kinds of pool i, as a bit set */
+  double amount[BN_POOLS_MAX]; /* its share (0..1] or count (>= 1) */
+} bn_pool_spec;
+
+/* Parse `text` (an engine.pools value). false with the reason in why[n] (unknown kind, a
+ * kind listed twice or not at all, shares not adding up to 1, a zero or malformed amount);
+ * *out written on success only. Thread-safe. */
+BN_API bool bn_pools_parse(const char *text, bn_pool_spec *out, char *why, size_t n);
+/* Engines of each pool for a run with `engines` engines: counts as given (they must add up
+ * to `engines`); shares rounded by largest remainder, then every pool given at least one
+ * engine (taken from the largest pool). false with the reason in why[n] when the counts do
+ * not add up or there are fewer engines than pools. With engines == 0 (rank 0 runs every
+ * job itself) there is nothing to share: true, sizes all 0. sizes[BN_POOLS_MAX] OUT. */
+BN_API bool bn_pools_assign(const bn_pool_spec *spec, int engines, int *sizes, char *why, size_t n);
+/* "reward", "simulate" or "all" for a pool's kind set (as written in engine.pools). */
+BN_API const char *bn_pool_name(unsigned kinds);
+
 /* Make every rank of `comm` hold the same validated config. MPI-collective over `comm`
  * (which must have MPI_ERRORS_RETURN); call from one thread per rank.
  * Root passes its finalized config and the status of loading/finalizing it (BN_OK or the

@@ -88,6 +88,9 @@ typedef struct bn_engine_params {
   int retries;             /* extra attempts of a failed evaluation (engine.retries) */
   double heartbeat_seconds; /* a busy engine says it is alive this often (0: never) */
   double lost_after;       /* rank 0: an engine holding jobs and silent this long is lost (0: never) */
+  bn_pool_spec pools;      /* engine.pools (n = 0: one pool, every kind) */
+  bool pool_rebalance;     /* engine.pool_rebalance */
+  double pool_rebalance_seconds; /* engine.pool_rebalance_seconds */
 } bn_engine_params;
 
 /* Fill params from a finalized config. */
@@ -152,6 +155,8 @@ typedef struct bn_dispatch_stats {
   uint64_t resent;         /* jobs of lost engines sent again to others */
   uint64_t late_messages;  /* results dropped: from lost engines, or after rank 0 gave up */
   uint64_t heartbeats;     /* heartbeats received */
+  int pools;               /* engine pools (0: one pool, every kind) */
+  uint64_t pool_moves;     /* engines moved between pools (engine.pool_rebalance) */
 } bn_dispatch_stats;
 
 typedef struct bn_dispatcher bn_dispatcher;
@@ -186,6 +191,34 @@ BN_API void bn_dispatcher_stats(const bn_dispatcher *d, bn_dispatch_stats *out);
 /* Figures of engine `rank` (1..engines; 0 = rank 0 itself when there are no engines). */
 BN_API void bn_dispatcher_engine_figures(const bn_dispatcher *d, int rank, uint64_t *jobs, uint64_t *failures,
                                          double *busy_seconds);
+/* --- engine pools (engine.pools) ---
+ * Each job kind goes only to the engines of its pool, each pool with its own queue and the
+ * credits of its engines. With engine.pool_rebalance, an engine of a pool that has had an
+ * idle engine and nothing queued for engine.pool_rebalance_seconds, while the other pool
+ * had jobs waiting with every engine full for as long, moves (idle, holding nothing) to the
+ * busy pool; a pool keeps at least one engine. A pool whose every engine is lost hands its
+ * kinds to the other pool. Pools are named by their kind sets (bn_pool_spec). */
+typedef struct bn_pool_figures {
+  unsigned kinds;        /* its job kinds, as a bit set (BN_POOL_ALL: the single pool) */
+  int engines;           /* engines in it now (lost ones not counted) */
+  uint64_t jobs;         /* results its engines returned */
+  double busy_seconds;   /* inside its jobs */
+  double engine_seconds; /* engine time spent in the pool (each engine from the start or its move in) */
+  uint64_t moves_in, moves_out;
+} bn_pool_figures;
+/* An engine's move from one pool to another. */
+typedef struct bn_pool_move {
+  double t;       /* bn_wtime() (Unix seconds) of the move: jobs it was sent before ran in `from` */
+  int32_t rank;   /* the engine */
+  uint8_t from, to; /* kind sets of the pools */
+} bn_pool_move;
+/* Figures of each pool into out[BN_POOLS_MAX]; returns the number of pools (0 without
+ * engine.pools, or with no engines). Dispatcher thread (or after run). */
+BN_API int bn_dispatcher_pools(const bn_dispatcher *d, bn_pool_figures *out);
+/* The kind set of the pool engine `rank` is in now (BN_POOL_ALL without pools). */
+BN_API unsigned bn_dispatcher_engine_pool(const bn_dispatcher *d, int rank);
+/* The moves so far, oldest first; borrowed until the next dispatcher pass or destroy. */
+BN_API const bn_pool_move *bn_dispatcher_pool_moves(const bn_dispatcher *d, size_t *n);
 BN_API void bn_dispatcher_destroy(bn_dispatcher **d);
 
 #endif

@@ -95,6 +95,9 @@ bool bn__config_parse(const bn_option *opt, const char *text, bn__cfg_value *out
                       size_t n);
 /* value.c: why a STRING value could not be written back as "key = value" (NULL if it can). */
 const char *bn__config_string_problem(const char *key, const char *value);
+/* pools.c: options whose text has a grammar of its own (engine.pools): false with the
+ * reason in why[n] when `text` does not parse; true for every other option. */
+bool bn__config_check_text(const char *name, const char *text, char *why, size_t n);
 /* value.c: shortest of %.15g/%.16g/%.17g that reads back as x exactly. */
 void bn__config_format_real(char *buf, size_t n, double x);
 /* value.c: a bound of an INT or REAL option for messages and the table ("1e15"). */

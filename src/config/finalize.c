@@ -124,6 +124,10 @@ static bool apply(bn_config *cfg, const bn__cfg_entry *e, FILE *out) {
       report(out, cfg, e, "\"%s\" %s", e->text, bad);
       return false;
     }
+    if (!bn__config_check_text(s->opt->name, e->text, why, sizeof why)) {
+      report(out, cfg, e, "%s", why);
+      return false;
+    }
     s->str = e->text;
   }
   s->val = v;

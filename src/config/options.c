@@ -53,6 +53,14 @@ static const bn_option core_options[] = {
              "an engine that holds jobs and is not heard from for this long (no result, no heartbeat) is "
              "lost: its jobs go to the other engines and the run ends with status 4, resume me (seconds; "
              "0: never)"),
+    STRING_OPT("engine.pools", "",
+               "engines per job kind: \"reward:0.25, simulate:0.75\" (shares) or \"reward:1, simulate:3\" "
+               "(counts); each kind runs only on its pool's engines (empty: every engine takes every kind)"),
+    BOOL_OPT("engine.pool_rebalance", "false",
+             "with engine.pools: an engine of a pool that idles while the other pool has a backlog moves to it "
+             "(and back later); off keeps pools as given (e.g. pools sized to the nodes' hardware)"),
+    REAL_OPT("engine.pool_rebalance_seconds", "1", 0.01, 1e6,
+             "how long one pool must idle while the other has a backlog before an engine moves (seconds)"),
     BOOL_OPT("checkpoint.enabled", "true", "write HDF5 checkpoints of the run"),
     STRING_OPT("checkpoint.file", "",
                "checkpoint file (empty: CONFIG's name with .h5, in the current directory)"),

@@ -56,7 +56,22 @@ typedef struct engine_state {
   uint64_t batches;   /* BATCH messages sent to it */
   double last_heard;  /* bn_mtime() of its last message, or of work sent to it idle */
   int lost;           /* gets no more work; its messages are dropped */
+  int pool;           /* index in pools (0 without engine.pools) */
+  double pool_since;  /* bn_mtime() it joined that pool */
 } engine_state;
+
+/* An engine pool: the job kinds it runs, their queue (slots taken from the outbox), and
+ * figures. Without engine.pools there is one pool and no queue: engines take from the
+ * outbox directly, as they always did. */
+typedef struct pool_state {
+  unsigned kinds;
+  uint32_t *queue;        /* ring of slots [n_slots] */
+  uint32_t head, count;
+  int live;               /* engines in it, not lost */
+  double idle_since;      /* bn_mtime() since when an engine idled with nothing queued; < 0: not now */
+  double backlog_since;   /* since when jobs waited with every engine full; < 0: not now */
+  bn_pool_figures fig;    /* jobs, busy, engine seconds of engines that left, moves */
+} pool_state;
 
 /* The local runner's job (no engines): one job, packed as a message, so that an abandoned
  * runner never touches the search's records. */
@@ -101,6 +116,12 @@ struct bn_dispatcher {
 
   double lost_after, next_check, last_check; /* liveness */
 
+  int n_pools;            /* 1 without engine.pools */
+  pool_state pools[BN_POOLS_MAX];
+  int pool_of_kind[4];    /* by bn_job_kind: index in pools */
+  bn_pool_move *moves;
+  size_t n_moves, cap_moves;
+
   bn_dispatch_stats stats;
   uint32_t rotate; /* round-robin start for ties */
 };
@@ -125,6 +146,34 @@ static uint32_t capacity(const bn_dispatcher *d) {
   uint32_t c = 0;
   for (int i = 0; i < d->n_engines; i++) c += d->eng[i].depth;
   return c;
+}
+
+/* engine.pools: engines 1..k to the first pool listed, the next ones to the second. */
+static bn_err setup_pools(bn_dispatcher *d) {
+  const bn_pool_spec *spec = &d->p.pools;
+  const double now = bn_mtime();
+  d->n_pools = 1;
+  d->pools[0] = (pool_state){.kinds = BN_POOL_ALL, .live = d->n_engines, .idle_since = -1, .backlog_since = -1};
+  for (int k = 0; k < 4; k++) d->pool_of_kind[k] = 0;
+  for (int i = 0; i < d->n_engines; i++) d->eng[i].pool_since = now;
+  if (spec->n == 0 || d->n_engines == 0) return BN_OK;
+  int sizes[BN_POOLS_MAX];
+  char why[256];
+  BN_CHECK(bn_pools_assign(spec, d->n_engines, sizes, why, sizeof why), BN_ERR_CONFIG, "engine.pools: %s", why);
+  d->n_pools = spec->n;
+  int next = 0;
+  for (int p = 0; p < spec->n; p++) {
+    pool_state *ps = &d->pools[p];
+    *ps = (pool_state){.kinds = spec->kinds[p], .live = sizes[p], .idle_since = -1, .backlog_since = -1};
+    ps->queue = malloc(d->n_slots * sizeof *ps->queue);
+    BN_CHECK(ps->queue, BN_ERR_NOMEM, "no memory for the pool queues");
+    for (unsigned k = BN_JOB_REWARD; k <= BN_JOB_SIMULATE; k++)
+      if (ps->kinds & (1u << (k - 1))) d->pool_of_kind[k] = p;
+    for (int j = 0; j < sizes[p]; j++) d->eng[next++].pool = p;
+    bn_info("engine pool %s: %d engine%s", bn_pool_name(ps->kinds), sizes[p], sizes[p] == 1 ? "" : "s");
+  }
+  d->stats.pools = d->n_pools;
+  return BN_OK;
 }
 
 bn_err bn_dispatcher_create(bn_dispatcher **out, const bn_domain *domain, const bn_engine_params *p,
@@ -191,6 +240,7 @@ bn_err bn_dispatcher_create(bn_dispatcher **out, const bn_domain *domain, const 
                       MPI_SUCCESS,
                   BN_ERR_MPI, "MPI_Irecv for engine %d failed", i + 1);
   }
+  BN_TRY(setup_pools(d));
   d->stats.engines = n;
   d->stats.capacity = capacity(d);
   *out = d;
@@ -238,6 +288,8 @@ void bn_dispatcher_destroy(bn_dispatcher **dp) {
   free(d->indices);
   free(d->statuses);
   free(d->local_terminal);
+  for (int p = 0; p < BN_POOLS_MAX; p++) free(d->pools[p].queue);
+  free(d->moves);
   free(d);
   *dp = NULL;
 }
@@ -283,6 +335,36 @@ static void adapt_batch(bn_dispatcher *d, engine_state *e, double busy, uint32_t
   e->depth = effective_depth(&d->p, b);
 }
 
+/* Engine `i` leaves its pool at `now` (moved or lost): its time there counts. */
+static void pool_leave(bn_dispatcher *d, int i, double now) {
+  engine_state *e = &d->eng[i];
+  pool_state *ps = &d->pools[e->pool];
+  ps->fig.engine_seconds += now - e->pool_since;
+  ps->live--;
+  e->pool_since = now;
+}
+
+/* A pool whose last engine was lost: its kinds go to a pool that has engines, with what
+ * it has queued. */
+static void orphaned_pool(bn_dispatcher *d, int p) {
+  pool_state *ps = &d->pools[p];
+  if (d->n_pools < 2 || ps->live > 0) return;
+  int q = -1;
+  for (int k = 0; k < d->n_pools; k++)
+    if (k != p && d->pools[k].live > 0) q = k;
+  if (q < 0) return; /* no engine left anywhere */
+  pool_state *qs = &d->pools[q];
+  bn_warn("engine pool %s has no engine left: its jobs go to pool %s", bn_pool_name(ps->kinds),
+          bn_pool_name(qs->kinds));
+  for (int k = 0; k < 4; k++)
+    if (d->pool_of_kind[k] == p) d->pool_of_kind[k] = q;
+  while (ps->count > 0) {
+    qs->queue[(qs->head + qs->count++) % d->n_slots] = ps->queue[ps->head];
+    ps->head = (ps->head + 1) % d->n_slots;
+    ps->count--;
+  }
+}
+
 /* Engine `i` is lost: no more work for it; with `resend`, its jobs back to the outbox for
  * the others. */
 static void lose(bn_dispatcher *d, int i, const char *why, bool resend) {
@@ -303,6 +385,8 @@ static void lose(bn_dispatcher *d, int i, const char *why, bool resend) {
     bn_warn("engine %d lost (%s)", rank, why);
   e->lost = 1;
   e->depth = 0;
+  pool_leave(d, i, bn_mtime());
+  orphaned_pool(d, e->pool);
   d->stats.in_flight -= e->in_flight;
   d->stats.resent += n;
   e->in_flight = 0;
@@ -378,6 +462,8 @@ static bn_err take_results(bn_dispatcher *d, int engine_index, const MPI_Status 
   if (e->messages) e->messages--;
   e->jobs += count;
   e->busy += busy;
+  d->pools[e->pool].fig.jobs += count;
+  d->pools[e->pool].fig.busy_seconds += busy;
   for (uint32_t i = 0; i < count; i++)
     e->failures += ((bn_wire_result *)bn__wire_record(e->rbuf, d->res_rec, i))->status != BN_JOB_OK;
   d->stats.received += count;
@@ -433,13 +519,15 @@ static bn_err poll_sends(bn_dispatcher *d) {
   return BN_OK;
 }
 
-/* The engine with the most free credits (ties: round-robin), or -1 if none has any. */
-static int pick_engine(bn_dispatcher *d) {
+/* The engine of pool `pool` with the most free credits (ties: round-robin), or -1 if none
+ * has any. */
+static int pick_engine(bn_dispatcher *d, int pool) {
   int best = -1;
   uint32_t best_free = 0;
   for (int k = 0; k < d->n_engines; k++) {
     int i = (int)((d->rotate + (uint32_t)k) % (uint32_t)d->n_engines);
     engine_state *e = &d->eng[i];
+    if (e->pool != pool) continue;
     uint32_t free_credits = e->depth > e->in_flight ? e->depth - e->in_flight : 0;
     if (e->messages >= MAX_MESSAGES_HELD) free_credits = 0;
     if (free_credits > best_free) {
@@ -449,6 +537,24 @@ static int pick_engine(bn_dispatcher *d) {
   }
   d->rotate++;
   return best;
+}
+
+/* The next slot for pool `pool`: from the outbox with one pool, else from its queue. */
+static bool next_slot(bn_dispatcher *d, int pool, uint32_t *slot) {
+  if (d->n_pools == 1) return bn_outbox_pop(d->outbox, slot);
+  pool_state *ps = &d->pools[pool];
+  if (ps->count == 0) return false;
+  *slot = ps->queue[ps->head];
+  ps->head = (ps->head + 1) % d->n_slots;
+  ps->count--;
+  return true;
+}
+
+/* Jobs ready to send and not yet sent: the outbox and the pools' queues. */
+static uint32_t queued(const bn_dispatcher *d) {
+  uint32_t n = bn_outbox_size(d->outbox);
+  for (int p = 0; p < d->n_pools && d->n_pools > 1; p++) n += d->pools[p].count;
+  return n;
 }
 
 static bn_err send_batch(bn_dispatcher *d, int i, uint32_t count) {
@@ -461,7 +567,7 @@ static bn_err send_batch(bn_dispatcher *d, int i, uint32_t count) {
   uint32_t n = 0;
   for (; n < count; n++) {
     uint32_t slot;
-    if (!bn_outbox_pop(d->outbox, &slot)) break;
+    if (!next_slot(d, d->eng[i].pool, &slot)) break;
     BN_CHECK(slot < d->n_slots && d->slot_engine[slot] < 0, BN_ERR_INTERNAL, "outbox held a bad slot %u", slot);
     bn_job *j = &d->jobs[slot];
     bn_wire_job *w = bn__wire_record(buf, d->job_rec, n);
@@ -495,10 +601,9 @@ static bn_err send_batch(bn_dispatcher *d, int i, uint32_t count) {
   return BN_OK;
 }
 
-static bn_err fill_engines(bn_dispatcher *d, int *activity) {
-  uint32_t avail = bn_outbox_size(d->outbox);
+static bn_err fill_pool(bn_dispatcher *d, int pool, uint32_t avail, int *activity) {
   while (avail > 0) {
-    int i = pick_engine(d);
+    int i = pick_engine(d, pool);
     if (i < 0) break;
     engine_state *e = &d->eng[i];
     uint32_t free_credits = e->depth - e->in_flight;
@@ -512,6 +617,77 @@ static bn_err fill_engines(bn_dispatcher *d, int *activity) {
     avail -= b;
     (*activity)++;
   }
+  return BN_OK;
+}
+
+/* An engine of pool `from` that holds nothing moves to pool `to`. */
+static void move_engine(bn_dispatcher *d, int from, int to, double now) {
+  int pick = -1;
+  for (int i = 0; i < d->n_engines && pick < 0; i++)
+    if (d->eng[i].pool == from && !d->eng[i].lost && d->eng[i].in_flight == 0) pick = i;
+  if (pick < 0) return;
+  if (d->n_moves == d->cap_moves) {
+    size_t cap = d->cap_moves ? 2 * d->cap_moves : 64;
+    bn_pool_move *m = realloc(d->moves, cap * sizeof *m);
+    if (!m) return; /* an unrecorded move would break the record: no move */
+    d->moves = m;
+    d->cap_moves = cap;
+  }
+  pool_leave(d, pick, now);
+  d->eng[pick].pool = to;
+  d->pools[to].live++;
+  d->pools[from].fig.moves_out++;
+  d->pools[to].fig.moves_in++;
+  d->moves[d->n_moves++] = (bn_pool_move){.t = bn_wtime(), .rank = pick + 1, .from = (uint8_t)d->pools[from].kinds,
+                                          .to = (uint8_t)d->pools[to].kinds};
+  d->stats.pool_moves++;
+  bn_debug("engine %d moves from pool %s to pool %s", pick + 1, bn_pool_name(d->pools[from].kinds),
+           bn_pool_name(d->pools[to].kinds));
+}
+
+/* engine.pool_rebalance: after the pools were filled, note which idle (an engine holds
+ * nothing and nothing is queued) and which have a backlog (jobs queued, every engine
+ * full); one that idled while another had a backlog, both for pool_rebalance_seconds,
+ * gives the other an idle engine. */
+static void rebalance(bn_dispatcher *d) {
+  if (!d->p.pool_rebalance || d->n_pools < 2) return;
+  const double now = bn_mtime();
+  for (int p = 0; p < d->n_pools; p++) {
+    pool_state *ps = &d->pools[p];
+    bool idle_engine = false;
+    for (int i = 0; i < d->n_engines && !idle_engine; i++)
+      idle_engine = d->eng[i].pool == p && !d->eng[i].lost && d->eng[i].in_flight == 0;
+    const bool idle = idle_engine && ps->count == 0 && ps->live > 1;
+    const bool backlog = ps->count > 0 && pick_engine(d, p) < 0;
+    if (!idle) ps->idle_since = -1;
+    else if (ps->idle_since < 0) ps->idle_since = now;
+    if (!backlog) ps->backlog_since = -1;
+    else if (ps->backlog_since < 0) ps->backlog_since = now;
+  }
+  const double wait = d->p.pool_rebalance_seconds;
+  for (int p = 0; p < d->n_pools; p++) {
+    pool_state *ps = &d->pools[p];
+    if (ps->idle_since < 0 || now - ps->idle_since < wait) continue;
+    for (int q = 0; q < d->n_pools; q++) {
+      pool_state *qs = &d->pools[q];
+      if (q == p || qs->backlog_since < 0 || now - qs->backlog_since < wait) continue;
+      move_engine(d, p, q, now);
+      ps->idle_since = qs->backlog_since = -1; /* the next move waits as long again */
+      return;
+    }
+  }
+}
+
+static bn_err fill_engines(bn_dispatcher *d, int *activity) {
+  if (d->n_pools == 1) return fill_pool(d, 0, bn_outbox_size(d->outbox), activity);
+  uint32_t slot;
+  while (bn_outbox_pop(d->outbox, &slot)) { /* each job to its kind's queue */
+    const uint8_t kind = d->jobs[slot].kind;
+    pool_state *ps = &d->pools[d->pool_of_kind[kind <= BN_JOB_SIMULATE ? kind : 0]];
+    ps->queue[(ps->head + ps->count++) % d->n_slots] = slot;
+  }
+  for (int p = 0; p < d->n_pools; p++) BN_CALL(fill_pool(d, p, d->pools[p].count, activity));
+  rebalance(d);
   return BN_OK;
 }
 
@@ -627,7 +803,7 @@ bn_err bn_dispatcher_run(bn_dispatcher *d, const bn_dispatch_hooks *h) {
     if (d->n_done) h->on_results(h->ctx, d->done_slots, d->n_done);
     d->stats.capacity = capacity(d);
     h->tick(h->ctx);
-    if (d->stats.in_flight == 0 && (held || bn_outbox_size(d->outbox) == 0) && h->finished(h->ctx)) return BN_OK;
+    if (d->stats.in_flight == 0 && (held || queued(d) == 0) && h->finished(h->ctx)) return BN_OK;
     if (h->give_up && h->give_up(h->ctx)) return BN_OK;
     if (activity)
       bn__backoff_reset(&backoff);
@@ -801,4 +977,27 @@ void bn_dispatcher_stats(const bn_dispatcher *d, bn_dispatch_stats *out) {
   *out = d->stats;
   out->mean_batch = d->stats.messages_sent ? (double)d->stats.sent / (double)d->stats.messages_sent
                                             : (d->n_engines ? 0.0 : 1.0);
+}
+
+int bn_dispatcher_pools(const bn_dispatcher *d, bn_pool_figures *out) {
+  if (d->n_pools < 2) return 0;
+  const double now = bn_mtime();
+  for (int p = 0; p < d->n_pools; p++) {
+    out[p] = d->pools[p].fig;
+    out[p].kinds = d->pools[p].kinds;
+    out[p].engines = d->pools[p].live;
+  }
+  for (int i = 0; i < d->n_engines; i++)
+    if (!d->eng[i].lost) out[d->eng[i].pool].engine_seconds += now - d->eng[i].pool_since;
+  return d->n_pools;
+}
+
+unsigned bn_dispatcher_engine_pool(const bn_dispatcher *d, int rank) {
+  if (d->n_pools < 2 || rank < 1 || rank > d->n_engines) return BN_POOL_ALL;
+  return d->pools[d->eng[rank - 1].pool].kinds;
+}
+
+const bn_pool_move *bn_dispatcher_pool_moves(const bn_dispatcher *d, size_t *n) {
+  *n = d->n_moves;
+  return d->moves;
 }

@@ -193,4 +193,9 @@ void bn_engine_params_from_config(const bn_config *cfg, bn_engine_params *p) {
   p->retries = (int)bn_config_int(cfg, "engine.retries");
   p->heartbeat_seconds = bn_config_real(cfg, "engine.heartbeat_seconds");
   p->lost_after = bn_config_real(cfg, "engine.lost_after");
+  char why[256];
+  if (!bn_pools_parse(bn_config_string(cfg, "engine.pools"), &p->pools, why, sizeof why))
+    p->pools = (bn_pool_spec){0}; /* cannot happen: finalize checked it */
+  p->pool_rebalance = bn_config_bool(cfg, "engine.pool_rebalance");
+  p->pool_rebalance_seconds = bn_config_real(cfg, "engine.pool_rebalance_seconds");
 }
