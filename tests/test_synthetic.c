@@ -22,10 +22,10 @@ static void params_ini(const bn__synthetic_params *p, char *buf, size_t n) {
            "[domain.synthetic]\n"
            "depth = %d\nbranching = %d\nlandscape_seed = %" PRIu64 "\nnoise = %.17g\n"
            "cost = %s\ncost_dist = %s\ncost_mean = %.17g\ncost_min = %.17g\n"
-           "cost_max = %.17g\ncost_sigma = %.17g\nfail_rate = %.17g\n",
+           "cost_max = %.17g\ncost_sigma = %.17g\nfail_rate = %.17g\nsimulate_cost_factor = %.17g\n",
            p->depth, p->branching, p->landscape_seed, p->noise, cost[p->cost],
            dist[p->cost_dist], p->cost_mean, p->cost_min, p->cost_max, p->cost_sigma,
-           p->fail_rate);
+           p->fail_rate, p->simulate_cost_factor);
 }
 
 /* Open the domain as the runtime does: INI text -> config -> bn_domain_open. */
@@ -406,7 +406,8 @@ static bool params_equal(const bn__synthetic_params *a, const bn__synthetic_para
          a->landscape_seed == b->landscape_seed && a->noise == b->noise && a->cost == b->cost &&
          a->cost_dist == b->cost_dist && a->cost_mean == b->cost_mean &&
          a->cost_min == b->cost_min && a->cost_max == b->cost_max &&
-         a->cost_sigma == b->cost_sigma && a->fail_rate == b->fail_rate;
+         a->cost_sigma == b->cost_sigma && a->fail_rate == b->fail_rate &&
+         a->simulate_cost_factor == b->simulate_cost_factor;
 }
 
 static void init_should_read_every_option_from_the_config(void) {
@@ -414,7 +415,7 @@ static void init_should_read_every_option_from_the_config(void) {
                             .noise = 0.125, .cost = BN__SYNTHETIC_COST_SPIN,
                             .cost_dist = BN__SYNTHETIC_DIST_LOGNORMAL, .cost_mean = 0.25,
                             .cost_min = 0.5, .cost_max = 0.75, .cost_sigma = 1.5,
-                            .fail_rate = 0.125};
+                            .fail_rate = 0.125, .simulate_cost_factor = 4};
   bn_domain d = open_params(&p);
   const bn__synthetic_ctx *c = d.ctx;
   CU_ASSERT(params_equal(&c->p, &p));

@@ -58,7 +58,15 @@ typedef struct bn_engine_row {
   int32_t rank;
   uint64_t jobs, failures;
   double busy_seconds, idle_seconds;
+  uint8_t pool; /* job kinds of its pool (engine.pools) as a bit set: 1 reward, 2 simulate, 3 every kind */
 } bn_engine_row;
+
+/* A row of /stats/pool_moves: an engine moved from one pool to another (engine.pool_rebalance). */
+typedef struct bn_pool_move_row {
+  double t_unix;      /* when: jobs sent to it before ran in from_pool, after in to_pool */
+  int32_t rank;       /* the engine */
+  uint8_t from_pool, to_pool; /* kind sets, as bn_engine_row.pool */
+} bn_pool_move_row;
 
 /* A row of /stats/checkpoints: the history of checkpoints of this run. */
 typedef struct bn_checkpoint_row {
@@ -165,6 +173,8 @@ typedef struct bn_snapshot {
   bn_timeline_row *timeline;
   uint64_t n_engines;
   bn_engine_row *engines;
+  uint64_t n_pool_moves;
+  bn_pool_move_row *pool_moves;
   uint64_t n_history;
   bn_checkpoint_row *history; /* earlier checkpoints, this one last */
   uint64_t n_best;

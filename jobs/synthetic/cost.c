@@ -47,15 +47,15 @@ double bn__synthetic_cost(const void *vctx, uint64_t seed) {
   return 0.0;
 }
 
-void bn__synthetic_pay(const bn__synthetic_ctx *ctx, uint64_t seed) {
+void bn__synthetic_pay(const bn__synthetic_ctx *ctx, uint64_t seed, double factor) {
   switch (ctx->p.cost) {
   case BN__SYNTHETIC_COST_NONE:
     return;
   case BN__SYNTHETIC_COST_SLEEP:
-    bn_sleep(bn__synthetic_cost(ctx, seed));
+    bn_sleep(factor * bn__synthetic_cost(ctx, seed));
     return;
   case BN__SYNTHETIC_COST_SPIN:
-    bn_spin(bn__synthetic_cost(ctx, seed));
+    bn_spin(factor * bn__synthetic_cost(ctx, seed));
     return;
   }
 }

@@ -38,6 +38,8 @@ static const bn_option options[] = {
      "lognormal shape: sigma of the underlying normal (the mean stays cost_mean)"},
     {OPT("fail_rate"), BN_OPT_REAL, "0", 0, 1, NULL,
      "probability that an evaluation reports an injected failure"},
+    {OPT("simulate_cost_factor"), BN_OPT_REAL, "1", 0, 1000, NULL,
+     "the evaluation of a rollout's terminal (a simulate job) costs this many times the drawn duration"},
 };
 
 void bn__synthetic_params_default(bn__synthetic_params *p) {
@@ -51,7 +53,8 @@ void bn__synthetic_params_default(bn__synthetic_params *p) {
                               .cost_min = 0.01,
                               .cost_max = 0.04,
                               .cost_sigma = 0.5,
-                              .fail_rate = 0.0};
+                              .fail_rate = 0.0,
+                              .simulate_cost_factor = 1.0};
 }
 
 /* Bounds are checked here as well as by the config, because tests and benchmarks fill the
@@ -71,7 +74,8 @@ int bn__synthetic_setup(bn__synthetic_ctx *ctx, const bn__synthetic_params *p, c
       check_range("cost_min", p->cost_min, 0, 3600, err, errlen) ||
       check_range("cost_max", p->cost_max, 0, 3600, err, errlen) ||
       check_range("cost_sigma", p->cost_sigma, 0, 5, err, errlen) ||
-      check_range("fail_rate", p->fail_rate, 0, 1, err, errlen))
+      check_range("fail_rate", p->fail_rate, 0, 1, err, errlen) ||
+      check_range("simulate_cost_factor", p->simulate_cost_factor, 0, 1000, err, errlen))
     return 1;
   if ((unsigned)p->cost > BN__SYNTHETIC_COST_SPIN ||
       (unsigned)p->cost_dist > BN__SYNTHETIC_DIST_LOGNORMAL) {
@@ -107,6 +111,7 @@ static int syn_init(const bn_config *cfg, void **out, bn_domain_info *info, char
   p.cost_max = bn_config_real(cfg, OPT("cost_max"));
   p.cost_sigma = bn_config_real(cfg, OPT("cost_sigma"));
   p.fail_rate = bn_config_real(cfg, OPT("fail_rate"));
+  p.simulate_cost_factor = bn_config_real(cfg, OPT("simulate_cost_factor"));
 
   bn__synthetic_ctx *ctx = malloc(sizeof *ctx);
   if (!ctx) {
@@ -169,7 +174,8 @@ static int syn_evaluate(const void *vctx, const void *state, const bn_eval_reque
                         double *reward, char *why, size_t whylen) {
   const bn__synthetic_ctx *ctx = vctx;
   const uint64_t seed = req->seed;
-  bn__synthetic_pay(ctx, seed); /* a failed job costs its time too */
+  /* A failed job costs its time too; a rollout's terminal (sample NONE) is a simulate job's. */
+  bn__synthetic_pay(ctx, seed, req->sample == BN_SAMPLE_NONE ? ctx->p.simulate_cost_factor : 1.0);
   int failed;
   double r = bn__synthetic_reward(ctx, state, seed, &failed);
   if (failed) {

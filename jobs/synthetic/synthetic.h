@@ -47,6 +47,7 @@ typedef struct bn__synthetic_params {
   double cost_max;
   double cost_sigma; /* lognormal: sigma of the underlying normal */
   double fail_rate;  /* probability an evaluation fails, [0, 1] */
+  double simulate_cost_factor; /* a rollout's terminal (a simulate job) costs this times the draw, [0, 1000] */
 } bn__synthetic_params;
 
 /* Per-rank context; read-only after setup (shared by all threads). */
@@ -84,7 +85,7 @@ int bn__synthetic_cost_setup(bn__synthetic_ctx *ctx, char *err, size_t errlen);
 double bn__synthetic_cost(const void *ctx, uint64_t seed);
 /* cost.c: pay the cost of an evaluation (sleep or spin for bn__synthetic_cost). Returns at
  * once, without a system call, for cost `none`. */
-void bn__synthetic_pay(const bn__synthetic_ctx *ctx, uint64_t seed);
+void bn__synthetic_pay(const bn__synthetic_ctx *ctx, uint64_t seed, double factor);
 
 /* text.c: describe/parse of the ops table ("d3:4.0.7"). */
 int bn__synthetic_describe(const void *ctx, const void *state, char *buf, size_t n);

@@ -43,6 +43,8 @@ typedef struct bn__field {
   size_t offset; /* offset in the C row struct (unused for BN__F_STATE) */
   size_t size;   /* bytes (unused for BN__F_STATE: state_size) */
   const char *doc;
+  int optional;  /* may be absent (files written before it): its bytes then read as `absent` */
+  unsigned char absent;
 } bn__field;
 
 /* A compound dataset: its path, its fields in file order and its C row struct, and where
@@ -55,12 +57,14 @@ typedef struct bn__table {
   size_t count_offset; /* uint64_t count in bn_snapshot */
   size_t rows_offset;  /* row array pointer in bn_snapshot */
   const char *doc;
+  int optional;        /* may be absent (files written before it): read as no rows */
 } bn__table;
 
 extern const bn__table bn__results_table;  /* /results, bn_result_row + state (segments) */
 extern const bn__table bn__pending_table;  /* /pending/rows, bn_pending_row */
 extern const bn__table bn__timeline_table; /* /stats/timeline, bn_timeline_row */
 extern const bn__table bn__engines_table;  /* /stats/engines, bn_engine_row */
+extern const bn__table bn__pool_moves_table; /* /stats/pool_moves, bn_pool_move_row */
 extern const bn__table bn__history_table;  /* /stats/checkpoints, bn_checkpoint_row */
 extern const bn__table bn__best_table;     /* /best, bn_best_row */
 extern const bn__table bn__segments_table; /* /segments, bn_segment_info */
@@ -121,6 +125,10 @@ typedef enum bn__layout {
 size_t bn__table_packed_size(const bn__table *t, uint64_t state_size);
 /* Create the compound type of `t` in `layout` (close with H5Tclose). BN_ERR_HDF5 logged. */
 BN_NODISCARD bn_err bn__table_type(const bn__table *t, uint64_t state_size, bn__layout layout, hid_t *out);
+/* The same without the fields whose bit (1 << field index) is set in `skip` (optional
+ * fields a file does not have). */
+BN_NODISCARD bn_err bn__table_type_some(const bn__table *t, uint64_t state_size, bn__layout layout, uint64_t skip,
+                                        hid_t *out);
 /* The standard file type and the native memory type of a non-compound field kind. */
 hid_t bn__ftype_file(bn__ftype type);
 hid_t bn__ftype_native(bn__ftype type);

@@ -208,8 +208,10 @@ fail:
 
 /* --- compound tables ---------------------------------------------------------------- */
 
-bn_err bn__rd_table_open(bn__rd *r, const bn__table *t, uint64_t state_size, hid_t *out, uint64_t *n) {
+bn_err bn__rd_table_open(bn__rd *r, const bn__table *t, uint64_t state_size, hid_t *out, uint64_t *n,
+                         uint64_t *absent) {
   bn_err err = BN_OK;
+  uint64_t skip = 0;
   hid_t ds = -1, ft = -1, mt = -1;
   hsize_t dims[2] = {0, 0};
   BN_TRY(bn__rd_open_dataset(r, t->path, &ds));
@@ -225,6 +227,10 @@ bn_err bn__rd_table_open(bn__rd *r, const bn__table *t, uint64_t state_size, hid
   for (size_t i = 0; i < t->n_fields; i++) {
     const bn__field *f = &t->fields[i];
     const int idx = H5Tget_member_index(ft, f->name);
+    if (idx < 0 && f->optional && absent) {
+      skip |= (uint64_t)1 << i;
+      continue;
+    }
     if (idx < 0) {
       err = bn__rd_fail(r, BN_ERR_CORRUPT, "%s has no field %s", t->path, f->name);
       goto fail;
@@ -242,10 +248,14 @@ bn_err bn__rd_table_open(bn__rd *r, const bn__table *t, uint64_t state_size, hid
     (void)bn__h5_close(&mt);
   }
   BN_TRY(get_shape(r, ds, t->path, 1, dims));
-  BN_TRY(check_fits(r, ds, t->path, dims[0], bn__table_packed_size(t, state_size)));
+  size_t packed = bn__table_packed_size(t, state_size);
+  for (size_t i = 0; i < t->n_fields; i++)
+    if (skip & ((uint64_t)1 << i)) packed -= t->fields[i].size;
+  BN_TRY(check_fits(r, ds, t->path, dims[0], packed));
   (void)bn__h5_close(&ft);
   *out = ds;
   *n = dims[0];
+  if (absent) *absent = skip;
   return BN_OK;
 fail:
   (void)bn__h5_close(&mt);
@@ -258,11 +268,23 @@ bn_err bn__rd_table(bn__rd *r, const bn__table *t, uint64_t *n, void **out) {
   bn_err err = BN_OK;
   hid_t ds = -1, mt = -1;
   void *buf = NULL;
-  uint64_t rows = 0;
-  BN_TRY(bn__rd_table_open(r, t, 1, &ds, &rows));
+  uint64_t rows = 0, absent = 0;
+  if (t->optional) {
+    const htri_t e = H5Lexists(r->file, t->path, H5P_DEFAULT);
+    if (e == 0) { /* a file written before the table existed */
+      *n = 0;
+      *out = NULL;
+      return BN_OK;
+    }
+  }
+  BN_TRY(bn__rd_table_open(r, t, 1, &ds, &rows, &absent));
   BN_TRY(bn__rd_alloc(r, rows, t->row_size, t->path, &buf));
+  for (size_t i = 0; absent && i < t->n_fields; i++)
+    if (absent & ((uint64_t)1 << i))
+      for (uint64_t k = 0; k < rows; k++)
+        memset((unsigned char *)buf + k * t->row_size + t->fields[i].offset, t->fields[i].absent, t->fields[i].size);
   if (rows > 0) {
-    BN_TRY(bn__table_type(t, 1, BN__LAYOUT_STRUCT, &mt));
+    BN_TRY(bn__table_type_some(t, 1, BN__LAYOUT_STRUCT, absent, &mt));
     if (H5Dread(ds, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0) {
       err = bn__rd_h5fail(r, "cannot read %s", t->path);
       goto fail;

@@ -45,9 +45,10 @@ BN_NODISCARD bn_err bn__rd_array(bn__rd *r, const char *path, bn__ftype type, in
                                  uint64_t *n, void **out);
 
 /* Open the compound table t->path and check its fields (names, kinds, sizes, state width).
- * *n receives its length. */
+ * *n receives its length. With `absent` (may be NULL: every field required), optional
+ * fields the file lacks are allowed and their bits (1 << field index) set in *absent. */
 BN_NODISCARD bn_err bn__rd_table_open(bn__rd *r, const bn__table *t, uint64_t state_size, hid_t *ds,
-                                      uint64_t *n);
+                                      uint64_t *n, uint64_t *absent);
 /* Read a whole small table (no BN__F_STATE field) into a new array of C structs. */
 BN_NODISCARD bn_err bn__rd_table(bn__rd *r, const bn__table *t, uint64_t *n, void **out);
 

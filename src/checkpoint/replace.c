@@ -55,6 +55,7 @@ static bn_err check_arguments(const char *path, const bn_snapshot *s) {
            BN_ERR_ARG, "checkpoint write: %llu pending rows but a pending array is NULL",
            (unsigned long long)s->n_pending);
   BN_CHECK((s->n_timeline == 0 || s->timeline) && (s->n_engines == 0 || s->engines) &&
+               (s->n_pool_moves == 0 || s->pool_moves) &&
                (s->n_history == 0 || s->history) && (s->n_best == 0 || s->best),
            BN_ERR_ARG, "checkpoint write: a statistics table has rows but a NULL array");
   char why[256];

@@ -102,7 +102,7 @@ const bn__array *bn__arrays(size_t *n) {
 
 /* --- compound tables ---------------------------------------------------------------- */
 
-#define F(T, name, kind, doc) {#name, kind, offsetof(T, name), sizeof(((T *)0)->name), doc}
+#define F(T, name, kind, doc) {#name, kind, offsetof(T, name), sizeof(((T *)0)->name), doc, 0, 0}
 
 static const bn__field results_fields[] = {
     F(bn_result_row, job_id, BN__F_U64, "the iteration number (unique in the run)"),
@@ -125,7 +125,7 @@ static const bn__field results_fields[] = {
     F(bn_result_row, failure_detail, BN__F_STR,
       "the failure's detail (`3`, `11 (SIGSEGV)`, `after 60 s`; the domain's text after `KIND: `), cut after a "
       "word with `…` if longer; `\"\"` when ok or none"),
-    {"state", BN__F_STATE, 0, 0, "the state evaluated (for simulate: the terminal reached), uint8[state_size]"},
+    {"state", BN__F_STATE, 0, 0, "the state evaluated (for simulate: the terminal reached), uint8[state_size]", 0, 0},
 };
 
 static const bn__field pending_fields[] = {
@@ -153,6 +153,20 @@ static const bn__field engines_fields[] = {
     F(bn_engine_row, failures, BN__F_U64, "jobs failed"),
     F(bn_engine_row, busy_seconds, BN__F_F64, "seconds running jobs"),
     F(bn_engine_row, idle_seconds, BN__F_F64, "seconds waiting for work"),
+    {"pool", BN__F_U8, offsetof(bn_engine_row, pool), sizeof(uint8_t),
+     "job kinds of its pool (`engine.pools`) as a bit set: 1 reward, 2 simulate, 3 every kind (no pools); with "
+     "`engine.pool_rebalance` the pool it was in last (`/stats/pool_moves` has the moves). Optional: files "
+     "written before pools lack it (read as 3)",
+     1, BN_POOL_ALL},
+};
+
+static const bn__field pool_moves_fields[] = {
+    F(bn_pool_move_row, t_unix, BN__F_F64,
+      "Unix time of the move: jobs sent to the engine before it (`/results` `t_sent`) ran in `from_pool`, later ones "
+      "in `to_pool`"),
+    F(bn_pool_move_row, rank, BN__F_I32, "the engine that moved"),
+    F(bn_pool_move_row, from_pool, BN__F_U8, "the pool it left (kind set, as `/stats/engines` `pool`)"),
+    F(bn_pool_move_row, to_pool, BN__F_U8, "the pool it joined"),
 };
 
 static const bn__field history_fields[] = {
@@ -202,17 +216,23 @@ static const bn__field top_fields[] = {
 
 #define TABLE(path, fields, T, count, rows, doc)                                                           \
   {path, fields, sizeof fields / sizeof fields[0], sizeof(T), offsetof(bn_snapshot, count), offsetof(bn_snapshot, rows), \
-   doc}
+   doc, 0}
 #define NO_SNAP SIZE_MAX
 const bn__table bn__results_table = {"/results", results_fields, sizeof results_fields / sizeof results_fields[0],
                                      sizeof(bn_result_row), NO_SNAP, NO_SNAP,
-                                     "one row per finished job, in the order results were applied"};
+                                     "one row per finished job, in the order results were applied", 0};
 const bn__table bn__pending_table = TABLE("/pending/rows", pending_fields, bn_pending_row, n_pending, pending,
                                           "iterations in flight at the snapshot");
 const bn__table bn__timeline_table = TABLE("/stats/timeline", timeline_fields, bn_timeline_row, n_timeline, timeline,
                                            "progress every few seconds");
 const bn__table bn__engines_table = TABLE("/stats/engines", engines_fields, bn_engine_row, n_engines, engines,
                                           "work done per engine rank");
+const bn__table bn__pool_moves_table = {
+    "/stats/pool_moves", pool_moves_fields, sizeof pool_moves_fields / sizeof pool_moves_fields[0],
+    sizeof(bn_pool_move_row), offsetof(bn_snapshot, n_pool_moves), offsetof(bn_snapshot, pool_moves),
+    "engines moved between pools by `engine.pool_rebalance`, oldest first (optional: files written before pools "
+    "lack it)",
+    1};
 const bn__table bn__history_table = TABLE("/stats/checkpoints", history_fields, bn_checkpoint_row, n_history, history,
                                           "checkpoints of the run, this one last");
 const bn__table bn__best_table = TABLE("/best", best_fields, bn_best_row, n_best, best, "best states, best first");
@@ -226,7 +246,7 @@ const bn__table bn__top_table = TABLE("/stats/top_evaluations", top_fields, bn_t
 
 static const bn__table *const snapshot_tables[] = {&bn__segments_table, &bn__pending_table, &bn__timeline_table,
                                                    &bn__engines_table,  &bn__history_table, &bn__best_table,
-                                                   &bn__failures_table, &bn__top_table};
+                                                   &bn__failures_table, &bn__top_table, &bn__pool_moves_table};
 
 const bn__table *const *bn__snapshot_tables(size_t *n) {
   *n = sizeof snapshot_tables / sizeof snapshot_tables[0];
@@ -294,15 +314,21 @@ fail:
 }
 
 bn_err bn__table_type(const bn__table *t, uint64_t state_size, bn__layout layout, hid_t *out) {
+  return bn__table_type_some(t, state_size, layout, 0, out);
+}
+
+bn_err bn__table_type_some(const bn__table *t, uint64_t state_size, bn__layout layout, uint64_t skip, hid_t *out) {
   bn_err err = BN_OK;
   hid_t c = -1, m = -1;
   int owned = 0;
-  const size_t size = layout == BN__LAYOUT_STRUCT ? t->row_size : bn__table_packed_size(t, state_size);
+  size_t size = layout == BN__LAYOUT_STRUCT ? t->row_size : bn__table_packed_size(t, state_size);
+  for (size_t i = 0; i < t->n_fields && layout != BN__LAYOUT_STRUCT; i++)
+    if (skip & ((uint64_t)1 << i)) size -= field_size(&t->fields[i], state_size);
   BN_H5_SET(c, H5Tcreate(H5T_COMPOUND, size));
   size_t off = 0;
   for (size_t i = 0; i < t->n_fields; i++) {
     const bn__field *f = &t->fields[i];
-    if (layout == BN__LAYOUT_STRUCT && f->type == BN__F_STATE) continue;
+    if ((layout == BN__LAYOUT_STRUCT && f->type == BN__F_STATE) || (skip & ((uint64_t)1 << i))) continue;
     BN_TRY(member_type(f, state_size, layout, &m, &owned));
     BN_H5(H5Tinsert(c, f->name, layout == BN__LAYOUT_STRUCT ? f->offset : off, m));
     if (owned) BN_H5(bn__h5_close(&m));

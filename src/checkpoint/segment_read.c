@@ -161,7 +161,7 @@ static bn_err open_hdf5(bn__seg_in *s, const bn_segment_params *p, const bn_segm
   bn_err err = bn__rd_open_path(&s->r, h5path, s->path, size);
   uint64_t n = 0;
   if (err == BN_OK) err = check_header(&s->r, p, seg);
-  if (err == BN_OK) err = bn__rd_table_open(&s->r, &bn__results_table, p->state_size, &s->ds, &n);
+  if (err == BN_OK) err = bn__rd_table_open(&s->r, &bn__results_table, p->state_size, &s->ds, &n, NULL);
   if (err == BN_OK && n != seg->rows)
     err = bn__rd_fail(&s->r, BN_ERR_CORRUPT, "/results has %llu rows, its header says %llu", (unsigned long long)n,
                       (unsigned long long)seg->rows);

@@ -26,6 +26,7 @@ void bn_snapshot_free(bn_snapshot *s) {
   bn_snapshot_release_bulk(s);
   free(s->timeline);
   free(s->engines);
+  free(s->pool_moves);
   free(s->history);
   free(s->best);
   free(s->segment_dir);

@@ -146,11 +146,36 @@ static bn_err check_rows(const bn_snapshot *s, char *why, size_t whylen) {
   return BN_OK;
 }
 
+static bool valid_pool(uint8_t p) { return p >= 1 && p <= BN_POOL_ALL; }
+
+/* Pools: each engine's pool is a non-empty set of job kinds; a move goes between two
+ * different single-kind pools, by an engine rank, at a finite time, in time order. */
+static bn_err check_pools(const bn_snapshot *s, char *why, size_t whylen) {
+  for (uint64_t i = 0; i < s->n_engines; i++)
+    if (!valid_pool(s->engines[i].pool))
+      BAD("/stats/engines row %llu: pool %u is not a set of job kinds (1 reward, 2 simulate, 3 both)", ULL(i),
+          s->engines[i].pool);
+  double last = -INFINITY;
+  for (uint64_t i = 0; i < s->n_pool_moves; i++) {
+    const bn_pool_move_row *m = &s->pool_moves[i];
+    if (!valid_pool(m->from_pool) || !valid_pool(m->to_pool) || m->from_pool == BN_POOL_ALL ||
+        m->to_pool == BN_POOL_ALL || m->from_pool == m->to_pool)
+      BAD("/stats/pool_moves row %llu: a move from pool %u to pool %u (pools are 1 reward, 2 simulate)", ULL(i),
+          m->from_pool, m->to_pool);
+    if (m->rank < 1) BAD("/stats/pool_moves row %llu: rank %d is not an engine", ULL(i), m->rank);
+    if (!isfinite(m->t_unix) || m->t_unix < last)
+      BAD("/stats/pool_moves row %llu: time %g is not finite or goes back", ULL(i), m->t_unix);
+    last = m->t_unix;
+  }
+  return BN_OK;
+}
+
 bn_err bn__snapshot_check(const bn_snapshot *s, char *why, size_t whylen) {
   BN_CALL(check_identity(s, why, whylen));
   BN_CALL(check_counters(s, why, whylen));
   BN_CALL(check_segments(s, why, whylen));
   BN_CALL(check_tallies(s, why, whylen));
   BN_CALL(check_rows(s, why, whylen));
+  BN_CALL(check_pools(s, why, whylen));
   return BN_OK;
 }

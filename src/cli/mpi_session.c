@@ -60,6 +60,23 @@ static _Noreturn void leave_now(int status) {
   _exit(status);
 }
 
+/* engine.pools against the engines this run has (the config layer checked the text, not
+ * the count): refused before any rank starts work, like any configuration to fix. */
+static bn_err check_pools(const bn_config *cfg, int engines) {
+  bn_pool_spec spec;
+  int sizes[BN_POOLS_MAX];
+  char why[256], where[512];
+  if (!bn_pools_parse(bn_config_string(cfg, "engine.pools"), &spec, why, sizeof why) ||
+      !bn_pools_assign(&spec, engines, sizes, why, sizeof why)) {
+    bn_config_where(cfg, "engine.pools", where, sizeof where);
+    fprintf(stderr, "%s: engine.pools: %s\n", where, why);
+    return BN_ERR_CONFIG;
+  }
+  if (spec.n > 0 && engines == 0)
+    bn_warn("engine.pools: a single rank runs every job itself; the pools apply to engines (mpirun -n 2 or more)");
+  return BN_OK;
+}
+
 int bn__cli_mpi_search(int argc, char **argv, const bn_cli_args *args, bn_cli_prepare_fn prepare, void *ctx) {
   int provided = 0, rank = 0, status = BN_EXIT_OK, job_running = 0;
   bn__catch_stop_signals(early_on_signal);
@@ -94,6 +111,7 @@ int bn__cli_mpi_search(int argc, char **argv, const bn_cli_args *args, bn_cli_pr
   bn_err prepared = BN_OK;
   if (rank == 0) {
     prepared = prepare(args, &cfg, &domain, &opt, ctx);
+    if (prepared == BN_OK) prepared = check_pools(cfg, size - 1);
     if (prepared != BN_OK) {
       bn_config_destroy(&cfg); /* reported already; the broadcast passes it on without a config */
     }

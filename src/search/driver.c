@@ -332,6 +332,7 @@ static void teardown(bn_search *s) {
   free(s->timeline);
   free(s->history);
   free(s->engines_before);
+  free(s->moves_before);
   bn_tree_destroy(&s->tree);
   free(s->jobs);
   free(s->paths);

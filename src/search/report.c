@@ -63,11 +63,24 @@ static bn_err write_summary(bn_search *s, const bn_engine_stats *eng, const bn_d
           (unsigned long long)bn_tree_edge_count(s->tree));
   for (int i = 0; i < ds->engines; i++)
     fprintf(f,
-            "%s\n    {\"rank\": %d, \"jobs\": %llu, \"failures\": %llu, \"messages\": %llu, "
+            "%s\n    {\"rank\": %d, \"pool\": \"%s\", \"jobs\": %llu, \"failures\": %llu, \"messages\": %llu, "
             "\"busy_seconds\": %.6f, \"cpu_seconds\": %.6f, \"wall_seconds\": %.6f}",
-            i ? "," : "", i + 1, (unsigned long long)eng[i].jobs, (unsigned long long)eng[i].failures,
+            i ? "," : "", i + 1, bn_pool_name(bn_dispatcher_engine_pool(s->disp, i + 1)),
+            (unsigned long long)eng[i].jobs, (unsigned long long)eng[i].failures,
             (unsigned long long)eng[i].messages, eng[i].busy_seconds, eng[i].cpu_seconds, eng[i].wall_seconds);
   fprintf(f, "%s]", ds->engines ? "\n  " : "");
+  bn_pool_figures pools[BN_POOLS_MAX];
+  const int n_pools = bn_dispatcher_pools(s->disp, pools);
+  fprintf(f, ",\n  \"pool_moves\": %llu,\n  \"pools\": [", (unsigned long long)ds->pool_moves);
+  for (int i = 0; i < n_pools; i++)
+    fprintf(f,
+            "%s\n    {\"pool\": \"%s\", \"engines\": %d, \"jobs\": %llu, \"busy_seconds\": %.6f, "
+            "\"engine_seconds\": %.6f, \"utilization\": %.6f, \"moves_in\": %llu, \"moves_out\": %llu}",
+            i ? "," : "", bn_pool_name(pools[i].kinds), pools[i].engines, (unsigned long long)pools[i].jobs,
+            pools[i].busy_seconds, pools[i].engine_seconds,
+            pools[i].engine_seconds > 0 ? pools[i].busy_seconds / pools[i].engine_seconds : 0.0,
+            (unsigned long long)pools[i].moves_in, (unsigned long long)pools[i].moves_out);
+  fprintf(f, "%s]", n_pools ? "\n  " : "");
   /* Over the whole results log; at most JSON_REASONS distinct reasons are listed. */
   bn_failure_counts_json(fc, JSON_REASONS, f);
   fprintf(f, ",\n  \"best\": [");
@@ -92,6 +105,19 @@ static bn_err write_summary(bn_search *s, const bn_engine_stats *eng, const bn_d
   BN_CHECK(!bad, BN_ERR_IO, "writing %s failed", tmp);
   BN_CHECK(rename(tmp, path) == 0, BN_ERR_IO, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
   return BN_OK;
+}
+
+/* One line per engine pool: engines, jobs, utilization (busy time over engine time in it). */
+static void print_pools(bn_search *s, const bn_dispatch_stats *ds) {
+  bn_pool_figures pools[BN_POOLS_MAX];
+  const int n = bn_dispatcher_pools(s->disp, pools);
+  for (int i = 0; i < n; i++)
+    printf("  pool %-8s %d engine%s, %llu jobs, utilization %.1f%%\n", bn_pool_name(pools[i].kinds),
+           pools[i].engines, pools[i].engines == 1 ? "" : "s", (unsigned long long)pools[i].jobs,
+           pools[i].engine_seconds > 0 ? 100.0 * pools[i].busy_seconds / pools[i].engine_seconds : 0.0);
+  if (n > 0 && ds->pool_moves)
+    printf("  %llu engine move%s between pools (engine.pool_rebalance)\n", (unsigned long long)ds->pool_moves,
+           ds->pool_moves == 1 ? "" : "s");
 }
 
 bn_err bn__search_report(bn_search *s, const bn_engine_stats *engines, const char *summary_path) {
@@ -124,6 +150,7 @@ bn_err bn__search_report(bn_search *s, const bn_engine_stats *engines, const cha
            wall > 0 ? (done - s->completed_at_start) / wall : 0.0,
            (unsigned long long)atomic_load(&s->failures), ds.engines, ds.engines == 1 ? "" : "s",
            bn_stop_reason_name((bn_stop_reason)atomic_load(&s->stop)));
+    print_pools(s, &ds);
     if (fc.failed > 0) bn_failure_counts_print(&fc, atomic_load(&s->completed), PRINTED_KINDS, stdout);
     if (k > 0 && n > 0) {
       printf("best states (mean reward over >= %llu visits):\n", (unsigned long long)min_visits);

@@ -85,6 +85,10 @@ bn_err bn__search_restore(bn_search *s, const bn_snapshot *snap) {
   s->n_timeline = s->cap_timeline = snap->n_timeline;
   memcpy(s->engines_before, snap->engines, snap->n_engines * sizeof *s->engines_before);
   s->n_engines_before = snap->n_engines;
+  s->moves_before = malloc((snap->n_pool_moves ? snap->n_pool_moves : 1) * sizeof *s->moves_before);
+  BN_CHECK(s->moves_before, BN_ERR_NOMEM, "no memory");
+  memcpy(s->moves_before, snap->pool_moves, snap->n_pool_moves * sizeof *s->moves_before);
+  s->n_moves_before = snap->n_pool_moves;
   return restore_pending(s, snap);
 }
 

@@ -120,6 +120,8 @@ typedef struct bn_search {
   uint64_t completed_at_start;    /* results applied before this session */
   bn_engine_row *engines_before;  /* per-rank figures of earlier sessions */
   size_t n_engines_before;
+  bn_pool_move_row *moves_before; /* engines moved between pools in earlier sessions */
+  size_t n_moves_before;
 
   /* Statistics timeline (dispatcher thread). */
   bn_timeline_row *timeline;
@@ -206,6 +208,9 @@ bn_err bn__ckpt_error(bn_search *s);
 void bn__stats_tick(bn_search *s, double now, int force);
 /* Per-engine rows for a snapshot: earlier sessions plus this one. Caller frees. */
 bn_engine_row *bn__stats_engine_rows(bn_search *s, size_t *n);
+/* stats.c: the moves between engine pools of earlier sessions and this one, oldest first;
+ * caller frees. NULL when out of memory. */
+bn_pool_move_row *bn__stats_pool_moves(bn_search *s, size_t *n);
 
 /* driver.c: the graph's parameters from the configuration. */
 void bn__search_tree_params(const bn_config *cfg, bn_tree_params *tp);

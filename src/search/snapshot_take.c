@@ -134,6 +134,10 @@ bn_err bn__ckpt_take_snapshot(bn_search *s, bn_snapshot **out) {
   snap->engines = bn__stats_engine_rows(s, &n_eng);
   BN_CHECK_GOTO(snap->engines, BN_ERR_NOMEM, "no memory");
   snap->n_engines = n_eng;
+  size_t n_moves = 0;
+  snap->pool_moves = bn__stats_pool_moves(s, &n_moves);
+  BN_CHECK_GOTO(snap->pool_moves, BN_ERR_NOMEM, "no memory");
+  snap->n_pool_moves = n_moves;
   /* This checkpoint's own history row; its write time is filled in by the next one. */
   bn_checkpoint_row *h = realloc(s->history, (s->n_history + 1) * sizeof *h);
   BN_CHECK_GOTO(h, BN_ERR_NOMEM, "no memory");

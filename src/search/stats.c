@@ -4,6 +4,7 @@
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "banyan/clock.h"
 #include "search/search_impl.h"
@@ -64,7 +65,8 @@ bn_engine_row *bn__stats_engine_rows(bn_search *s, size_t *n) {
     bn_dispatcher_engine_figures(s->disp, r, &jobs, &failures, &busy);
     row_of[r] = (uint32_t)k;
     rows[k++] = (bn_engine_row){.rank = r, .jobs = jobs, .failures = failures, .busy_seconds = busy,
-                                .idle_seconds = wall > busy ? wall - busy : 0};
+                                .idle_seconds = wall > busy ? wall - busy : 0,
+                                .pool = (uint8_t)bn_dispatcher_engine_pool(s->disp, r)};
   }
   /* Earlier sessions: add to the same rank, or keep as its own row. */
   for (size_t i = 0; i < s->n_engines_before; i++) {
@@ -73,7 +75,7 @@ bn_engine_row *bn__stats_engine_rows(bn_search *s, size_t *n) {
     size_t j = row_of[b->rank];
     if (j == UINT32_MAX) {
       j = row_of[b->rank] = (uint32_t)k;
-      rows[k++] = (bn_engine_row){.rank = b->rank};
+      rows[k++] = (bn_engine_row){.rank = b->rank, .pool = b->pool}; /* this session's pool otherwise */
     }
     rows[j].jobs += b->jobs;
     rows[j].failures += b->failures;
@@ -82,5 +84,18 @@ bn_engine_row *bn__stats_engine_rows(bn_search *s, size_t *n) {
   }
   free(row_of);
   *n = k;
+  return rows;
+}
+
+bn_pool_move_row *bn__stats_pool_moves(bn_search *s, size_t *n) {
+  size_t now = 0;
+  const bn_pool_move *m = bn_dispatcher_pool_moves(s->disp, &now);
+  bn_pool_move_row *rows = malloc((s->n_moves_before + now + 1) * sizeof *rows);
+  if (!rows) return NULL;
+  memcpy(rows, s->moves_before, s->n_moves_before * sizeof *rows);
+  for (size_t i = 0; i < now; i++)
+    rows[s->n_moves_before + i] =
+        (bn_pool_move_row){.t_unix = m[i].t, .rank = m[i].rank, .from_pool = m[i].from, .to_pool = m[i].to};
+  *n = s->n_moves_before + now;
   return rows;
 }
