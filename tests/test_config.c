@@ -91,7 +91,8 @@ static void bn_config_core_options_should_list_the_documented_options(void) {
       "search.top", "search.best_min_visits", "search.task_grain", "search.check",
       "search.deterministic", "engine.depth",
       "engine.batch", "engine.max_batch", "engine.message_overhead", "engine.retries", "engine.idle_sleep_max",
-      "engine.heartbeat_seconds", "engine.lost_after", "checkpoint.enabled", "checkpoint.file", "checkpoint.every_seconds",
+      "engine.heartbeat_seconds", "engine.lost_after", "engine.pools", "engine.pool_rebalance",
+      "engine.pool_rebalance_seconds", "checkpoint.enabled", "checkpoint.file", "checkpoint.every_seconds",
       "checkpoint.every_evaluations", "checkpoint.max_time_share", "checkpoint.timeline_seconds",
       "checkpoint.buffer_mb", "checkpoint.compression", "checkpoint.drain_seconds",
       "domain.name", "domain.plugin", "exec.command", "exec.timeout", "exec.max_output",
@@ -322,6 +323,67 @@ static void bn_config_finalize_should_report_a_bad_enum_word(void) {
   expect_problems("[search]\nselection = uct\n[log]\nlevel = INFO\n", NULL,
                   "t.ini:2: search.selection: \"uct\" is not one of virtual_loss|wu_uct\n"
                   "t.ini:4: log.level: \"INFO\" is not one of debug|info|warning|error\n");
+}
+
+static void bn_config_finalize_should_report_a_bad_pool_list(void) {
+  expect_problems("[engine]\ndepth = 2\npools = reward:0.25, gpu:0.75\n", NULL,
+                  "t.ini:3: engine.pools: unknown job kind \"gpu\" (the kinds are reward and simulate)\n");
+  expect_problems("[engine]\npools = reward:0.5, simulate:0.25\n", NULL,
+                  "t.ini:2: engine.pools: the shares add up to 0.75, not 1\n");
+  expect_problems("[engine]\npools = reward:1, reward:3\n", NULL,
+                  "t.ini:2: engine.pools: job kind reward is listed twice (each kind goes to exactly one pool)\n");
+  expect_problems("[engine]\npools = simulate:3\n", NULL,
+                  "t.ini:2: engine.pools: job kind reward has no pool: list both reward and simulate (or leave "
+                  "engine.pools empty)\n");
+  expect_problems("[engine]\npools = reward:0, simulate:3\n", NULL,
+                  "t.ini:2: engine.pools: reward:0: a pool needs a share in (0, 1] or a count of at least 1 engine\n");
+  expect_problems("[engine]\npools = reward:1, simulate:0.5\n", NULL,
+                  "t.ini:2: engine.pools: mixes shares (with a decimal point) and counts (without): use one or the "
+                  "other\n");
+  expect_problems("[engine]\npools = reward 1, simulate:3\n", NULL,
+                  "t.ini:2: engine.pools: \"reward 1\": expected KIND:AMOUNT (a share such as 0.25 or a count such as "
+                  "3)\n");
+  expect_problems("[engine]\npools = reward:1, simulate:x\n", NULL,
+                  "t.ini:2: engine.pools: \"simulate:x\": the amount must be a share such as 0.25 or a count such as "
+                  "3\n");
+  expect_problems("[engine]\npools = reward:1,\n", NULL,
+                  "t.ini:2: engine.pools: a comma ends the list: expected KIND:AMOUNT after it\n");
+  bn_err err = BN_ERR_CONFIG;
+  char *text = problems_of(NULL, (const char *const[]){"engine.pools=reward:1, simulate:3", NULL}, &err);
+  CU_ASSERT_EQUAL(err, BN_OK);
+  CU_ASSERT_STRING_EQUAL(text ? text : "(null)", "");
+  free(text);
+}
+
+static void bn_pools_assign_should_give_every_pool_an_engine(void) {
+  bn_pool_spec spec;
+  char why[256];
+  int sizes[BN_POOLS_MAX];
+  CU_ASSERT_FATAL(bn_pools_parse(" reward:0.25 ,simulate:0.75 ", &spec, why, sizeof why));
+  CU_ASSERT_EQUAL(spec.n, 2);
+  CU_ASSERT(!spec.counts);
+  CU_ASSERT_EQUAL(spec.kinds[0], 1);
+  CU_ASSERT_EQUAL(spec.kinds[1], 2);
+  CU_ASSERT(bn_pools_assign(&spec, 4, sizes, why, sizeof why));
+  CU_ASSERT(sizes[0] == 1 && sizes[1] == 3);
+  CU_ASSERT(bn_pools_assign(&spec, 2, sizes, why, sizeof why));
+  CU_ASSERT(sizes[0] == 1 && sizes[1] == 1);
+  CU_ASSERT(bn_pools_assign(&spec, 3, sizes, why, sizeof why)); /* 0.75 + 2.25: the larger remainder wins */
+  CU_ASSERT(sizes[0] == 1 && sizes[1] == 2);
+  CU_ASSERT(!bn_pools_assign(&spec, 1, sizes, why, sizeof why));
+  CU_ASSERT_STRING_EQUAL(why, "2 pools need at least 2 engines but the run has 1 (ranks - 1)");
+  CU_ASSERT(bn_pools_assign(&spec, 0, sizes, why, sizeof why)); /* rank 0 alone runs every job */
+  CU_ASSERT(bn_pools_parse("simulate:0.99, reward:0.01", &spec, why, sizeof why));
+  CU_ASSERT(bn_pools_assign(&spec, 3, sizes, why, sizeof why));
+  CU_ASSERT(sizes[0] == 2 && sizes[1] == 1); /* rounded to 3 and 0, then one for reward */
+  CU_ASSERT(bn_pools_parse("reward:1, simulate:3", &spec, why, sizeof why));
+  CU_ASSERT(spec.counts);
+  CU_ASSERT(bn_pools_assign(&spec, 4, sizes, why, sizeof why));
+  CU_ASSERT(sizes[0] == 1 && sizes[1] == 3);
+  CU_ASSERT(!bn_pools_assign(&spec, 5, sizes, why, sizeof why));
+  CU_ASSERT_STRING_EQUAL(why, "the pools ask for 4 engines but the run has 5 (ranks - 1): start it with 5 ranks");
+  CU_ASSERT(bn_pools_parse("", &spec, why, sizeof why));
+  CU_ASSERT_EQUAL(spec.n, 0);
 }
 
 static void bn_config_finalize_should_report_a_bad_bool(void) {
@@ -611,7 +673,7 @@ static void bn_config_print_table_should_list_every_option(void) {
   fclose(out);
   size_t lines = 0;
   for (const char *p = text; *p; p++) lines += *p == '\n';
-  CU_ASSERT_EQUAL(lines, 1 + 41 + 3);
+  CU_ASSERT_EQUAL(lines, 1 + 44 + 3);
   CU_ASSERT_PTR_NOT_NULL(strstr(text, "search.iterations"));
   CU_ASSERT_PTR_NOT_NULL(strstr(text, "[1, 1e15]"));
   CU_ASSERT_PTR_NOT_NULL(strstr(text, "[0, 9223372036854775807]"));
@@ -636,6 +698,8 @@ BN_TEST_MAIN("config", BN_TEST(bn_config_core_options_should_list_the_documented
              BN_TEST(bn_config_finalize_should_report_out_of_range_on_both_sides),
              BN_TEST(bn_config_finalize_should_report_a_bad_enum_word),
              BN_TEST(bn_config_finalize_should_report_a_bad_bool),
+             BN_TEST(bn_config_finalize_should_report_a_bad_pool_list),
+             BN_TEST(bn_pools_assign_should_give_every_pool_an_engine),
              BN_TEST(bn_config_finalize_should_report_every_syntax_error),
              BN_TEST(bn_config_finalize_should_report_bad_section_headers),
              BN_TEST(bn_config_finalize_should_report_a_line_too_long),

@@ -86,7 +86,7 @@ static void ops_should_describe_sizes_and_options(void) {
   CU_ASSERT_EQUAL(OPS->api_version, BN_DOMAIN_API_VERSION);
   CU_ASSERT_STRING_EQUAL(OPS->name, "synthetic");
   CU_ASSERT_PTR_NULL(OPS->canonicalize);
-  CU_ASSERT_EQUAL(OPS->n_options, 11);
+  CU_ASSERT_EQUAL(OPS->n_options, 12);
   for (size_t i = 0; i < OPS->n_options; i++)
     CU_ASSERT(strncmp(OPS->options[i].name, "domain.synthetic.", 17) == 0);
 }
