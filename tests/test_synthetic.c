@@ -22,10 +22,11 @@ static void params_ini(const bn__synthetic_params *p, char *buf, size_t n) {
            "[domain.synthetic]\n"
            "depth = %d\nbranching = %d\nlandscape_seed = %" PRIu64 "\nnoise = %.17g\n"
            "cost = %s\ncost_dist = %s\ncost_mean = %.17g\ncost_min = %.17g\n"
-           "cost_max = %.17g\ncost_sigma = %.17g\nfail_rate = %.17g\nsimulate_cost_factor = %.17g\n",
+           "cost_max = %.17g\ncost_sigma = %.17g\nfail_rate = %.17g\nsimulate_cost_factor = %.17g\n"
+           "early_terminal = %.17g\n",
            p->depth, p->branching, p->landscape_seed, p->noise, cost[p->cost],
            dist[p->cost_dist], p->cost_mean, p->cost_min, p->cost_max, p->cost_sigma,
-           p->fail_rate, p->simulate_cost_factor);
+           p->fail_rate, p->simulate_cost_factor, p->early_terminal);
 }
 
 /* Open the domain as the runtime does: INI text -> config -> bn_domain_open. */
@@ -86,7 +87,7 @@ static void ops_should_describe_sizes_and_options(void) {
   CU_ASSERT_EQUAL(OPS->api_version, BN_DOMAIN_API_VERSION);
   CU_ASSERT_STRING_EQUAL(OPS->name, "synthetic");
   CU_ASSERT_PTR_NULL(OPS->canonicalize);
-  CU_ASSERT_EQUAL(OPS->n_options, 12);
+  CU_ASSERT_EQUAL(OPS->n_options, 13);
   for (size_t i = 0; i < OPS->n_options; i++)
     CU_ASSERT(strncmp(OPS->options[i].name, "domain.synthetic.", 17) == 0);
 }
@@ -407,7 +408,7 @@ static bool params_equal(const bn__synthetic_params *a, const bn__synthetic_para
          a->cost_dist == b->cost_dist && a->cost_mean == b->cost_mean &&
          a->cost_min == b->cost_min && a->cost_max == b->cost_max &&
          a->cost_sigma == b->cost_sigma && a->fail_rate == b->fail_rate &&
-         a->simulate_cost_factor == b->simulate_cost_factor;
+         a->simulate_cost_factor == b->simulate_cost_factor && a->early_terminal == b->early_terminal;
 }
 
 static void init_should_read_every_option_from_the_config(void) {
@@ -415,7 +416,8 @@ static void init_should_read_every_option_from_the_config(void) {
                             .noise = 0.125, .cost = BN__SYNTHETIC_COST_SPIN,
                             .cost_dist = BN__SYNTHETIC_DIST_LOGNORMAL, .cost_mean = 0.25,
                             .cost_min = 0.5, .cost_max = 0.75, .cost_sigma = 1.5,
-                            .fail_rate = 0.125, .simulate_cost_factor = 4};
+                            .fail_rate = 0.125, .simulate_cost_factor = 4,
+                            .early_terminal = 0.25};
   bn_domain d = open_params(&p);
   const bn__synthetic_ctx *c = d.ctx;
   CU_ASSERT(params_equal(&c->p, &p));

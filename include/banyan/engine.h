@@ -149,7 +149,8 @@ typedef struct bn_dispatch_stats {
   uint64_t in_flight;      /* jobs sent and not yet answered */
   double busy_seconds;     /* sum over engines of time spent inside jobs */
   double mean_batch;       /* jobs per message sent */
-  uint32_t capacity;       /* jobs the engines can hold now (sum of effective depths) */
+  uint32_t capacity;       /* jobs the engines can hold now (sum of effective depths; with
+                              engine pools twice that, the rest waiting in the pools' queues) */
   int lost;                /* engines lost (silent for engine.lost_after, failed requests,
                               no answer to STOP): no work goes to them */
   uint64_t resent;         /* jobs of lost engines sent again to others */

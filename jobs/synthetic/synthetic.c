@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <xxhash.h>
+
 #include "banyan/config.h"
 #include "banyan/domain.h"
 #include "synthetic/synthetic.h"
@@ -40,6 +42,9 @@ static const bn_option options[] = {
      "probability that an evaluation reports an injected failure"},
     {OPT("simulate_cost_factor"), BN_OPT_REAL, "1", 0, 1000, NULL,
      "the evaluation of a rollout's terminal (a simulate job) costs this many times the drawn duration"},
+    {OPT("early_terminal"), BN_OPT_REAL, "0", 0, 0.99, NULL,
+     "share of the states above depth D (off the optimum's path) that are terminal: leaves at every depth, so a "
+     "search makes reward and simulate jobs side by side all along"},
 };
 
 void bn__synthetic_params_default(bn__synthetic_params *p) {
@@ -54,7 +59,8 @@ void bn__synthetic_params_default(bn__synthetic_params *p) {
                               .cost_max = 0.04,
                               .cost_sigma = 0.5,
                               .fail_rate = 0.0,
-                              .simulate_cost_factor = 1.0};
+                              .simulate_cost_factor = 1.0,
+                              .early_terminal = 0.0};
 }
 
 /* Bounds are checked here as well as by the config, because tests and benchmarks fill the
@@ -75,7 +81,8 @@ int bn__synthetic_setup(bn__synthetic_ctx *ctx, const bn__synthetic_params *p, c
       check_range("cost_max", p->cost_max, 0, 3600, err, errlen) ||
       check_range("cost_sigma", p->cost_sigma, 0, 5, err, errlen) ||
       check_range("fail_rate", p->fail_rate, 0, 1, err, errlen) ||
-      check_range("simulate_cost_factor", p->simulate_cost_factor, 0, 1000, err, errlen))
+      check_range("simulate_cost_factor", p->simulate_cost_factor, 0, 1000, err, errlen) ||
+      check_range("early_terminal", p->early_terminal, 0, 0.99, err, errlen))
     return 1;
   if ((unsigned)p->cost > BN__SYNTHETIC_COST_SPIN ||
       (unsigned)p->cost_dist > BN__SYNTHETIC_DIST_LOGNORMAL) {
@@ -112,6 +119,7 @@ static int syn_init(const bn_config *cfg, void **out, bn_domain_info *info, char
   p.cost_sigma = bn_config_real(cfg, OPT("cost_sigma"));
   p.fail_rate = bn_config_real(cfg, OPT("fail_rate"));
   p.simulate_cost_factor = bn_config_real(cfg, OPT("simulate_cost_factor"));
+  p.early_terminal = bn_config_real(cfg, OPT("early_terminal"));
 
   bn__synthetic_ctx *ctx = malloc(sizeof *ctx);
   if (!ctx) {
@@ -142,10 +150,21 @@ static void syn_root(const void *vctx, void *state) {
   memset(state, 0, 1 + (size_t)ctx->p.depth);
 }
 
+/* Terminal: at depth D, or (early_terminal) an inner state off the optimum's path whose
+ * hash falls below the share; the root and the optimum's prefixes never are. */
+static bool terminal(const bn__synthetic_ctx *ctx, const uint8_t *state) {
+  const int D = ctx->p.depth;
+  if (state[0] >= D) return true;
+  if (ctx->p.early_terminal <= 0 || state[0] == 0) return false;
+  if (memcmp(state + 1, ctx->optimum, state[0]) == 0) return false;
+  const uint64_t h = XXH3_64bits_withSeed(state, (size_t)D + 1, 0x5ea1ed1eaf5ULL);
+  return (double)(h >> 11) * 0x1.0p-53 < ctx->p.early_terminal;
+}
+
 static int syn_actions(const void *vctx, const void *vstate, bn_action *out, int max) {
   const bn__synthetic_ctx *ctx = vctx;
   const uint8_t *state = vstate;
-  if (state[0] >= ctx->p.depth) return 0;
+  if (terminal(ctx, state)) return 0;
   int n = ctx->p.branching < max ? ctx->p.branching : max;
   for (int i = 0; i < n; i++) out[i] = i;
   return n > 0 ? n : 0;
@@ -166,8 +185,7 @@ static void syn_apply(const void *vctx, const void *vstate, bn_action action, vo
 }
 
 static bool syn_is_terminal(const void *vctx, const void *vstate) {
-  const bn__synthetic_ctx *ctx = vctx;
-  return ((const uint8_t *)vstate)[0] >= ctx->p.depth;
+  return terminal(vctx, vstate);
 }
 
 static int syn_evaluate(const void *vctx, const void *state, const bn_eval_request *req,

@@ -48,6 +48,7 @@ typedef struct bn__synthetic_params {
   double cost_sigma; /* lognormal: sigma of the underlying normal */
   double fail_rate;  /* probability an evaluation fails, [0, 1] */
   double simulate_cost_factor; /* a rollout's terminal (a simulate job) costs this times the draw, [0, 1000] */
+  double early_terminal; /* share of inner states off the optimum's path that are terminal, [0, 1) */
 } bn__synthetic_params;
 
 /* Per-rank context; read-only after setup (shared by all threads). */

@@ -135,17 +135,23 @@ static uint32_t initial_batch(const bn_engine_params *p) {
   return p->batch > 0 ? (uint32_t)(p->batch < p->max_batch ? p->batch : p->max_batch) : 1;
 }
 
+/* With engine pools, as many jobs again may wait in the pools' queues: the search issues
+ * jobs in its own order of kinds, and a window no larger than what the engines hold would
+ * fill with the kind of the slower pool while the other pool's engines wait with nothing
+ * to do. */
+enum { POOLS_QUEUED_FACTOR = 2 };
+
 uint32_t bn_dispatcher_max_capacity(const bn_engine_params *p, int engines) {
   if (engines <= 0) return (uint32_t)(p->depth > LOCAL_CAPACITY ? p->depth : LOCAL_CAPACITY);
   uint32_t b = p->batch > 0 ? initial_batch(p) : (uint32_t)p->max_batch;
-  return (uint32_t)engines * effective_depth(p, b);
+  return (uint32_t)engines * effective_depth(p, b) * (p->pools.n > 1 ? POOLS_QUEUED_FACTOR : 1);
 }
 
 static uint32_t capacity(const bn_dispatcher *d) {
   if (d->n_engines == 0) return bn_dispatcher_max_capacity(&d->p, 0);
   uint32_t c = 0;
   for (int i = 0; i < d->n_engines; i++) c += d->eng[i].depth;
-  return c;
+  return c * (d->n_pools > 1 ? POOLS_QUEUED_FACTOR : 1);
 }
 
 /* engine.pools: engines 1..k to the first pool listed, the next ones to the second. */

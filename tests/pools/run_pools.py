@@ -1,0 +1,215 @@
+#!/usr/bin/env python3
+"""Engine pools (engine.pools): each job kind runs only on its pool's engines, both pools
+stay busy, moves between pools (engine.pool_rebalance) are recorded and routing follows
+them, bad pool lists are refused with their line, and a run with pools resumes.
+
+usage: run_pools.py BANYAN CONFIG_DIR CASE
+
+Checked from the checkpoint with h5py (/results engine and kind, /stats/engines pool,
+/stats/pool_moves) and from the JSON summary. Exit status 0 = pass, 1 = fail.
+"""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+import h5py
+import numpy as np
+
+BANYAN, CONFIG_DIR, CASE = sys.argv[1], sys.argv[2], sys.argv[3]
+SYNTH = os.path.join(CONFIG_DIR, "synthetic-bench.ini")
+ENV = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
+           OMPI_MCA_rmaps_base_oversubscribe="1")
+REWARD, SIMULATE, ALL = 1, 2, 3  # job kinds, and pools as kind sets (bit kind - 1)
+
+# A landscape that yields both kinds all along: inner states are terminal with probability
+# 0.575 (domain.synthetic.early_terminal) and every terminal is sampled once
+# (search.exhaust_after), so about 57% of the jobs are reward jobs (a new leaf) and 43%
+# simulate jobs (a rollout from a new inner state), in every stretch of the run. Jobs
+# sleep, simulate jobs four times as long as reward ones: the work is then 1 : 3 between
+# the kinds, the split of reward:1, simulate:3 on 4 engines.
+MIXED = ["domain.synthetic.depth=8", "domain.synthetic.branching=8", "domain.synthetic.early_terminal=0.575",
+         "search.exhaust_after=1", "domain.synthetic.cost=sleep", "domain.synthetic.cost_dist=fixed",
+         "domain.synthetic.cost_mean=0.01", "domain.synthetic.simulate_cost_factor=4", "search.progress_seconds=0",
+         "checkpoint.every_seconds=0"]
+
+failures = []
+
+
+def check(cond, what, detail=""):
+    print(("ok   " if cond else "FAIL ") + what + ("" if cond or not detail else "\n     " + detail), flush=True)
+    if not cond:
+        failures.append(what)
+    return cond
+
+
+def banyan(n, args, sets, cwd, timeout=120):
+    cmd = ["mpirun", "-n", str(n), "--oversubscribe", BANYAN] + args
+    for s in sets:
+        cmd += ["--set", s]
+    return subprocess.run(cmd, env=ENV, capture_output=True, text=True, timeout=timeout, cwd=cwd)
+
+
+def run(n, sets, tmp, name="run"):
+    """banyan run with n ranks; returns (process, summary dict or None, checkpoint path)."""
+    ck = os.path.join(tmp, name + ".h5")
+    summary = os.path.join(tmp, name + ".json")
+    p = banyan(n, ["run", SYNTH, "--quiet", "--summary", summary], sets + [f"checkpoint.file={ck}"], tmp)
+    data = None
+    if os.path.exists(summary):
+        with open(summary) as f:
+            data = json.load(f)
+    return p, data, ck
+
+
+def pool_at(moves, start, rank, t):
+    """The pool of engine `rank` when a job was sent to it at Unix time t."""
+    pool = start[rank]
+    for m in moves:
+        if m["rank"] == rank and m["t_unix"] <= t:
+            pool = int(m["to_pool"])
+    return pool
+
+
+def start_pools(f):
+    """Each engine's pool at the start: its last pool, undone through the moves backwards."""
+    pools = {int(e["rank"]): int(e["pool"]) for e in f["stats/engines"][...]}
+    moves = f["stats/pool_moves"][...] if "stats/pool_moves" in f else np.zeros(0)
+    for m in moves[::-1]:
+        pools[int(m["rank"])] = int(m["from_pool"])
+    return pools, moves
+
+
+def check_routing(ck, label):
+    """Every result ran on an engine whose pool, when the job was sent, takes its kind."""
+    with h5py.File(ck, "r") as f:
+        res = f["results"][...]
+        start, moves = start_pools(f)
+    bad = [(int(r["job_id"]), int(r["kind"]), int(r["engine"])) for r in res
+           if not pool_at(moves, start, int(r["engine"]), float(r["t_sent"])) & (1 << (int(r["kind"]) - 1))]
+    kinds = {k: int(np.sum(res["kind"] == k)) for k in (REWARD, SIMULATE)}
+    check(kinds[REWARD] > 50 and kinds[SIMULATE] > 50,
+          f"{label}: the run made both kinds ({kinds[REWARD]} reward, {kinds[SIMULATE]} simulate jobs)")
+    check(not bad, f"{label}: every job ran in its kind's pool ({len(res)} results, {len(bad)} elsewhere)",
+          f"job, kind, engine: {bad[:10]}")
+    return start, moves
+
+
+def pool_utilization(s):
+    return {p["pool"]: p["utilization"] for p in s["pools"]}
+
+
+def case_routing():
+    """reward:1, simulate:3 on 4 engines: fixed pools, each kind only on its own."""
+    with tempfile.TemporaryDirectory() as tmp:
+        p, s, ck = run(5, MIXED + ["search.iterations=2000", "engine.pools=reward:1, simulate:3"], tmp)
+        if not check(p.returncode == 0 and s, f"run with pools (status {p.returncode})", p.stderr[-1500:]):
+            return
+        start, moves = check_routing(ck, "reward:1, simulate:3")
+        check(start == {1: REWARD, 2: SIMULATE, 3: SIMULATE, 4: SIMULATE},
+              f"/stats/engines: engine 1 in pool reward, 2-4 in pool simulate (got {start})")
+        check(len(moves) == 0 and s["pool_moves"] == 0, "no moves without engine.pool_rebalance")
+        util = pool_utilization(s)
+        print(f"     pool utilization: {util}; per engine: "
+              f"{[(e['rank'], e['pool'], round(e['busy_seconds'] / e['wall_seconds'], 3)) for e in s['engine_stats']]}")
+        for name in ("reward", "simulate"):
+            check(util.get(name, 0) >= 0.9, f"pool {name} busy >= 90% of its engines' time (got {util.get(name)})")
+        # The same figure from the checkpoint: busy over busy + idle per pool.
+        with h5py.File(ck, "r") as f:
+            e = f["stats/engines"][...]
+        for pool, name in ((REWARD, "reward"), (SIMULATE, "simulate")):
+            rows = e[e["pool"] == pool]
+            u = rows["busy_seconds"].sum() / (rows["busy_seconds"].sum() + rows["idle_seconds"].sum())
+            check(u >= 0.85, f"/stats/engines: pool {name} busy {u:.3f} of its engines' time (>= 0.85)")
+        r = subprocess.run([BANYAN, "inspect", ck], env=ENV, capture_output=True, text=True, timeout=60)
+        check(r.returncode == 0 and "pool reward" in r.stdout and "pool simulate" in r.stdout,
+              "inspect lists the pools", r.stdout[-1500:] + r.stderr[-500:])
+
+
+def case_rebalance():
+    """reward:0.5, simulate:0.5 with simulate jobs 4x the cost: the reward pool idles while
+    simulate jobs wait, so engines move to simulate; every move is recorded and each job
+    still ran where its kind's pool was when it was sent."""
+    with tempfile.TemporaryDirectory() as tmp:
+        p, s, ck = run(5, MIXED + ["search.iterations=2000", "engine.pools=reward:0.5, simulate:0.5",
+                                   "engine.pool_rebalance=true", "engine.pool_rebalance_seconds=0.2"], tmp)
+        if not check(p.returncode == 0 and s, f"run with rebalancing (status {p.returncode})", p.stderr[-1500:]):
+            return
+        start, moves = check_routing(ck, "rebalanced")
+        check(start == {1: REWARD, 2: REWARD, 3: SIMULATE, 4: SIMULATE},
+              f"engines 1-2 started in pool reward, 3-4 in simulate (got {start})")
+        to_sim = [m for m in moves if m["to_pool"] == SIMULATE]
+        check(len(to_sim) >= 1, f"an engine moved from reward to simulate ({len(moves)} moves: "
+                                f"{[(int(m['rank']), int(m['from_pool']), int(m['to_pool'])) for m in moves]})")
+        check(len(moves) == s["pool_moves"], f"/stats/pool_moves has every move the summary counts ({s['pool_moves']})")
+        pools = {p_["pool"]: p_ for p_ in s["pools"]}
+        check(all(p_["engines"] >= 1 for p_ in s["pools"]), "every pool kept an engine")
+        check(sum(p_["moves_in"] for p_ in s["pools"]) == len(moves), "moves in add up to the moves")
+        util = pool_utilization(s)
+        print(f"     pool utilization: {util}; engines at the end: "
+              f"{ {k: v['engines'] for k, v in pools.items()} }")
+        check(util.get("simulate", 0) >= 0.9, f"pool simulate busy >= 90% (got {util.get('simulate')})")
+        check(util.get("reward", 0) >= 0.9, f"pool reward busy >= 90% once it gave engines away (got {util.get('reward')})")
+
+
+def case_config_errors():
+    """Bad pool lists: status 2, FILE:LINE, before any work."""
+    with tempfile.TemporaryDirectory() as tmp:
+        ini = os.path.join(tmp, "bad.ini")
+        cases = [("pools = reward:0.25, gpu:0.75", "unknown job kind \"gpu\""),
+                 ("pools = reward:0.5, simulate:0.25", "the shares add up to 0.75, not 1"),
+                 ("pools = simulate:1", "job kind reward has no pool"),
+                 ("pools = reward:1, simulate:2", "the pools ask for 3 engines but the run has 4"),
+                 ("pools = reward:0.5, simulate:0.5, reward:0.5", "more than 2 pools")]
+        for line, words in cases:
+            with open(ini, "w") as f:
+                f.write(f"[domain]\nname = synthetic\n[engine]\ndepth = 2\n{line}\n")
+            r = banyan(5, ["run", ini, "--quiet"], [], tmp, timeout=60)
+            ours = [x for x in r.stderr.splitlines() if "engine.pools" in x]
+            check(r.returncode == 2 and len(ours) == 1 and ours[0].startswith(f"{ini}:5: engine.pools: ")
+                  and words in ours[0] and not os.path.exists(os.path.join(tmp, "bad.h5")),
+                  f"`{line}` on 4 engines: status 2, {ini}:5, \"{words}\" (status {r.returncode})",
+                  r.stderr[-800:])
+        # A share list on too few engines: refused the same way; with one rank only a warning.
+        with open(ini, "w") as f:
+            f.write("[domain]\nname = synthetic\n[engine]\npools = reward:0.5, simulate:0.5\n"
+                    "[search]\niterations = 50\n")
+        r = banyan(2, ["run", ini, "--quiet"], [], tmp, timeout=60)
+        check(r.returncode == 2 and f"{ini}:4: engine.pools: 2 pools need at least 2 engines" in r.stderr,
+              f"two pools on one engine: status 2 with the line (status {r.returncode})", r.stderr[-800:])
+        r = banyan(1, ["run", ini, "--quiet", "--overwrite"], [], tmp, timeout=60)
+        check(r.returncode == 0 and "a single rank runs every job itself" in r.stderr,
+              f"one rank: runs, with a warning (status {r.returncode})", r.stderr[-800:])
+
+
+def case_resume():
+    """Pools are part of the saved config: a run stopped by its time limit resumes with the
+    same pools, and routing holds across both sessions."""
+    with tempfile.TemporaryDirectory() as tmp:
+        p, s, ck = run(5, MIXED + ["search.iterations=900", "search.max_seconds=2",
+                                   "engine.pools=reward:1, simulate:3"], tmp)
+        if not check(p.returncode == 0 and s and s["iterations"] < 900,
+                     f"first session stopped by its time limit (status {p.returncode})", p.stderr[-1500:]):
+            return
+        with h5py.File(ck, "r") as f:
+            text = bytes(f.attrs["config"]).decode()
+        check("pools = reward:1, simulate:3" in text, "the saved config holds engine.pools")
+        summary = os.path.join(tmp, "resumed.json")
+        r = banyan(5, ["resume", ck, "--quiet", "--summary", summary], ["search.max_seconds=0"], tmp)
+        check(r.returncode == 0, f"resume (status {r.returncode})", r.stderr[-1500:])
+        with open(summary) as f:
+            s2 = json.load(f)
+        check(s2["iterations"] == 900, f"the resumed run finished its budget (got {s2['iterations']})")
+        check({p_["pool"]: p_["engines"] for p_ in s2["pools"]} == {"reward": 1, "simulate": 3},
+              f"the resumed session has the same pools ({s2['pools']})")
+        check_routing(ck, "both sessions")
+
+
+CASES = {"routing": case_routing, "rebalance": case_rebalance, "config_errors": case_config_errors,
+         "resume": case_resume}
+
+if __name__ == "__main__":
+    CASES[CASE]()
+    print(f"{len(failures)} failure(s)" if failures else "all ok")
+    sys.exit(1 if failures else 0)
