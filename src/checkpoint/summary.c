@@ -99,18 +99,56 @@ static void put_failures(const bn_snapshot *s, FILE *out) {
   bn_failure_counts_free(&fc);
 }
 
+static void put_utilization(double busy, double idle, FILE *out) {
+  if (busy + idle > 0) fprintf(out, " %11.1f%%\n", 100.0 * busy / (busy + idle));
+  else fprintf(out, " %12s\n", "-");
+}
+
+/* engine.pools: the pool column, then one line per pool (engines grouped by the pool they
+ * were in last) and the moves. Nothing for a run without pools. */
+static void put_pools(const bn_snapshot *s, FILE *out) {
+  static const unsigned pools[] = {1, 2};
+  for (size_t p = 0; p < sizeof pools / sizeof pools[0]; p++) {
+    uint64_t engines = 0, jobs = 0;
+    double busy = 0, idle = 0;
+    for (uint64_t i = 0; i < s->n_engines; i++) {
+      const bn_engine_row *e = &s->engines[i];
+      if (e->pool != pools[p]) continue;
+      engines++;
+      jobs += e->jobs;
+      busy += e->busy_seconds;
+      idle += e->idle_seconds;
+    }
+    if (engines == 0) continue;
+    fprintf(out, "  pool %-8s %3llu engine%s %12llu jobs %10.1f s busy %10.1f s idle", bn_pool_name(pools[p]),
+            (unsigned long long)engines, engines == 1 ? " " : "s", (unsigned long long)jobs, busy, idle);
+    put_utilization(busy, idle, out);
+  }
+  if (s->n_pool_moves > 0)
+    fprintf(out, "  %llu engine move%s between pools (engine.pool_rebalance; /stats/pool_moves)\n",
+            (unsigned long long)s->n_pool_moves, s->n_pool_moves == 1 ? "" : "s");
+}
+
 static void put_engines(const bn_snapshot *s, FILE *out) {
   fprintf(out, "engines (%llu)\n", (unsigned long long)s->n_engines);
   if (s->n_engines == 0) return;
-  fprintf(out, "  %6s %12s %10s %12s %12s %12s\n", "rank", "jobs", "failures", "busy s", "idle s", "utilization");
+  bool pooled = false;
+  for (uint64_t i = 0; i < s->n_engines; i++) pooled |= s->engines[i].pool != BN_POOL_ALL;
+  fprintf(out, "  %6s %12s %10s %12s %12s %12s%s\n", "rank", "jobs", "failures", "busy s", "idle s", "utilization",
+          pooled ? "  pool" : "");
   for (uint64_t i = 0; i < s->n_engines; i++) {
     const bn_engine_row *e = &s->engines[i];
-    const double total = e->busy_seconds + e->idle_seconds;
     fprintf(out, "  %6d %12llu %10llu %12.1f %12.1f", e->rank, (unsigned long long)e->jobs,
             (unsigned long long)e->failures, e->busy_seconds, e->idle_seconds);
-    if (total > 0) fprintf(out, " %11.1f%%\n", 100.0 * e->busy_seconds / total);
-    else fprintf(out, " %12s\n", "-");
+    if (pooled) {
+      const double total = e->busy_seconds + e->idle_seconds;
+      if (total > 0) fprintf(out, " %11.1f%%  %s\n", 100.0 * e->busy_seconds / total, bn_pool_name(e->pool));
+      else fprintf(out, " %12s  %s\n", "-", bn_pool_name(e->pool));
+    } else {
+      put_utilization(e->busy_seconds, e->idle_seconds, out);
+    }
   }
+  if (pooled) put_pools(s, out);
 }
 
 static void put_history_row(const bn_checkpoint_row *h, FILE *out) {

@@ -68,8 +68,8 @@ typedef struct pool_state {
   uint32_t *queue;        /* ring of slots [n_slots] */
   uint32_t head, count;
   int live;               /* engines in it, not lost */
-  double idle_since;      /* bn_mtime() since when an engine idled with nothing queued; < 0: not now */
-  double backlog_since;   /* since when jobs waited with every engine full; < 0: not now */
+  double idle;            /* this rebalancing period: engine-seconds idle with nothing queued */
+  double backlog;         /* this period: seconds with jobs waiting and every engine full */
   bn_pool_figures fig;    /* jobs, busy, engine seconds of engines that left, moves */
 } pool_state;
 
@@ -121,6 +121,7 @@ struct bn_dispatcher {
   int pool_of_kind[4];    /* by bn_job_kind: index in pools */
   bn_pool_move *moves;
   size_t n_moves, cap_moves;
+  double period_start, last_look; /* rebalancing: this period's start, the last pass */
 
   bn_dispatch_stats stats;
   uint32_t rotate; /* round-robin start for ties */
@@ -159,7 +160,7 @@ static bn_err setup_pools(bn_dispatcher *d) {
   const bn_pool_spec *spec = &d->p.pools;
   const double now = bn_mtime();
   d->n_pools = 1;
-  d->pools[0] = (pool_state){.kinds = BN_POOL_ALL, .live = d->n_engines, .idle_since = -1, .backlog_since = -1};
+  d->pools[0] = (pool_state){.kinds = BN_POOL_ALL, .live = d->n_engines};
   for (int k = 0; k < 4; k++) d->pool_of_kind[k] = 0;
   for (int i = 0; i < d->n_engines; i++) d->eng[i].pool_since = now;
   if (spec->n == 0 || d->n_engines == 0) return BN_OK;
@@ -170,7 +171,7 @@ static bn_err setup_pools(bn_dispatcher *d) {
   int next = 0;
   for (int p = 0; p < spec->n; p++) {
     pool_state *ps = &d->pools[p];
-    *ps = (pool_state){.kinds = spec->kinds[p], .live = sizes[p], .idle_since = -1, .backlog_since = -1};
+    *ps = (pool_state){.kinds = spec->kinds[p], .live = sizes[p]};
     ps->queue = malloc(d->n_slots * sizeof *ps->queue);
     BN_CHECK(ps->queue, BN_ERR_NOMEM, "no memory for the pool queues");
     for (unsigned k = BN_JOB_REWARD; k <= BN_JOB_SIMULATE; k++)
@@ -651,37 +652,39 @@ static void move_engine(bn_dispatcher *d, int from, int to, double now) {
            bn_pool_name(d->pools[to].kinds));
 }
 
-/* engine.pool_rebalance: after the pools were filled, note which idle (an engine holds
- * nothing and nothing is queued) and which have a backlog (jobs queued, every engine
- * full); one that idled while another had a backlog, both for pool_rebalance_seconds,
- * gives the other an idle engine. */
+/* engine.pool_rebalance: after the pools were filled, add up per pool the engine time idle
+ * (engines holding nothing, nothing queued) and the time with a backlog (jobs queued,
+ * every engine full). At the end of each period of pool_rebalance_seconds, a pool that
+ * idled for a whole engine on average (so it loses nothing by giving one away, and has no
+ * reason to take it back) gives an idle engine to a pool that had a backlog for at least
+ * half the period. Averages over a period, not a state that must
+ * hold throughout: jobs of a busy pool come and go in bursts, and a pool that needs half
+ * an engine more would never be seen idle for a whole period. A pool keeps one engine. */
 static void rebalance(bn_dispatcher *d) {
   if (!d->p.pool_rebalance || d->n_pools < 2) return;
   const double now = bn_mtime();
+  if (d->period_start == 0) d->period_start = d->last_look = now;
+  const double dt = now - d->last_look;
+  d->last_look = now;
   for (int p = 0; p < d->n_pools; p++) {
     pool_state *ps = &d->pools[p];
-    bool idle_engine = false;
-    for (int i = 0; i < d->n_engines && !idle_engine; i++)
-      idle_engine = d->eng[i].pool == p && !d->eng[i].lost && d->eng[i].in_flight == 0;
-    const bool idle = idle_engine && ps->count == 0 && ps->live > 1;
-    const bool backlog = ps->count > 0 && pick_engine(d, p) < 0;
-    if (!idle) ps->idle_since = -1;
-    else if (ps->idle_since < 0) ps->idle_since = now;
-    if (!backlog) ps->backlog_since = -1;
-    else if (ps->backlog_since < 0) ps->backlog_since = now;
+    int idle_engines = 0;
+    for (int i = 0; i < d->n_engines; i++)
+      idle_engines += d->eng[i].pool == p && !d->eng[i].lost && d->eng[i].in_flight == 0;
+    if (ps->count == 0) ps->idle += dt * idle_engines;
+    if (ps->count > 0 && pick_engine(d, p) < 0) ps->backlog += dt;
   }
-  const double wait = d->p.pool_rebalance_seconds;
+  const double period = now - d->period_start;
+  if (period < d->p.pool_rebalance_seconds) return;
+  int from = -1, to = -1;
   for (int p = 0; p < d->n_pools; p++) {
-    pool_state *ps = &d->pools[p];
-    if (ps->idle_since < 0 || now - ps->idle_since < wait) continue;
-    for (int q = 0; q < d->n_pools; q++) {
-      pool_state *qs = &d->pools[q];
-      if (q == p || qs->backlog_since < 0 || now - qs->backlog_since < wait) continue;
-      move_engine(d, p, q, now);
-      ps->idle_since = qs->backlog_since = -1; /* the next move waits as long again */
-      return;
-    }
+    const pool_state *ps = &d->pools[p];
+    if (ps->live > 1 && ps->idle >= 0.95 * period && (from < 0 || ps->idle > d->pools[from].idle)) from = p;
+    if (ps->backlog >= 0.5 * period && (to < 0 || ps->backlog > d->pools[to].backlog)) to = p;
   }
+  if (from >= 0 && to >= 0 && from != to) move_engine(d, from, to, now);
+  for (int p = 0; p < d->n_pools; p++) d->pools[p].idle = d->pools[p].backlog = 0;
+  d->period_start = now;
 }
 
 static bn_err fill_engines(bn_dispatcher *d, int *activity) {
