@@ -210,8 +210,25 @@ def hostile_files(good, tmp):
             dt = f["stats/engines"].dtype
             rows = np.zeros(1000000, dtype=dt)
             rows["rank"] = np.arange(1000000, dtype=np.int32)
+            if "pool" in dt.names:
+                rows["pool"] = 3
             replace_table(f, "stats/engines", rows, chunks=(65536,), compression="gzip")
     variant("a million rows of /stats/engines", million_engines, "/stats/engines")
+
+    # Engine pools: a pool that is no set of job kinds; a move from a pool to itself.
+    def bad_pool(ck):
+        with h5py.File(ck, "r+") as f:
+            e = f["stats/engines"][...]
+            e[0]["pool"] = 9
+            f["stats/engines"][...] = e
+    variant("an engine in pool 9", bad_pool, "pool 9")
+
+    def self_move(ck):
+        with h5py.File(ck, "r+") as f:
+            rows = np.zeros(1, dtype=f["stats/pool_moves"].dtype)
+            rows[0]["t_unix"], rows[0]["rank"], rows[0]["from_pool"], rows[0]["to_pool"] = 1.7e9, 1, 2, 2
+            replace_table(f, "stats/pool_moves", rows)
+    variant("an engine moved from a pool to itself", self_move, "/stats/pool_moves row 0")
 
     # Deterministic mode with an iteration cancelled: the counters still add up.
     def det_cancelled(ck):
@@ -245,6 +262,24 @@ def case_files():
         reseal(twin)
         r = run([BANYAN, "inspect", twin])
         check(r.returncode == 0, f"inspect accepts its free-mode twin: {r.stderr.strip()}")
+        # A format-4 file written before engine pools: /stats/engines without its pool
+        # field, no /stats/pool_moves. Still read (every engine in the one pool) and resumed.
+        old = copy_checkpoint(good, tmp, "before_pools")
+        with h5py.File(old, "r+") as f:
+            e = f["stats/engines"][...]
+            names = [n for n in e.dtype.names if n != "pool"]
+            replace_table(f, "stats/engines", np.array([tuple(r[n] for n in names) for r in e],
+                                                       dtype=[(n, e.dtype[n]) for n in names]))
+            del f["stats/pool_moves"]
+        reseal(old)
+        r = run([BANYAN, "inspect", old])
+        check(r.returncode == 0 and "utilization  pool" not in r.stdout,
+              f"inspect reads a file written before pools (status {r.returncode}): {r.stderr.strip()}")
+        r = run([BANYAN, "resume", old, "--quiet"] + sets("search.iterations=600"))
+        with h5py.File(old, "r") as f:
+            pools = sorted(set(int(p) for p in f["stats/engines"]["pool"]))
+        check(r.returncode == 0 and pools == [3],
+              f"resume continues it and writes the pool field (status {r.returncode}, pools {pools})", r.stderr[-500:])
         files = hostile_files(good, tmp)
         for k, (name, ck, words) in enumerate(files):
             before = sha(ck)
