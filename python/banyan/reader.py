@@ -564,9 +564,29 @@ class Run:
 
     @property
     def engines(self):
-        """/stats/engines: rank, jobs, failures, busy_seconds, idle_seconds."""
-        return self._simple_table("engines", "/stats/engines",
-                                  ("rank", "jobs", "failures", "busy_seconds", "idle_seconds"))
+        """/stats/engines: rank, jobs, failures, busy_seconds, idle_seconds, pool (the job
+        kinds of its engine pool as a bit set: 1 reward, 2 simulate, 3 every kind; 3 in
+        files written before engine.pools)."""
+        def make():
+            arr = self._small("/stats/engines", ("rank", "jobs", "failures", "busy_seconds", "idle_seconds"))
+            cols = {name: _decode_column(arr[name]) for name in arr.dtype.names}
+            if "pool" not in cols:
+                cols["pool"] = np.full(len(arr), 3, dtype=np.uint8)
+            return _columns_to_table(cols, [n for n in arr.dtype.names if n != "pool"] + ["pool"])
+        return self._cached("engines", make)
+
+    @property
+    def pool_moves(self):
+        """/stats/pool_moves: t_unix, rank, from_pool, to_pool (engine.pool_rebalance); empty
+        for files written before engine pools."""
+        fields = ("t_unix", "rank", "from_pool", "to_pool")
+
+        def make():
+            arr = self._small("/stats/pool_moves", fields, required=False)
+            if arr is None:
+                arr = np.zeros(0, dtype=[("t_unix", "<f8"), ("rank", "<i4"), ("from_pool", "u1"), ("to_pool", "u1")])
+            return _columns_to_table({n: arr[n] for n in fields}, fields)
+        return self._cached("pool_moves", make)
 
     @property
     def checkpoints(self):
