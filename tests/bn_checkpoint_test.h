@@ -202,7 +202,13 @@ static inline void build(run *r, const spec *p) {
   s->engines = xcalloc(p->engines, sizeof *s->engines);
   for (uint64_t i = 0; i < p->engines; i++)
     s->engines[i] = (bn_engine_row){.rank = (int32_t)(i + 1), .jobs = 250 + i, .failures = 3 + i,
-                                    .busy_seconds = 90.0 + (double)i, .idle_seconds = 10.0};
+                                    .busy_seconds = 90.0 + (double)i, .idle_seconds = 10.0,
+                                    .pool = (uint8_t)(1 + i % 3)};
+  /* Two moves between the engine pools, back and forth. */
+  s->n_pool_moves = p->engines ? 2 : 0;
+  s->pool_moves = xcalloc(2, sizeof *s->pool_moves);
+  s->pool_moves[0] = (bn_pool_move_row){.t_unix = 1700000050.5, .rank = 1, .from_pool = 1, .to_pool = 2};
+  s->pool_moves[1] = (bn_pool_move_row){.t_unix = 1700000060.25, .rank = 1, .from_pool = 2, .to_pool = 1};
   s->n_history = p->history;
   s->history = xcalloc(p->history, sizeof *s->history);
   for (uint64_t i = 0; i < p->history; i++)
@@ -370,8 +376,14 @@ static inline const char *diff(const bn_snapshot *a, const bn_snapshot *b) {
   for (uint64_t i = 0; i < a->n_engines; i++) {
     const bn_engine_row *x = &a->engines[i], *y = &b->engines[i];
     if (x->rank != y->rank || x->jobs != y->jobs || x->failures != y->failures ||
-        x->busy_seconds != y->busy_seconds || x->idle_seconds != y->idle_seconds)
+        x->busy_seconds != y->busy_seconds || x->idle_seconds != y->idle_seconds || x->pool != y->pool)
       return "an engine row";
+  }
+  SAME(n_pool_moves);
+  for (uint64_t i = 0; i < a->n_pool_moves; i++) {
+    const bn_pool_move_row *x = &a->pool_moves[i], *y = &b->pool_moves[i];
+    if (x->t_unix != y->t_unix || x->rank != y->rank || x->from_pool != y->from_pool || x->to_pool != y->to_pool)
+      return "a pool move";
   }
   SAME(n_history);
   SAME_ARRAY(history, a->n_history);
