@@ -17,31 +17,24 @@ import tempfile
 import h5py
 import numpy as np
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "checkpoint"))
+from common import ENV, check, failures  # noqa: E402  (ok/FAIL lines, mpirun environment)
+
 BANYAN, CONFIG_DIR, CASE = sys.argv[1], sys.argv[2], sys.argv[3]
 SYNTH = os.path.join(CONFIG_DIR, "synthetic-bench.ini")
-ENV = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
-           OMPI_MCA_rmaps_base_oversubscribe="1")
 REWARD, SIMULATE, ALL = 1, 2, 3  # job kinds, and pools as kind sets (bit kind - 1)
 
 # A landscape that yields both kinds all along: inner states are terminal with probability
-# 0.571 (domain.synthetic.early_terminal, deep enough that depth D plays no part) and every terminal is sampled once
-# (search.exhaust_after), so about 57% of the jobs are reward jobs (a new leaf) and 43%
-# simulate jobs (a rollout from a new inner state), in every stretch of the run. Jobs
+# 0.571 (domain.synthetic.early_terminal; depth 16, so depth D plays no part) and every
+# terminal is sampled once (search.exhaust_after), so about 57% of the jobs are reward jobs
+# (a new leaf) and 43% simulate jobs (a rollout from a new inner state), in every stretch
+# of the run. Jobs
 # sleep, simulate jobs four times as long as reward ones: the work is then 1 : 3 between
 # the kinds, the split of reward:1, simulate:3 on 4 engines.
 MIXED = ["domain.synthetic.depth=16", "domain.synthetic.branching=8", "domain.synthetic.early_terminal=0.571",
          "search.exhaust_after=1", "domain.synthetic.cost=sleep", "domain.synthetic.cost_dist=fixed",
          "domain.synthetic.cost_mean=0.01", "domain.synthetic.simulate_cost_factor=4", "search.progress_seconds=0",
          "checkpoint.every_seconds=0"]
-
-failures = []
-
-
-def check(cond, what, detail=""):
-    print(("ok   " if cond else "FAIL ") + what + ("" if cond or not detail else "\n     " + detail), flush=True)
-    if not cond:
-        failures.append(what)
-    return cond
 
 
 def banyan(n, args, sets, cwd, timeout=120):
