@@ -122,6 +122,7 @@ struct bn_dispatcher {
   bn_pool_move *moves;
   size_t n_moves, cap_moves;
   double period_start, last_look; /* rebalancing: this period's start, the last pass */
+  int quiet_periods;      /* rebalancing periods left before the next move may come */
 
   bn_dispatch_stats stats;
   uint32_t rotate; /* round-robin start for ties */
@@ -627,16 +628,16 @@ static bn_err fill_pool(bn_dispatcher *d, int pool, uint32_t avail, int *activit
   return BN_OK;
 }
 
-/* An engine of pool `from` that holds nothing moves to pool `to`. */
-static void move_engine(bn_dispatcher *d, int from, int to, double now) {
+/* An engine of pool `from` that holds nothing moves to pool `to`. False if none could. */
+static bool move_engine(bn_dispatcher *d, int from, int to, double now) {
   int pick = -1;
   for (int i = 0; i < d->n_engines && pick < 0; i++)
     if (d->eng[i].pool == from && !d->eng[i].lost && d->eng[i].in_flight == 0) pick = i;
-  if (pick < 0) return;
+  if (pick < 0) return false;
   if (d->n_moves == d->cap_moves) {
     size_t cap = d->cap_moves ? 2 * d->cap_moves : 64;
     bn_pool_move *m = realloc(d->moves, cap * sizeof *m);
-    if (!m) return; /* an unrecorded move would break the record: no move */
+    if (!m) return false; /* an unrecorded move would break the record: no move */
     d->moves = m;
     d->cap_moves = cap;
   }
@@ -650,6 +651,7 @@ static void move_engine(bn_dispatcher *d, int from, int to, double now) {
   d->stats.pool_moves++;
   bn_debug("engine %d moves from pool %s to pool %s", pick + 1, bn_pool_name(d->pools[from].kinds),
            bn_pool_name(d->pools[to].kinds));
+  return true;
 }
 
 /* engine.pool_rebalance: after the pools were filled, add up per pool the engine time idle
@@ -659,7 +661,12 @@ static void move_engine(bn_dispatcher *d, int from, int to, double now) {
  * reason to take it back) gives an idle engine to a pool that had a backlog for at least
  * half the period. Averages over a period, not a state that must
  * hold throughout: jobs of a busy pool come and go in bursts, and a pool that needs half
- * an engine more would never be seen idle for a whole period. A pool keeps one engine. */
+ * an engine more would never be seen idle for a whole period. A pool keeps one engine.
+ * After a move the pools settle for REBALANCE_QUIET_PERIODS periods before another: the
+ * search keeps one window for both kinds, so right after a move the pool that lost an
+ * engine can fill it with its backlog and starve the other for a while, which would look
+ * like a reason to move the engine straight back. */
+enum { REBALANCE_QUIET_PERIODS = 4 };
 static void rebalance(bn_dispatcher *d) {
   if (!d->p.pool_rebalance || d->n_pools < 2) return;
   const double now = bn_mtime();
@@ -682,7 +689,10 @@ static void rebalance(bn_dispatcher *d) {
     if (ps->live > 1 && ps->idle >= 0.95 * period && (from < 0 || ps->idle > d->pools[from].idle)) from = p;
     if (ps->backlog >= 0.5 * period && (to < 0 || ps->backlog > d->pools[to].backlog)) to = p;
   }
-  if (from >= 0 && to >= 0 && from != to) move_engine(d, from, to, now);
+  if (d->quiet_periods > 0)
+    d->quiet_periods--;
+  else if (from >= 0 && to >= 0 && from != to && move_engine(d, from, to, now))
+    d->quiet_periods = REBALANCE_QUIET_PERIODS;
   for (int p = 0; p < d->n_pools; p++) d->pools[p].idle = d->pools[p].backlog = 0;
   d->period_start = now;
 }

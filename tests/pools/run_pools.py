@@ -126,7 +126,7 @@ def case_rebalance():
     still ran where its kind's pool was when it was sent."""
     with tempfile.TemporaryDirectory() as tmp:
         p, s, ck = run(5, MIXED + ["search.iterations=2500", "engine.pools=reward:0.5, simulate:0.5",
-                                   "engine.pool_rebalance=true", "engine.pool_rebalance_seconds=0.3"], tmp)
+                                   "engine.pool_rebalance=true", "engine.pool_rebalance_seconds=1"], tmp)
         if not check(p.returncode == 0 and s, f"run with rebalancing (status {p.returncode})", p.stderr[-1500:]):
             return
         start, moves = check_routing(ck, "rebalanced")
@@ -143,19 +143,22 @@ def case_rebalance():
         print(f"     pool utilization: {util}; engines at the end: "
               f"{ {k: v['engines'] for k, v in pools.items()} }")
         # 2 reward engines for work that needs about 1 (57% of the jobs, a quarter of the
-        # time): without moves the reward pool would be busy about half the time and the
-        # simulate pool would hold everything up. One engine moves early, then none: the
-        # pool that gives an engine away had a whole engine idle, so it never wants it back.
+        # time). Kept at 2 : 2, the simulate pool would hold everything up: 57 s of work in
+        # all, of which 43 s for 2 simulate engines, 4 engines busy about 67% of the time.
+        # One engine moves early; after a move the pools settle for 4 periods, so engines
+        # cannot flap from period to period.
         with h5py.File(ck, "r") as f:
             res = f["results"][...]
         t0, t1 = float(res["t_created"].min()), float(res["t_received"].max())
         first = (float(moves[0]["t_unix"]) - t0) / (t1 - t0) if len(moves) else 1.0
-        check(first < 0.2, f"the first move came early ({first:.0%} into the run)")
-        check(len(moves) <= 2, f"engines do not flap between the pools ({len(moves)} moves)")
+        check(first < 0.25, f"the first move came early ({first:.0%} into the run)")
+        gaps = np.diff(moves["t_unix"]) if len(moves) > 1 else np.zeros(0)
+        check(bool(np.all(gaps >= 4.0)), f"at least 4 periods between moves (gaps {np.round(gaps, 2).tolist()} s)")
         check(util.get("simulate", 0) >= 0.9, f"pool simulate busy >= 90% (got {util.get('simulate')})")
-        check(util.get("reward", 0) >= 0.85, f"pool reward busy >= 85% once it gave an engine away "
-                                             f"(got {util.get('reward')})")
-        check(s["engine_utilization"] >= 0.88, f"all engines busy >= 88% (got {s['engine_utilization']})")
+        check(util.get("reward", 0) >= 0.7, f"pool reward busy >= 70% once it gave an engine away "
+                                            f"(got {util.get('reward')})")
+        check(s["engine_utilization"] >= 0.85, f"all engines busy >= 85%, not the 67% of a fixed 2 : 2 split "
+                                               f"(got {s['engine_utilization']})")
 
 
 def case_config_errors():
