@@ -75,3 +75,23 @@ def reseal(path):
         struct.pack_into("<Q", block, 504, xxh3_64(bytes(block[:504])))
         f.seek(0)
         f.write(block)
+
+
+def ranks_of(mpirun_pid):
+    """{rank: pid} of the MPI processes mpirun started (its children)."""
+    out = {}
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat") as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            if ppid != mpirun_pid:
+                continue
+            with open(f"/proc/{name}/environ", "rb") as f:
+                env = dict(kv.split(b"=", 1) for kv in f.read().split(b"\0") if b"=" in kv)
+            if b"OMPI_COMM_WORLD_RANK" in env:
+                out[int(env[b"OMPI_COMM_WORLD_RANK"])] = int(name)
+        except (OSError, ValueError, IndexError):
+            pass
+    return out

@@ -34,6 +34,9 @@ import time
 
 import h5py
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "checkpoint"))
+from common import ranks_of  # noqa: E402  ({rank: pid} of mpirun's children)
+
 BANYAN, CONFIG_DIR, CASE = sys.argv[1], sys.argv[2], sys.argv[3]
 SYNTH = os.path.join(CONFIG_DIR, "synthetic-bench.ini")
 ENV = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
@@ -94,26 +97,6 @@ class Started:
 
     def stderr(self):
         return "\n".join(line for _, line in self.lines)
-
-
-def ranks_of(mpirun_pid):
-    """{rank: pid} of the MPI processes mpirun started (its children)."""
-    out = {}
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{name}/stat") as f:
-                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
-            if ppid != mpirun_pid:
-                continue
-            with open(f"/proc/{name}/environ", "rb") as f:
-                env = dict(kv.split(b"=", 1) for kv in f.read().split(b"\0") if b"=" in kv)
-            if b"OMPI_COMM_WORLD_RANK" in env:
-                out[int(env[b"OMPI_COMM_WORLD_RANK"])] = int(name)
-        except (OSError, ValueError, IndexError):
-            pass
-    return out
 
 
 def wait_ranks(p, n, timeout=20):

@@ -10,15 +10,17 @@ Checked from the checkpoint with h5py (/results engine and kind, /stats/engines 
 """
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
+import time
 
 import h5py
 import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "checkpoint"))
-from common import ENV, check, failures  # noqa: E402  (ok/FAIL lines, mpirun environment)
+from common import ENV, check, failures, ranks_of  # noqa: E402  (ok/FAIL lines, mpirun environment)
 
 BANYAN, CONFIG_DIR, CASE = sys.argv[1], sys.argv[2], sys.argv[3]
 SYNTH = os.path.join(CONFIG_DIR, "synthetic-bench.ini")
@@ -214,8 +216,54 @@ def case_resume():
         check_routing(ck, "both sessions")
 
 
+def case_lost():
+    """The only engine of the reward pool freezes (SIGSTOP): it is lost, the reward pool
+    hands its kind to the simulate pool with a warning, the run ends its budget with every
+    job once, and exits 4 (an engine was lost: resume me)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        ck = os.path.join(tmp, "run.h5")
+        budget = 500
+        cmd = ["mpirun", "-n", "4", "--oversubscribe", BANYAN, "run", SYNTH, "--quiet"]
+        for kv in MIXED + [f"search.iterations={budget}", "engine.pools=reward:1, simulate:2",
+                           f"checkpoint.file={ck}", "engine.heartbeat_seconds=0.2", "engine.lost_after=1"]:
+            cmd += ["--set", kv]
+        p = subprocess.Popen(cmd, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                             start_new_session=True)
+        ranks = {}
+        end = time.monotonic() + 20
+        while len(ranks) < 4 and time.monotonic() < end:
+            ranks = ranks_of(p.pid)
+            time.sleep(0.05)
+        time.sleep(1.0)  # some reward jobs on engine 1 first
+        t_stop = time.time()
+        if 1 in ranks:
+            os.kill(ranks[1], signal.SIGSTOP)
+        try:
+            _, err = p.communicate(timeout=90)
+        except subprocess.TimeoutExpired:
+            os.killpg(p.pid, signal.SIGKILL)
+            _, err = p.communicate()
+        check(p.returncode == 4, f"exit status 4: an engine was lost (got {p.returncode})", err[-1500:])
+        check("engine pool reward has no engine left: its jobs go to pool simulate" in err,
+              "the reward pool's kind went to the simulate pool, with a warning", err[-1500:])
+        with h5py.File(ck, "r") as f:
+            res = f["results"][...]
+            done, pending = int(f.attrs["completed"]), len(f["pending/rows"])
+        check(done == budget and pending == 0 and len(set(res["job_id"].tolist())) == budget,
+              f"every job ran once ({done} results, {pending} pending)")
+        reward = res[res["kind"] == REWARD]
+        early = reward[reward["t_sent"] < t_stop]
+        late = reward[reward["t_sent"] > t_stop + 5]
+        check(len(early) > 0 and bool(np.all(early["engine"] == 1)),
+              f"before the loss every reward job ran on engine 1 ({len(early)} jobs)")
+        check(len(late) > 0 and bool(np.all(np.isin(late["engine"], [2, 3]))),
+              f"after it, on the simulate engines ({len(late)} jobs)")
+        sim = res[res["kind"] == SIMULATE]
+        check(bool(np.all(np.isin(sim["engine"], [2, 3]))), "simulate jobs never left their pool")
+
+
 CASES = {"routing": case_routing, "rebalance": case_rebalance, "config_errors": case_config_errors,
-         "resume": case_resume}
+         "resume": case_resume, "lost": case_lost}
 
 if __name__ == "__main__":
     CASES[CASE]()
