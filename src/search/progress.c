@@ -33,9 +33,17 @@ void bn__search_progress(bn_search *s, double now, int final) {
     s->domain->ops->describe(s->domain->ctx, e.state, text, sizeof text);
     snprintf(best, sizeof best, "%.4f %s (one evaluation)", e.reward, text);
   }
-  printf("[%8.1fs] %s iter %llu/%llu  %.0f eval/s  in-flight %llu  failed %llu  nodes %llu  util %.1f%%  best %s\n",
+  /* With engine pools, each pool's share of its engine time spent in jobs. */
+  char pools[96] = "";
+  bn_pool_figures pf[BN_POOLS_MAX];
+  const int n_pools = bn_dispatcher_pools(s->disp, pf);
+  for (int i = 0, at = 0; i < n_pools && at < (int)sizeof pools; i++)
+    at += snprintf(pools + at, sizeof pools - (size_t)at, "%s%s %.0f%%%s", i ? ", " : " (", bn_pool_name(pf[i].kinds),
+                   pf[i].engine_seconds > 0 ? 100.0 * pf[i].busy_seconds / pf[i].engine_seconds : 0.0,
+                   i == n_pools - 1 ? ")" : "");
+  printf("[%8.1fs] %s iter %llu/%llu  %.0f eval/s  in-flight %llu  failed %llu  nodes %llu  util %.1f%%%s  best %s\n",
          elapsed, final ? "done" : "    ", (unsigned long long)done, (unsigned long long)s->budget, rate,
          (unsigned long long)(bn__search_issued(s) - done), (unsigned long long)atomic_load(&s->failures),
-         (unsigned long long)bn_tree_node_count(s->tree), 100.0 * utilization(&ds, elapsed), best);
+         (unsigned long long)bn_tree_node_count(s->tree), 100.0 * utilization(&ds, elapsed), pools, best);
   fflush(stdout);
 }
