@@ -58,9 +58,10 @@ static const bn_option core_options[] = {
                "(counts); each kind runs only on its pool's engines (empty: every engine takes every kind)"),
     BOOL_OPT("engine.pool_rebalance", "false",
              "with engine.pools: an engine of a pool that idles while the other pool has a backlog moves to it "
-             "(and back later); off keeps pools as given (e.g. pools sized to the nodes' hardware)"),
+             "(and back later); off keeps the pools as given (e.g. sized to the nodes' hardware)"),
     REAL_OPT("engine.pool_rebalance_seconds", "1", 0.01, 1e6,
-             "how long one pool must idle while the other has a backlog before an engine moves (seconds)"),
+             "rebalancing period: a pool that idled a whole engine on average over it gives one to a pool "
+             "whose jobs waited half of it; after a move the pools settle for 4 periods (seconds)"),
     BOOL_OPT("checkpoint.enabled", "true", "write HDF5 checkpoints of the run"),
     STRING_OPT("checkpoint.file", "",
                "checkpoint file (empty: CONFIG's name with .h5, in the current directory)"),
