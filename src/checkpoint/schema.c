@@ -230,8 +230,9 @@ const bn__table bn__engines_table = TABLE("/stats/engines", engines_fields, bn_e
 const bn__table bn__pool_moves_table = {
     "/stats/pool_moves", pool_moves_fields, sizeof pool_moves_fields / sizeof pool_moves_fields[0],
     sizeof(bn_pool_move_row), offsetof(bn_snapshot, n_pool_moves), offsetof(bn_snapshot, pool_moves),
-    "engines moved between pools by `engine.pool_rebalance`, oldest first (optional: files written before pools "
-    "lack it)",
+    "engines moved between pools by `engine.pool_rebalance`, oldest first; a resumed session starts from "
+    "`engine.pools` again, recorded as a move at its start for each engine last in another pool, so replaying the "
+    "moves gives every engine's pool at any time (optional: files written before pools lack it)",
     1};
 const bn__table bn__history_table = TABLE("/stats/checkpoints", history_fields, bn_checkpoint_row, n_history, history,
                                           "checkpoints of the run, this one last");

@@ -310,6 +310,7 @@ static bn_err setup(bn_search *s, const bn_config *cfg, const bn_domain *domain,
     BN_CHECK(snap->path_cap == (uint32_t)s->path_cap && snap->state_size == S, BN_ERR_CORRUPT,
              "the checkpoint's path capacity or state size does not match the domain");
     BN_CALL(bn__search_restore(s, snap));
+    BN_CALL(bn__stats_session_pools(s));
     bn_snapshot_release_bulk(snap); /* restored: the graph and the log hold it now */
   }
   bn_dispatch_stats ds;

@@ -211,6 +211,9 @@ bn_engine_row *bn__stats_engine_rows(bn_search *s, size_t *n);
 /* stats.c: the moves between engine pools of earlier sessions and this one, oldest first;
  * caller frees. NULL when out of memory. */
 bn_pool_move_row *bn__stats_pool_moves(bn_search *s, size_t *n);
+/* stats.c: a resumed session's engines start in the pools engine.pools gives them; one
+ * whose last recorded pool differs gets a move at the start. */
+BN_NODISCARD bn_err bn__stats_session_pools(bn_search *s);
 
 /* driver.c: the graph's parameters from the configuration. */
 void bn__search_tree_params(const bn_config *cfg, bn_tree_params *tp);

@@ -99,3 +99,21 @@ bn_pool_move_row *bn__stats_pool_moves(bn_search *s, size_t *n) {
   *n = s->n_moves_before + now;
   return rows;
 }
+
+bn_err bn__stats_session_pools(bn_search *s) {
+  /* Each session starts from engine.pools; an engine whose last recorded pool (earlier
+   * sessions, engine.pool_rebalance) is another one "moves" back at the start, so that
+   * replaying /stats/pool_moves gives every engine's pool at any time of the run. */
+  const double now = bn_wtime();
+  for (size_t i = 0; i < s->n_engines_before; i++) {
+    const bn_engine_row *b = &s->engines_before[i];
+    const unsigned pool = bn_dispatcher_engine_pool(s->disp, b->rank);
+    if (b->rank < 1 || b->pool == BN_POOL_ALL || pool == BN_POOL_ALL || pool == b->pool) continue;
+    bn_pool_move_row *m = realloc(s->moves_before, (s->n_moves_before + 1) * sizeof *m);
+    BN_CHECK(m, BN_ERR_NOMEM, "no memory");
+    s->moves_before = m;
+    m[s->n_moves_before++] =
+        (bn_pool_move_row){.t_unix = now, .rank = b->rank, .from_pool = b->pool, .to_pool = (uint8_t)pool};
+  }
+  return BN_OK;
+}

@@ -195,25 +195,34 @@ def case_config_errors():
 
 def case_resume():
     """Pools are part of the saved config: a run stopped by its time limit resumes with the
-    same pools, and routing holds across both sessions."""
+    same pools. With rebalancing, the first session moves an engine; the second starts from
+    engine.pools again, which /stats/pool_moves records as a move back at its start, so
+    routing checked against the moves holds across both sessions."""
     with tempfile.TemporaryDirectory() as tmp:
-        p, s, ck = run(5, MIXED + ["search.iterations=900", "search.max_seconds=2",
-                                   "engine.pools=reward:1, simulate:3"], tmp)
-        if not check(p.returncode == 0 and s and s["iterations"] < 900,
+        pools = ["engine.pools=reward:0.5, simulate:0.5", "engine.pool_rebalance=true",
+                 "engine.pool_rebalance_seconds=0.5"]
+        p, s, ck = run(5, MIXED + pools + ["search.iterations=1500", "search.max_seconds=4"], tmp)
+        if not check(p.returncode == 0 and s and s["iterations"] < 1500,
                      f"first session stopped by its time limit (status {p.returncode})", p.stderr[-1500:]):
             return
         with h5py.File(ck, "r") as f:
             text = bytes(f.attrs["config"]).decode()
-        check("pools = reward:1, simulate:3" in text, "the saved config holds engine.pools")
+            moved = len(f["stats/pool_moves"])
+        check("pools = reward:0.5, simulate:0.5" in text and "pool_rebalance = true" in text,
+              "the saved config holds engine.pools and engine.pool_rebalance")
+        check(moved >= 1, f"the first session moved an engine ({moved} moves)")
         summary = os.path.join(tmp, "resumed.json")
         r = banyan(5, ["resume", ck, "--quiet", "--summary", summary], ["search.max_seconds=0"], tmp)
         check(r.returncode == 0, f"resume (status {r.returncode})", r.stderr[-1500:])
         with open(summary) as f:
             s2 = json.load(f)
-        check(s2["iterations"] == 900, f"the resumed run finished its budget (got {s2['iterations']})")
-        check({p_["pool"]: p_["engines"] for p_ in s2["pools"]} == {"reward": 1, "simulate": 3},
-              f"the resumed session has the same pools ({s2['pools']})")
-        check_routing(ck, "both sessions")
+        check(s2["iterations"] == 1500, f"the resumed run finished its budget (got {s2['iterations']})")
+        check(sorted(p_["pool"] for p_ in s2["pools"]) == ["reward", "simulate"] and
+              sum(p_["engines"] for p_ in s2["pools"]) == 4, f"the resumed session has the pools ({s2['pools']})")
+        start, moves = check_routing(ck, "both sessions")
+        check(start == {1: REWARD, 2: REWARD, 3: SIMULATE, 4: SIMULATE},
+              f"replayed from the end, the moves lead back to the first session's pools (got {start})")
+        check(len(moves) > moved, f"the second session's start and moves are recorded ({len(moves)} moves in all)")
 
 
 def case_lost():
