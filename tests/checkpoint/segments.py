@@ -227,7 +227,7 @@ def case_reader():
     rows as the checkpoint's counter says), and the run is not disturbed."""
     with tempfile.TemporaryDirectory() as tmp:
         ck = os.path.join(tmp, "live.h5")
-        budget = 60000
+        budget = 40000
         p = start(mpirun(2, "run", SYNTH, "--quiet", *sets(f"search.iterations={budget}", f"checkpoint.file={ck}",
                                                           "checkpoint.every_seconds=0.05",
                                                           "checkpoint.max_time_share=0", *SLOW)))
@@ -269,7 +269,7 @@ def case_compaction():
     rng = random.Random(20261203)
     with tempfile.TemporaryDirectory() as tmp:
         ck = os.path.join(tmp, "run.h5")
-        budget = 60000
+        budget = 40000
         common_sets = ("checkpoint.every_seconds=0.02", "checkpoint.max_time_share=0", *SLOW)
         cmd = mpirun(2, "run", SYNTH, "--quiet", *sets(f"search.iterations={budget}", f"checkpoint.file={ck}",
                                                       *common_sets))
