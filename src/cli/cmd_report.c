@@ -82,38 +82,48 @@ static int package_dir(char *out, size_t n) {
 }
 
 static volatile sig_atomic_t reader_pid;
-static void pass_on(int sig) {
+static void pass_on(int sig, siginfo_t *info, void *uctx) {
+  (void)uctx;
+  /* SIGINT and SIGQUIT from the terminal (si_code > 0: sent by the kernel) reach the
+   * child, which is in the same process group, by themselves; one sent to this process
+   * alone by another (kill: si_code <= 0) is passed on, as are the others. */
+  if ((sig == SIGINT || sig == SIGQUIT) && info && info->si_code > 0) return;
   if (reader_pid > 0) kill((pid_t)reader_pid, sig);
 }
 
 /* Run the interpreter as a child and wait for it: the file it reads is untrusted, and
  * HDF5 does not defend against every malformed object, so a reader that dies of a signal
- * ends in one line here instead of a core dump. SIGINT and SIGQUIT reach the child from
- * the terminal (this process ignores them meanwhile, as system() does); SIGTERM, SIGHUP
- * and SIGUSR1 are passed on. Returns the exit status for the command. */
+ * ends in one line here instead of a core dump. Stop signals (SIGINT, SIGQUIT, SIGTERM,
+ * SIGHUP, SIGUSR1) are the child's to act on: this process passes them on and waits.
+ * Returns the exit status for the command. */
 static int run_reader(const char *module, char **args) {
   fflush(NULL);
-  struct sigaction ign = {.sa_handler = SIG_IGN}, fwd = {.sa_handler = pass_on}, old_int, old_quit;
-  sigemptyset(&ign.sa_mask);
+  static const int passed[] = {SIGINT, SIGQUIT, SIGTERM, SIGHUP, SIGUSR1};
+  enum { N_PASSED = sizeof passed / sizeof passed[0] };
+  struct sigaction fwd = {.sa_sigaction = pass_on, .sa_flags = SA_SIGINFO}, old[N_PASSED];
   sigemptyset(&fwd.sa_mask);
-  sigaction(SIGINT, &ign, &old_int);
-  sigaction(SIGQUIT, &ign, &old_quit);
+  /* Held from before the fork until the child's pid is known, so none is lost. */
+  sigset_t hold, before;
+  sigemptyset(&hold);
+  for (int i = 0; i < N_PASSED; i++) sigaddset(&hold, passed[i]);
+  sigprocmask(SIG_BLOCK, &hold, &before);
+  for (int i = 0; i < N_PASSED; i++) sigaction(passed[i], &fwd, &old[i]);
   pid_t pid = fork();
   if (pid == 0) {
-    sigaction(SIGINT, &old_int, NULL);
-    sigaction(SIGQUIT, &old_quit, NULL);
+    for (int i = 0; i < N_PASSED; i++) sigaction(passed[i], &old[i], NULL);
+    sigprocmask(SIG_SETMASK, &before, NULL);
     execv(BANYAN_PYTHON, args);
     fprintf(stderr, "banyan %s: cannot run %s: %s\n", module, BANYAN_PYTHON, strerror(errno));
     _exit(BN_EXIT_FAILURE);
   }
   if (pid < 0) {
-    fprintf(stderr, "banyan %s: cannot start %s: %s\n", module, BANYAN_PYTHON, strerror(errno));
+    const int e = errno;
+    sigprocmask(SIG_SETMASK, &before, NULL);
+    fprintf(stderr, "banyan %s: cannot start %s: %s\n", module, BANYAN_PYTHON, strerror(e));
     return BN_EXIT_FAILURE;
   }
   reader_pid = pid;
-  sigaction(SIGTERM, &fwd, NULL);
-  sigaction(SIGHUP, &fwd, NULL);
-  sigaction(SIGUSR1, &fwd, NULL);
+  sigprocmask(SIG_SETMASK, &before, NULL);
   int st = 0;
   while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
   }

@@ -7,7 +7,7 @@
  * A file superseded by compaction at commit c is still named by NAME.prev until commit
  * c + 2, and a reader (h5py, inspect) that opened NAME a moment ago may be reading it, so it
  * is removed only after commit c + 2 and READER_GRACE seconds (at the end of the run,
- * right away). At the start of a session, files numbered from the checkpoint's
+ * READER_END_GRACE seconds after it was superseded: the end waits at most that long). At the start of a session, files numbered from the checkpoint's
  * next_segment on are orphans of a killed session (removed at once), and the others that
  * the checkpoint does not list wait for this session's first commit (NAME.prev may still
  * name them until then). */
@@ -28,6 +28,7 @@
 enum { FANIN = 8 };
 #define MERGE_MAX_ROWS (4u << 20)     /* no merged segment grows beyond this */
 #define READER_GRACE 30.0             /* seconds a superseded segment stays for readers */
+#define READER_END_GRACE 1.0          /* the same at the end of the run (it waits that long) */
 
 static bool contains(const uint64_t *v, size_t n, uint64_t x) {
   for (size_t i = 0; i < n; i++)
@@ -204,12 +205,26 @@ void bn__segments_committed(bn_ckpt_writer *w, const bn_snapshot *snap, bool fin
     w->gc_off = true;
     bn_warn("no memory to track the segment files: superseded segments are kept from now on");
   }
-  const double now = bn_mtime();
+  double now = bn_mtime();
   pthread_mutex_lock(&w->seg_mu);
   w->commits++;
   if (w->gc_off) {
     pthread_mutex_unlock(&w->seg_mu);
     return;
+  }
+  if (final) {
+    /* A reader that opened NAME a moment before this last commit may still open the
+     * segments that NAME listed: give the newest superseded ones READER_END_GRACE. */
+    double youngest = -1;
+    for (size_t i = 0; i < w->n_graves; i++)
+      if (w->graves[i].since > youngest) youngest = w->graves[i].since;
+    const double wait = youngest < 0 ? 0 : youngest + READER_END_GRACE - now;
+    if (wait > 0) {
+      pthread_mutex_unlock(&w->seg_mu);
+      bn_sleep(wait);
+      pthread_mutex_lock(&w->seg_mu);
+      now = bn_mtime();
+    }
   }
   size_t k = 0;
   for (size_t i = 0; i < w->n_graves; i++) {
