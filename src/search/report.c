@@ -20,7 +20,7 @@ static bn_err count_failures(bn_search *s, bn_failure_counts *fc) {
 }
 
 /* Write s as a JSON string literal. */
-static void json_string(FILE *f, const char *str) {
+void bn__json_string(FILE *f, const char *str) {
   fputc('"', f);
   for (const unsigned char *p = (const unsigned char *)str; *p; p++) {
     if (*p == '"' || *p == '\\')
@@ -47,9 +47,9 @@ static bn_err write_summary(bn_search *s, const bn_engine_stats *eng, const bn_d
   if (ds->engines == 0) busy = ds->busy_seconds;
   const int workers = ds->engines ? ds->engines : 1;
   fprintf(f, "{\n  \"banyan_version\": \"%s\",\n  \"domain\": ", BANYAN_VERSION);
-  json_string(f, s->domain->ops->name);
+  bn__json_string(f, s->domain->ops->name);
   fprintf(f, ",\n  \"stop_reason\": ");
-  json_string(f, bn_stop_reason_name((bn_stop_reason)atomic_load(&s->stop)));
+  bn__json_string(f, bn_stop_reason_name((bn_stop_reason)atomic_load(&s->stop)));
   fprintf(f,
           ",\n  \"iterations\": %llu,\n  \"evaluations\": %llu,\n  \"failures\": %llu,\n"
           "  \"issued\": %llu,\n  \"dispatched\": %llu,\n  \"results_received\": %llu,\n"
@@ -88,7 +88,7 @@ static bn_err write_summary(bn_search *s, const bn_engine_stats *eng, const bn_d
     char text[256];
     s->domain->ops->describe(s->domain->ctx, bn_tree_state(s->tree, best[i].node), text, sizeof text);
     fprintf(f, "%s\n    {\"state\": ", i ? "," : "");
-    json_string(f, text);
+    bn__json_string(f, text);
     fprintf(f, ", \"mean_reward\": %.9g, \"visits\": %llu}", best[i].mean, (unsigned long long)best[i].visits);
   }
   fprintf(f, "%s],\n  \"best_evaluations\": [", n_best ? "\n  " : "");
@@ -96,7 +96,7 @@ static bn_err write_summary(bn_search *s, const bn_engine_stats *eng, const bn_d
     char text[256];
     s->domain->ops->describe(s->domain->ctx, evals[i].state, text, sizeof text);
     fprintf(f, "%s\n    {\"state\": ", i ? "," : "");
-    json_string(f, text);
+    bn__json_string(f, text);
     fprintf(f, ", \"reward\": %.9g, \"job\": %llu}", evals[i].reward, (unsigned long long)evals[i].job_id);
   }
   fprintf(f, "%s]\n}\n", n_evals ? "\n  " : "");
