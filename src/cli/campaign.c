@@ -17,7 +17,7 @@ void bn__cli_campaign_free(bn_cli_campaign *c) {
   if (!c) return;
   for (uint32_t r = 0; c->cfgs && r < c->n; r++) bn_config_destroy(&c->cfgs[r]);
   for (uint32_t r = 0; c->snaps && r < c->n; r++) bn_snapshot_free(&c->snaps[r]);
-  for (uint32_t r = 0; c->reps && r < c->n; r++) bn_tree_destroy(&c->reps[r].opt.resume_tree);
+  /* A resume_tree is the search's once it ran (as for a lone resume): not freed here. */
   free(c->cfgs);
   free(c->snaps);
   free(c->reps);
