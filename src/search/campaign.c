@@ -12,9 +12,10 @@
  * separate deterministic run; checkpoints and resume are each replicate's own, with the
  * guarantees of a lone run.
  *
- * Fair share: a replicate may hold at most capacity / N jobs in flight (rounded up; in
- * deterministic mode its window), and new jobs wait in one first-in first-out outbox, so
- * a replicate whose results come back refills behind the others: none starves.
+ * Fair share: a replicate may hold at most capacity / R jobs in flight, R the replicates
+ * still issuing work (rounded up; in deterministic mode its window), and new jobs wait in
+ * one first-in first-out outbox, so a replicate whose results come back refills behind the
+ * others: none starves, and the last ones to finish get the engines of the others.
  *
  * Stops: a signal, the time limit or lost engines reach every replicate through its own
  * tick; an error in one stops all. The hooks below combine the replicates' own. */
@@ -140,6 +141,11 @@ static void progress(campaign *c, double now, int final) {
 
 static void tick(void *ctx) {
   campaign *c = ctx;
+  /* The engines are shared by the replicates still issuing work: as some finish, the
+   * others' shares (windows) grow. */
+  uint32_t running = 0;
+  for (uint32_t r = 0; r < c->n; r++) running += atomic_load(&c->rep[r]->stop) == BN_STOP_NONE;
+  for (uint32_t r = 0; r < c->n; r++) c->rep[r]->share = running > 0 ? running : 1;
   for (uint32_t r = 0; r < c->n; r++) bn__search_tick(c->rep[r]);
   /* An error in one replicate stops the campaign. */
   bool failed = false;

@@ -280,8 +280,9 @@ bn_err bn__search_setup_params(bn_search *s, const bn_config *cfg, const bn_doma
     BN_CALL(bn_tree_create(&s->tree, domain, &tp));
   }
 
+  /* A replicate gets slots for the whole capacity, and its window is its share of it
+   * (s->share): the share grows as other replicates finish. */
   cap = bn__search_automatic_window(cap, engines, s->threads, s->grain);
-  cap = (uint32_t)((cap + (uint64_t)s->share - 1) / s->share); /* a replicate's fair share */
   int64_t user_window = bn_config_int(cfg, "search.max_in_flight");
   if (s->deterministic) {
     s->det_window = bn_search_deterministic_window(cfg); /* never the engines' capacity */
