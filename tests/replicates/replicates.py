@@ -27,24 +27,13 @@ import numpy as np
 BANYAN, CONFIG_DIR, CASE = sys.argv[1], sys.argv[2], sys.argv[3]
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "checkpoint"))
 import common  # noqa: E402
-from common import check, failures, mpirun, results_ids, run, sets, sha, start, xxh3_64  # noqa: E402
+from common import (check, failures, mpirun, results_ids, run, same_tree, sets, sha, start,  # noqa: E402
+                    tree_and_results, xxh3_64)
 common.setup(BANYAN)
 
 CIRCUIT = os.path.join(CONFIG_DIR, "bistability-3node.ini")
 SYNTH = os.path.join(CONFIG_DIR, "synthetic-bench.ini")
 QUIET = ("search.progress_seconds=0",)
-
-
-def tree_and_results(path):
-    with h5py.File(path, "r") as f:
-        tree = {}
-        f["tree"].visititems(lambda k, v: tree.__setitem__(k, v[...].copy()) if isinstance(v, h5py.Dataset) else None)
-        res = f["results"]
-        return tree, np.array(res["job_id"]), np.array(res["reward"])
-
-
-def same_tree(a, b):
-    return a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a)
 
 
 def replicate(tmp, name, r):
