@@ -139,6 +139,10 @@ static int run_command(int argc, char **argv, const char *name, const char *usag
     status = BN_EXIT_OK;
   } else if (parsed && strcmp(name, "inspect") == 0 && bn_campaign_is(args.config_path)) {
     status = inspect_campaign(&args);
+  } else if (parsed && bn_campaign_is(args.config_path)) {
+    fprintf(stderr, "banyan %s: %s is a campaign: %s each replicate's checkpoint (NAME.r000.h5, ...)\n", name,
+            args.config_path, name);
+    status = BN_EXIT_FAILURE;
   } else if (parsed) {
     bn_snapshot snap = {0};
     bn_config *cfg = NULL;
