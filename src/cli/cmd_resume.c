@@ -249,6 +249,10 @@ static bn_err prepare_campaign(const bn_cli_args *args, bn_config **cfg, bn_doma
         if (e == BN_OK && changed && !args->force) {
           fprintf(stderr, "banyan resume: these options change the search itself; pass --force to resume anyway\n");
           e = BN_ERR_CONFIG;
+        } else if (e == BN_OK && bn_config_int(*cfg, "search.replicates") != 1) {
+          fprintf(stderr, "banyan resume: %s: search.replicates is set when a campaign starts (banyan run), not "
+                  "on resume\n", path);
+          e = BN_ERR_CONFIG;
         } else if (e == BN_OK && strcmp(where, "--set") == 0) {
           fprintf(stderr, "banyan resume: %s: a campaign's checkpoints stay beside it: checkpoint.file cannot be "
                   "set\n", path);
@@ -296,6 +300,12 @@ static bn_err prepare_resume(const bn_cli_args *args, bn_config **cfg, bn_domain
   free(now);
   if (changed && !args->force) {
     fprintf(stderr, "banyan resume: these options change the search itself; pass --force to resume anyway\n");
+    bn_domain_close(domain);
+    return BN_ERR_CONFIG;
+  }
+  if (bn_config_int(*cfg, "search.replicates") != 1) {
+    fprintf(stderr, "banyan resume: %s: search.replicates is set when a campaign starts (banyan run), not on "
+            "resume\n", ctx->used);
     bn_domain_close(domain);
     return BN_ERR_CONFIG;
   }
