@@ -205,6 +205,10 @@ def case_hostile():
         shutil.copy(os.path.join(tmp, "c.campaign"), bad)
         refused_in_one_line("resume with replicate 0's checkpoint in replicate 1's place",
                             [BANYAN, "resume", bad, "--quiet"])
+        refused_in_one_line("resume changing search.replicates",
+                            [BANYAN, "resume", os.path.join(tmp, "c.campaign"), "--set", "search.replicates=5"])
+        refused_in_one_line("resume of one replicate changing search.replicates",
+                            [BANYAN, "resume", files[0], "--set", "search.replicates=5"])
         check(all(sha(f) == before[f] for f in files), "the campaign's own checkpoints are unchanged")
         res = run([BANYAN, "resume", os.path.join(tmp, "c.campaign"), "--quiet"])
         check(res.returncode == 0, f"the good campaign still resumes (status {res.returncode})", res.stderr[-400:])
