@@ -62,6 +62,16 @@ fail:
   return err;
 }
 
+/* A checkpoint that holds no work: no iteration was ever claimed. */
+static bool no_work(const char *path) {
+  bn_snapshot snap = {0};
+  char why[256];
+  if (bn_checkpoint_read(path, &snap, why, sizeof why) != BN_OK) return false;
+  const bool empty = snap.next_iteration == 0;
+  bn_snapshot_free(&snap);
+  return empty;
+}
+
 bn_err bn__cli_campaign_for_run(const bn_config *cfg, const char *checkpoint_path, bool overwrite,
                                 const char *config_path, bn_cli_campaign *c, bn_search_options *opt) {
   const uint32_t n = (uint32_t)bn_config_int(cfg, "search.replicates");
@@ -71,9 +81,12 @@ bn_err bn__cli_campaign_for_run(const bn_config *cfg, const char *checkpoint_pat
     BN_CALL(bn_campaign_path(checkpoint_path, c->campaign_path, sizeof c->campaign_path));
     for (uint32_t r = 0; r < n; r++)
       BN_CALL(bn_campaign_replicate_path(c->campaign_path, r, c->paths[r], sizeof c->paths[r]));
-    const char *exists = access(c->campaign_path, F_OK) == 0 ? c->campaign_path : NULL;
+    /* Without NAME.campaign, replicates on disk can be those of a campaign killed before it
+     * wrote it (right after their first checkpoints, before any work): started over. */
+    const bool listed = access(c->campaign_path, F_OK) == 0;
+    const char *exists = listed ? c->campaign_path : NULL;
     for (uint32_t r = 0; !exists && r < n; r++)
-      if (access(c->paths[r], F_OK) == 0) exists = c->paths[r];
+      if (access(c->paths[r], F_OK) == 0 && !(no_work(c->paths[r]))) exists = c->paths[r];
     if (exists && !overwrite) {
       fprintf(stderr,
               "banyan run: %s exists (a checkpoint of an earlier campaign).\n"
