@@ -252,6 +252,19 @@ static bn_err write_campaign(campaign *c, const char *path) {
   return e;
 }
 
+/* The campaign's stop reason: a stop short of the budget if any replicate had one (they
+ * all do then), else replicate 0's. */
+static bn_stop_reason campaign_reason(const campaign *c) {
+  bn_stop_reason reason = BN_STOP_NONE;
+  for (uint32_t r = 0; r < c->n; r++) {
+    const bn_stop_reason one = (bn_stop_reason)atomic_load(&c->rep[r]->stop);
+    if (reason == BN_STOP_NONE || one == BN_STOP_SIGNAL || one == BN_STOP_ERROR || one == BN_STOP_LOST ||
+        one == BN_STOP_TIME)
+      reason = one;
+  }
+  return reason;
+}
+
 /* The end: one line for the campaign, one per replicate, and the JSON summary. */
 static bn_err report(campaign *c, const bn_dispatch_stats *ds, const char *summary_path) {
   const double wall = c->t_end - c->t_start;
@@ -266,7 +279,7 @@ static bn_err report(campaign *c, const bn_dispatch_stats *ds, const char *summa
            "%s\n",
            c->n, (unsigned long long)now_done, wall, wall > 0 ? (double)now_done / wall : 0.0,
            (unsigned long long)failed, ds->engines, ds->engines == 1 ? "" : "s",
-           bn_stop_reason_name((bn_stop_reason)atomic_load(&c->rep[0]->stop)));
+           bn_stop_reason_name(campaign_reason(c)));
     printf("  replicate                 seed  iterations  best (mean reward, state, visits)\n");
     for (uint32_t r = 0; r < c->n; r++) {
       bn_search *s = c->rep[r];
@@ -364,15 +377,13 @@ bn_err bn_search_run_campaign(const bn_config *cfg, const bn_domain *domain, MPI
   BN_TRY(report(&c, &ds, opt->summary_path));
 fail:
   if (!engines_done) all_answered = bn__search_stop_engines(c.disp, comm, cfg);
-  o.reason = BN_STOP_NONE;
+  bool all_made = c.rep != NULL;
+  for (uint32_t r = 0; c.rep && r < c.n; r++) all_made &= c.rep[r] != NULL;
+  o.reason = all_made ? campaign_reason(&c) : BN_STOP_ERROR;
   for (uint32_t r = 0; c.rep && r < c.n; r++) {
     if (!c.rep[r]) continue;
     bn_search_outcome one = {0};
     bn__search_outcome(c.rep[r], &one);
-    /* The campaign stopped short if any replicate did: report that reason. */
-    if (o.reason == BN_STOP_NONE || one.reason == BN_STOP_SIGNAL || one.reason == BN_STOP_ERROR ||
-        one.reason == BN_STOP_LOST || one.reason == BN_STOP_TIME)
-      o.reason = one.reason;
     o.iterations += one.iterations;
     o.failures += one.failures;
     o.evaluations += one.evaluations;
