@@ -16,7 +16,8 @@ import os
 import re
 import stat
 
-from banyan.reader import CheckpointError, Run
+from banyan.reader import CheckpointError
+from banyan.reader import open as open_run
 
 MAGIC = b"banyan campaign 1\n"
 MAX_REPLICATES = 4096
@@ -100,7 +101,7 @@ class Campaign:
         """Replicate r's checkpoint as a banyan.Run (checked to belong to this campaign)."""
         if not 0 <= r < self.replicates:
             raise IndexError("replicate %d of %d" % (r, self.replicates))
-        run = Run(self.paths[r], **kw)
+        run = open_run(self.paths[r], **kw)  # opened again if the running campaign replaced it
         rid, seed = int(run.attrs.get("run_id", -1)), int(run.attrs.get("seed", -1))
         if rid != self.run_ids[r] or seed != self.seed_of(r):
             run.close()
