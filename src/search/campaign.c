@@ -101,6 +101,13 @@ static bool give_up(void *ctx) {
   return true;
 }
 
+/* The progress line lists each replicate's best mean up to this many replicates; beyond,
+ * their range. */
+enum { MAX_LISTED_BESTS = 8 };
+
+/* One line for the whole campaign: iterations of all replicates (and the least and most of
+ * one), the total rate, jobs in flight, failures, engine use, the replicates' best means
+ * and the best state of any replicate. */
 static void progress(campaign *c, double now, int final) {
   bn_dispatch_stats ds;
   bn_dispatcher_stats(c->disp, &ds);
@@ -111,8 +118,10 @@ static void progress(campaign *c, double now, int final) {
   c->last_done = done;
   c->last_t = now;
   uint64_t budget = 0, failed = 0, issued = 0, lo = UINT64_MAX, hi = 0;
-  uint32_t best_r = UINT32_MAX;
-  double best = -INFINITY;
+  uint32_t best_r = UINT32_MAX, n_means = 0;
+  double best = -INFINITY, worst = INFINITY;
+  char bests[8 * MAX_LISTED_BESTS + 8] = "";
+  size_t used = 0;
   char best_text[160] = "-", text[160];
   for (uint32_t r = 0; r < c->n; r++) {
     bn_search *s = c->rep[r];
@@ -123,19 +132,30 @@ static void progress(campaign *c, double now, int final) {
     lo = d < lo ? d : lo;
     hi = d > hi ? d : hi;
     double m = 0;
-    if (bn__search_best_text(s, text, sizeof text, &m) && (best_r == UINT32_MAX || m > best)) {
+    const bool has = bn__search_best_text(s, text, sizeof text, &m);
+    if (has && (best_r == UINT32_MAX || m > best)) {
       best = m;
       best_r = r;
       memcpy(best_text, text, sizeof text);
     }
+    if (has) {
+      n_means++;
+      worst = m < worst ? m : worst;
+    }
+    /* Each replicate's best mean, while the list stays short. */
+    if (c->n <= MAX_LISTED_BESTS && used < sizeof bests)
+      used += (size_t)snprintf(bests + used, sizeof bests - used, "%s%.3f", r ? " " : "", has ? m : NAN);
   }
+  if (c->n > MAX_LISTED_BESTS && n_means > 0)
+    snprintf(bests, sizeof bests, "%.3f..%.3f", worst, best);
   const int workers = ds.engines ? ds.engines : 1;
   const double util = elapsed > 0 ? ds.busy_seconds / (workers * elapsed) : 0.0;
   printf("[%8.1fs] %s %" PRIu32 " replicates  iter %llu/%llu (each %llu..%llu)  %.0f eval/s  in-flight %llu  "
-         "failed %llu  util %.1f%%  best r%" PRIu32 " %s\n",
+         "failed %llu  util %.1f%%  bests %s  best r%" PRIu32 " %s\n",
          elapsed, final ? "done" : "    ", c->n, (unsigned long long)done, (unsigned long long)budget,
          (unsigned long long)lo, (unsigned long long)hi, rate, (unsigned long long)(issued - done),
-         (unsigned long long)failed, 100.0 * util, best_r == UINT32_MAX ? 0 : best_r, best_text);
+         (unsigned long long)failed, 100.0 * util, bests[0] ? bests : "-", best_r == UINT32_MAX ? 0 : best_r,
+         best_text);
   fflush(stdout);
 }
 
