@@ -197,11 +197,10 @@ static bn_err dispatch(void *ctx) {
  * dispatcher and the crew; then each restored from its checkpoint. */
 static bn_err setup(campaign *c, const bn_config *cfg, const bn_domain *domain, MPI_Comm comm,
                     const bn_search_options *opt) {
-  int size = 1;
-  BN_CHECK(MPI_Comm_size(comm, &size) == MPI_SUCCESS, BN_ERR_MPI, "MPI_Comm_size failed");
+  int engines = 0;
+  uint32_t cap = 0;
   bn_engine_params ep;
-  bn_engine_params_from_config(cfg, &ep);
-  const uint32_t cap = bn_dispatcher_max_capacity(&ep, size - 1);
+  BN_CALL(bn__search_engines(cfg, comm, &ep, &engines, &cap));
   c->n = opt->n_replicates;
   c->quiet = opt->quiet;
   c->progress_seconds = opt->quiet ? 0 : bn_config_real(cfg, "search.progress_seconds");
@@ -216,7 +215,7 @@ static bn_err setup(campaign *c, const bn_config *cfg, const bn_domain *domain, 
     s->share = c->n;
     s->quiet = 1;
     s->slot_base = (uint32_t)total;
-    BN_CALL(bn__search_setup_params(s, opt->replicates[r].cfg, domain, size - 1, cap, &opt->replicates[r].opt));
+    BN_CALL(bn__search_setup_params(s, opt->replicates[r].cfg, domain, engines, cap, &opt->replicates[r].opt));
     s->progress_seconds = 0; /* the campaign's line speaks for all */
     total += s->n_slots;
     BN_CHECK(total < UINT32_MAX / 2, BN_ERR_ARG, "too many job slots for %" PRIu32 " replicates", c->n);

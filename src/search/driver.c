@@ -338,13 +338,22 @@ bn_err bn__search_setup_restore(bn_search *s, const bn_search_options *opt) {
   return BN_OK;
 }
 
-static bn_err setup(bn_search *s, const bn_config *cfg, const bn_domain *domain, MPI_Comm comm,
-                    const bn_search_options *opt) {
+bn_err bn__search_engines(const bn_config *cfg, MPI_Comm comm, bn_engine_params *ep, int *engines, uint32_t *cap) {
   int size = 1;
   BN_CHECK(MPI_Comm_size(comm, &size) == MPI_SUCCESS, BN_ERR_MPI, "MPI_Comm_size failed");
+  bn_engine_params_from_config(cfg, ep);
+  *engines = size - 1;
+  *cap = bn_dispatcher_max_capacity(ep, size - 1);
+  return BN_OK;
+}
+
+static bn_err setup(bn_search *s, const bn_config *cfg, const bn_domain *domain, MPI_Comm comm,
+                    const bn_search_options *opt) {
+  int engines = 0;
+  uint32_t cap = 0;
   bn_engine_params ep;
-  bn_engine_params_from_config(cfg, &ep);
-  BN_CALL(bn__search_setup_params(s, cfg, domain, size - 1, bn_dispatcher_max_capacity(&ep, size - 1), opt));
+  BN_CALL(bn__search_engines(cfg, comm, &ep, &engines, &cap));
+  BN_CALL(bn__search_setup_params(s, cfg, domain, engines, cap, opt));
   BN_CALL(bn__search_setup_slots(s, NULL));
   BN_CALL(bn__crew_create(&s->crew, s->threads > 1 ? s->threads : 0));
   BN_CALL(bn_outbox_create(&s->outbox, s->n_slots));

@@ -233,6 +233,9 @@ bn_err bn__search_restore(bn_search *s, const bn_snapshot *snap);
  * graph and slot count (`cap`: the engines' capacity, `engines` their number); with
  * `jobs`, its slot records are jobs[0 .. n_slots - 1] of the campaign's array (NULL: its
  * own); then its buffers, and (once the outbox and dispatcher are in place) its restore. */
+/* The engine parameters of cfg, the number of engines in comm and the most jobs they can
+ * hold. */
+bn_err bn__search_engines(const bn_config *cfg, MPI_Comm comm, bn_engine_params *ep, int *engines, uint32_t *cap);
 bn_err bn__search_setup_params(bn_search *s, const bn_config *cfg, const bn_domain *domain, int engines, uint32_t cap,
                                const bn_search_options *opt);
 bn_err bn__search_setup_slots(bn_search *s, bn_job *jobs);
