@@ -10,7 +10,7 @@
   fair           8 replicates on 2 engines for a fixed time: their iteration counts stay close
   hostile        damaged, forged and planted campaign files and replicates: resume, inspect and
                  report refuse each in one line, change nothing, crash never
-  readers        inspect, the Python reader and report on a campaign
+  readers        inspect, watch, the Python reader and report on a campaign
 """
 import json
 import os
@@ -236,6 +236,9 @@ def case_readers():
         res = subprocess.run([sys.executable, "-c", script, cfile], capture_output=True, text=True, env=env)
         check(res.returncode == 0 and res.stdout.strip() == "3 5 [800, 800, 800] [5, 6, 7]",
               "banyan.open_campaign: 3 replicates, seed 5, 800 iterations each", res.stdout + res.stderr[-500:])
+        res = run([BANYAN, "watch", "--once", cfile])
+        check(res.returncode == 0 and "3 replicates, 2400 of 2400 iterations, 3 finished" in res.stdout and
+              res.stdout.count("\n") == 5, "watch --once: the campaign and a line per replicate", res.stdout[-600:])
         out = os.path.join(tmp, "rep")
         res = run([BANYAN, "report", cfile, "-o", out, "-q"])
         page = open(os.path.join(out, "index.html")).read() if res.returncode == 0 else ""
