@@ -13,9 +13,12 @@
  * guarantees of a lone run.
  *
  * Fair share: a replicate may hold at most capacity / R jobs in flight, R the replicates
- * still issuing work (rounded up; in deterministic mode its window), and new jobs wait in
- * one first-in first-out outbox, so a replicate whose results come back refills behind the
- * others: none starves, and the last ones to finish get the engines of the others.
+ * still issuing work (rounded up, so the last ones to finish get the engines of the
+ * others; in deterministic mode its window W, which may be far more than its share). Its
+ * new jobs wait in a queue of its own, and the campaign moves them to the dispatcher's
+ * outbox one replicate after the other (round robin), keeping no more there than the
+ * engines can hold: whatever the windows, the engines take the replicates' jobs in turn,
+ * and none starves.
  *
  * Stops: a signal, the time limit or lost engines reach every replicate through its own
  * tick; an error in one stops all. The hooks below combine the replicates' own. */
@@ -38,7 +41,9 @@ typedef struct campaign {
   uint32_t *sorted;  /* [n_slots]: on_results' slots grouped by replicate */
   uint32_t *count;   /* [n + 1] */
   bn_crew *crew;
-  bn_outbox *outbox;
+  bn_outbox *outbox;     /* the dispatcher's */
+  bn_outbox **queue;     /* [n]: each replicate's new jobs, until feed() moves them */
+  uint32_t next_feed;    /* the replicate feed() takes a job of first */
   bn_dispatcher *disp;
   double progress_seconds, next_progress, t_start, t_end, last_t;
   uint64_t done_at_start, last_done;
@@ -49,6 +54,41 @@ static uint64_t total_completed(const campaign *c) {
   uint64_t n = 0;
   for (uint32_t r = 0; r < c->n; r++) n += atomic_load(&c->rep[r]->completed);
   return n;
+}
+
+/* Jobs waiting in the replicates' queues and the outbox. */
+static uint64_t queued(const campaign *c) {
+  uint64_t n = bn_outbox_size(c->outbox);
+  for (uint32_t r = 0; r < c->n; r++) n += bn_outbox_size(c->queue[r]);
+  return n;
+}
+
+static bool hold(void *ctx);
+
+/* Move jobs from the replicates' queues to the dispatcher's outbox, one replicate after
+ * the other, until it holds what the engines can (plus one a replicate). Dispatcher thread
+ * (the queues' only consumer). While held, jobs stay where they are (pending either way). */
+static void feed(campaign *c) {
+  if (hold(c)) return;
+  bn_dispatch_stats ds;
+  bn_dispatcher_stats(c->disp, &ds);
+  const uint64_t want = (uint64_t)ds.capacity + c->n;
+  uint64_t have = bn_outbox_size(c->outbox);
+  for (uint32_t r = c->next_feed, empty = 0; have < want && empty < c->n; r = (r + 1) % c->n) {
+    uint32_t slot;
+    if (!bn_outbox_pop(c->queue[r], &slot)) {
+      empty++;
+      continue;
+    }
+    empty = 0;
+    if (!bn_outbox_push(c->outbox, slot)) { /* cannot happen: it holds every slot */
+      bn_error("the campaign's outbox is full with %u slots", c->n_slots);
+      bn__search_fail(c->rep[r], BN_ERR_INTERNAL);
+      return;
+    }
+    have++;
+    c->next_feed = (r + 1) % c->n;
+  }
 }
 
 /* Results to the replicates that own their slots, as local slot numbers. */
@@ -67,6 +107,7 @@ static void on_results(void *ctx, const uint32_t *slots, size_t n) {
     if (c->count[r] > start) bn__search_on_results(c->rep[r], c->sorted + start, c->count[r] - start);
     start = c->count[r];
   }
+  feed(c); /* credits were freed: the next jobs, in turn */
 }
 
 static bool finished(void *ctx) {
@@ -172,6 +213,7 @@ static void tick(void *ctx) {
   for (uint32_t r = 0; r < c->n; r++) failed |= atomic_load(&c->rep[r]->stop) == BN_STOP_ERROR;
   if (failed)
     for (uint32_t r = 0; r < c->n; r++) bn__search_set_stop(c->rep[r], BN_STOP_ERROR);
+  feed(c);
   const double now = bn_mtime();
   if (c->progress_seconds > 0 && now >= c->next_progress) {
     progress(c, now, 0);
@@ -189,7 +231,7 @@ static bn_err dispatch(void *ctx) {
     bn__crew_wait(c->crew);
     bool abandoned = false;
     for (uint32_t r = 0; r < c->n; r++) abandoned |= c->rep[r]->abandoned != 0;
-    if (err != BN_OK || abandoned || (finished(c) && (hold(c) || bn_outbox_size(c->outbox) == 0))) return err;
+    if (err != BN_OK || abandoned || (finished(c) && (hold(c) || queued(c) == 0))) return err;
   }
 }
 
@@ -205,8 +247,9 @@ static bn_err setup(campaign *c, const bn_config *cfg, const bn_domain *domain, 
   c->quiet = opt->quiet;
   c->progress_seconds = opt->quiet ? 0 : bn_config_real(cfg, "search.progress_seconds");
   c->rep = calloc(c->n, sizeof *c->rep);
+  c->queue = calloc(c->n, sizeof *c->queue);
   c->count = calloc((size_t)c->n + 1, sizeof *c->count);
-  BN_CHECK(c->rep && c->count, BN_ERR_NOMEM, "no memory for %" PRIu32 " replicates", c->n);
+  BN_CHECK(c->rep && c->queue && c->count, BN_ERR_NOMEM, "no memory for %" PRIu32 " replicates", c->n);
   uint64_t total = 0;
   for (uint32_t r = 0; r < c->n; r++) {
     bn_search *s = c->rep[r] = calloc(1, sizeof *s);
@@ -232,8 +275,9 @@ static bn_err setup(campaign *c, const bn_config *cfg, const bn_domain *domain, 
   for (uint32_t r = 0; r < c->n; r++) {
     bn_search *s = c->rep[r];
     for (uint32_t k = 0; k < s->n_slots; k++) c->owner[s->slot_base + k] = r;
+    BN_CALL(bn_outbox_create(&c->queue[r], s->n_slots));
     s->crew = c->crew;
-    s->outbox = c->outbox;
+    s->outbox = c->queue[r]; /* the replicate queues its jobs here; feed() passes them on */
     s->disp = c->disp;
     BN_CALL(bn__search_setup_slots(s, c->jobs + s->slot_base));
     BN_CALL(bn__search_setup_restore(s, &opt->replicates[r].opt));
@@ -250,6 +294,8 @@ static void teardown(campaign *c) {
   }
   bn_dispatcher_destroy(&c->disp);
   bn_outbox_destroy(&c->outbox);
+  for (uint32_t r = 0; c->queue && r < c->n; r++) bn_outbox_destroy(&c->queue[r]);
+  free(c->queue);
   bn__crew_destroy(&c->crew);
   free(c->rep);
   free(c->jobs);
@@ -276,7 +322,7 @@ static bn_err write_campaign(campaign *c, const char *path) {
 static bn_stop_reason campaign_reason(const campaign *c) {
   bn_stop_reason reason = BN_STOP_NONE;
   for (uint32_t r = 0; r < c->n; r++) {
-    const bn_stop_reason one = (bn_stop_reason)atomic_load(&c->rep[r]->stop);
+    const bn_stop_reason one = bn__search_reason(c->rep[r]);
     if (reason == BN_STOP_NONE || one == BN_STOP_SIGNAL || one == BN_STOP_ERROR || one == BN_STOP_LOST ||
         one == BN_STOP_TIME)
       reason = one;
@@ -327,7 +373,7 @@ static bn_err report(campaign *c, const bn_dispatch_stats *ds, const char *summa
             r ? "," : "", r, s->seed, (unsigned long long)atomic_load(&s->completed),
             (unsigned long long)atomic_load(&s->failures));
     fprintf(f, "\"stop_reason\": ");
-    bn__json_string(f, bn_stop_reason_name((bn_stop_reason)atomic_load(&s->stop)));
+    bn__json_string(f, bn_stop_reason_name(bn__search_reason(s)));
     if (has) {
       fprintf(f, ", \"best_mean\": %.17g, \"best\": ", mean);
       bn__json_string(f, text);

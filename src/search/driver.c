@@ -503,8 +503,17 @@ fail:
   return err;
 }
 
+bn_stop_reason bn__search_reason(const bn_search *s) {
+  const bn_stop_reason r = (bn_stop_reason)atomic_load(&s->stop);
+  /* A signal during the last jobs of a spent budget (or an exhausted space) leaves the jobs
+   * that were not sent pending: the run stopped short, and is resumed. */
+  if (s->signalled && (r == BN_STOP_BUDGET || r == BN_STOP_EXHAUSTED || r == BN_STOP_FULL) && !bn__search_balanced(s))
+    return BN_STOP_SIGNAL;
+  return r;
+}
+
 void bn__search_outcome(const bn_search *s, bn_search_outcome *o) {
-  o->reason = (bn_stop_reason)atomic_load(&s->stop);
+  o->reason = bn__search_reason(s);
   o->iterations = atomic_load(&s->completed);
   o->failures = atomic_load(&s->failures);
   o->evaluations = o->iterations - o->failures;

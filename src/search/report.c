@@ -49,7 +49,7 @@ static bn_err write_summary(bn_search *s, const bn_engine_stats *eng, const bn_d
   fprintf(f, "{\n  \"banyan_version\": \"%s\",\n  \"domain\": ", BANYAN_VERSION);
   bn__json_string(f, s->domain->ops->name);
   fprintf(f, ",\n  \"stop_reason\": ");
-  bn__json_string(f, bn_stop_reason_name((bn_stop_reason)atomic_load(&s->stop)));
+  bn__json_string(f, bn_stop_reason_name(bn__search_reason(s)));
   fprintf(f,
           ",\n  \"iterations\": %llu,\n  \"evaluations\": %llu,\n  \"failures\": %llu,\n"
           "  \"issued\": %llu,\n  \"dispatched\": %llu,\n  \"results_received\": %llu,\n"
@@ -149,7 +149,7 @@ bn_err bn__search_report(bn_search *s, const bn_engine_stats *engines, const cha
            (unsigned long long)(done - s->completed_at_start), wall,
            wall > 0 ? (done - s->completed_at_start) / wall : 0.0,
            (unsigned long long)atomic_load(&s->failures), ds.engines, ds.engines == 1 ? "" : "s",
-           bn_stop_reason_name((bn_stop_reason)atomic_load(&s->stop)));
+           bn_stop_reason_name(bn__search_reason(s)));
     print_pools(s, &ds);
     if (fc.failed > 0) bn_failure_counts_print(&fc, atomic_load(&s->completed), PRINTED_KINDS, stdout);
     if (k > 0 && n > 0) {

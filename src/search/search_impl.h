@@ -260,6 +260,9 @@ bool bn__search_balanced(const bn_search *s);
 void bn__search_catch_signals(void);
 /* Stop the engines after a failure (through `disp`, or without one): true if all answered. */
 bool bn__search_stop_engines(bn_dispatcher *disp, MPI_Comm comm, const bn_config *cfg);
+/* Why the search stopped, once it has: its stop reason, or BN_STOP_SIGNAL when a signal
+ * came during the last jobs of a spent budget and left some pending (dispatcher thread). */
+bn_stop_reason bn__search_reason(const bn_search *s);
 /* The outcome of a search after its run (counters, reason). */
 void bn__search_outcome(const bn_search *s, bn_search_outcome *o);
 

@@ -81,8 +81,9 @@ bool bn__sequencer_done(const bn_search *s) {
    * which the checkpoint holds and a resume runs again. It need not wait for the result of
    * iteration A: that job may never have been sent (held in the outbox by the stop, behind
    * other jobs of a campaign's replicates), and waiting would last until the drain gives
-   * up. */
-  return A == S || !bn__sequencer_final(s);
+   * up. A stop signal during the last jobs of a spent budget makes the run one to resume
+   * too, as in free mode (s->signalled is the dispatcher thread's, which asks this). */
+  return A == S || !bn__sequencer_final(s) || s->signalled;
 }
 
 static void run_sequencer(bn_search *s) {

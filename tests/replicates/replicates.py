@@ -7,7 +7,8 @@
   resume         a campaign stopped by a signal, then killed (SIGKILL), then resumed completes
                  every replicate: every job id once per replicate, and (deterministic mode)
                  each replicate the graph of the uninterrupted separate run
-  fair           8 replicates on 2 engines for a fixed time: their iteration counts stay close
+  fair           8 replicates (4 in deterministic mode) on 2 engines for a fixed time: their
+                 iteration counts stay close
   hostile        damaged, forged and planted campaign files and replicates: resume, inspect and
                  report refuse each in one line, change nothing, crash never
   readers        inspect, watch, the Python reader and report on a campaign
@@ -144,6 +145,24 @@ def case_fair():
         s = json.load(open(summary))
         check(s["replicates"] == n and [x["iterations"] for x in s["per_replicate"]] == counts,
               "the summary lists each replicate's iterations as its checkpoint does")
+    # Deterministic mode: each replicate has its whole window W = 64 in flight (far more than
+    # its share of 2 engines x depth 2); the engines must still take the replicates in turn.
+    with tempfile.TemporaryDirectory() as tmp:
+        camp = os.path.join(tmp, "d.h5")
+        res = run(mpirun(3, "run", SYNTH, "--quiet",
+                         *sets("search.iterations=1000000", "search.max_seconds=2.5", "search.deterministic=true",
+                               "search.replicates=4", "domain.synthetic.cost=sleep",
+                               "domain.synthetic.cost_dist=fixed", "domain.synthetic.cost_mean=0.005",
+                               f"checkpoint.file={camp}", *QUIET)))
+        check(res.returncode == 0, f"4 deterministic replicates on 2 engines for 2.5 s (status {res.returncode})",
+              res.stderr[-500:])
+        counts = []
+        for r in range(4):
+            with h5py.File(replicate(tmp, "d", r), "r") as f:
+                counts.append(int(f.attrs["completed"]))
+        mean = sum(counts) / 4
+        check(mean > 100 and min(counts) >= 0.85 * mean and max(counts) <= 1.15 * mean,
+              f"deterministic: each replicate's iterations within 15% of the mean {mean:.0f}: {counts}")
 
 
 def write_campaign(path, body):
