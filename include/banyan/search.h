@@ -114,8 +114,9 @@ BN_API BN_NODISCARD bn_err bn_search_check_checkpoint(const bn_config *cfg, cons
  * graph and one checkpoint file per replicate (bn_search_run calls it when
  * opt->n_replicates > 0; `cfg` gives the engines' and threads' parameters). Each replicate
  * holds at most its share of the jobs the engines can hold (capacity / the replicates still
- * issuing work, rounded up; deterministic mode: its own window), and new jobs queue in one
- * first-in first-out outbox, so the replicates share the engines evenly. A new campaign writes every
+ * issuing work, rounded up; deterministic mode: its own window), and its new jobs reach the
+ * dispatcher in turn with the other replicates' (round robin), so they share the engines
+ * evenly. A new campaign writes every
  * replicate's first checkpoint, then the campaign file (opt->campaign_path). `out` sums
  * the replicates' counters. Same contract as bn_search_run otherwise. */
 BN_API BN_NODISCARD bn_err bn_search_run_campaign(const bn_config *cfg, const bn_domain *domain, MPI_Comm comm,
