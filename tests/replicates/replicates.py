@@ -4,7 +4,7 @@
 
   deterministic  10 replicates of the bistability search in one deterministic run give the
                  graphs and results of 10 separate deterministic runs with seeds seed + r
-  resume         a campaign stopped by a signal, then killed (SIGKILL), then resumed completes
+  resume         a campaign stopped by a signal, then killed (SIGKILL) three times, then resumed completes
                  every replicate: every job id once per replicate, and (deterministic mode)
                  each replicate the graph of the uninterrupted separate run
   fair           8 replicates (4 in deterministic mode) on 2 engines for a fixed time: their
@@ -15,6 +15,7 @@
 """
 import json
 import os
+import random
 import shutil
 import signal
 import subprocess
@@ -107,11 +108,19 @@ def case_resume():
               err[-500:])
         done = [len(results_ids(replicate(tmp, "c", r))) for r in range(n)]
         check(all(0 < d < budget for d in done), f"every replicate stopped midway: {done} of {budget}")
-        # Killed outright while running: every replicate keeps its last complete checkpoint.
-        p = start(mpirun(3, "resume", cfile, "--quiet"))
-        time.sleep(1.5)
-        os.killpg(p.pid, signal.SIGKILL)
-        p.communicate(timeout=60)
+        # Killed outright while running, three times at random instants: every replicate keeps
+        # its last complete checkpoint, which never holds fewer results than the one before.
+        rng = random.Random(14)
+        kept = done
+        for kill in range(3):
+            p = start(mpirun(3, "resume", cfile, "--quiet"))
+            time.sleep(rng.uniform(0.8, 2.0))
+            os.killpg(p.pid, signal.SIGKILL)
+            p.communicate(timeout=60)
+            now = [len(results_ids(replicate(tmp, "c", r))) for r in range(n)]
+            check(all(a >= b for a, b in zip(now, kept)),
+                  f"kill {kill + 1}: each replicate's checkpoint keeps its results: {kept} -> {now}")
+            kept = now
         res = run(mpirun(4, "resume", cfile, "--quiet"))
         check(res.returncode == 0, f"resumed after the kill, to the end (status {res.returncode})", res.stderr[-500:])
         ok = [job_ids_once(replicate(tmp, "c", r), budget) for r in range(n)]
