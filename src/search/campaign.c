@@ -345,6 +345,7 @@ static bn_err report(campaign *c, const bn_dispatch_stats *ds, const char *summa
            c->n, (unsigned long long)now_done, wall, wall > 0 ? (double)now_done / wall : 0.0,
            (unsigned long long)failed, ds->engines, ds->engines == 1 ? "" : "s",
            bn_stop_reason_name(campaign_reason(c)));
+    bn__search_print_pools(c->disp, ds);
     printf("  replicate                 seed  iterations  best (mean reward, state, visits)\n");
     for (uint32_t r = 0; r < c->n; r++) {
       bn_search *s = c->rep[r];

@@ -108,9 +108,9 @@ static bn_err write_summary(bn_search *s, const bn_engine_stats *eng, const bn_d
 }
 
 /* One line per engine pool: engines, jobs, utilization (busy time over engine time in it). */
-static void print_pools(bn_search *s, const bn_dispatch_stats *ds) {
+void bn__search_print_pools(const bn_dispatcher *disp, const bn_dispatch_stats *ds) {
   bn_pool_figures pools[BN_POOLS_MAX];
-  const int n = bn_dispatcher_pools(s->disp, pools);
+  const int n = bn_dispatcher_pools(disp, pools);
   for (int i = 0; i < n; i++)
     printf("  pool %-8s %d engine%s, %llu jobs, utilization %.1f%%\n", bn_pool_name(pools[i].kinds),
            pools[i].engines, pools[i].engines == 1 ? "" : "s", (unsigned long long)pools[i].jobs,
@@ -150,7 +150,7 @@ bn_err bn__search_report(bn_search *s, const bn_engine_stats *engines, const cha
            wall > 0 ? (done - s->completed_at_start) / wall : 0.0,
            (unsigned long long)atomic_load(&s->failures), ds.engines, ds.engines == 1 ? "" : "s",
            bn_stop_reason_name(bn__search_reason(s)));
-    print_pools(s, &ds);
+    bn__search_print_pools(s->disp, &ds);
     if (fc.failed > 0) bn_failure_counts_print(&fc, atomic_load(&s->completed), PRINTED_KINDS, stdout);
     if (k > 0 && n > 0) {
       printf("best states (mean reward over >= %llu visits):\n", (unsigned long long)min_visits);

@@ -273,6 +273,8 @@ bool bn__search_best_text(bn_search *s, char *buf, size_t n, double *mean);
 void bn__search_progress(bn_search *s, double now, int final);
 /* report.c: the final table on stdout and the JSON summary. */
 bn_err bn__search_report(bn_search *s, const bn_engine_stats *engines, const char *summary_path);
+/* With engine pools, a line per pool (engines, jobs, utilization) on stdout. */
+void bn__search_print_pools(const bn_dispatcher *disp, const bn_dispatch_stats *ds);
 /* Write str as a JSON string literal. */
 void bn__json_string(FILE *f, const char *str);
 
