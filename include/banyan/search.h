@@ -11,6 +11,7 @@
 #define BANYAN_SEARCH_H
 
 #include <mpi.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "banyan/config.h"
@@ -42,7 +43,28 @@ typedef struct bn_search_options {
   const char *resume_path;     /* the file resume_from was read from (its segments are beside it) */
   bn_tree *resume_tree;        /* its graph from bn_search_check_checkpoint (taken over by the
                                   search; NULL: imported from resume_from) */
+  /* A campaign (search.replicates > 1): n_replicates searches run together on rank 0 and
+   * share the engines; the fields above other than summary_path and quiet are then unused
+   * and each replicate has its own (NULL: a lone search). */
+  uint32_t n_replicates;
+  const struct bn_replicate *replicates; /* borrowed; [n_replicates] */
+  const char *campaign_path;   /* write the campaign file here once every replicate's first
+                                  checkpoint is on disk (NULL: none, e.g. when resuming) */
 } bn_search_options;
+
+/* One replicate of a campaign: its configuration (the campaign's with search.seed =
+ * bn_replicate_seed(seed, r) and search.replicates = 1, so that its checkpoint is that of
+ * the separate run with that seed) and its own checkpoint, resume and graph fields. */
+typedef struct bn_replicate {
+  const bn_config *cfg;       /* borrowed */
+  bn_search_options opt;      /* checkpoint_path, resume_from, resume_path, resume_tree */
+} bn_replicate;
+
+/* Most replicates a campaign may have. */
+#define BN_SEARCH_MAX_REPLICATES 4096u
+
+/* The seed of replicate r of a campaign whose search.seed is `seed`: seed + r. */
+BN_API uint64_t bn_replicate_seed(uint64_t seed, uint32_t r);
 
 typedef struct bn_search_outcome {
   bn_stop_reason reason;
@@ -87,6 +109,40 @@ BN_API uint32_t bn_search_deterministic_window(const bn_config *cfg);
 BN_API BN_NODISCARD bn_err bn_search_check_checkpoint(const bn_config *cfg, const bn_domain *domain, const char *path,
                                                       const struct bn_snapshot *snap, bn_tree **keep, char *why,
                                                       size_t whylen);
+
+/* Run a campaign: opt->n_replicates searches on rank 0, sharing the engines of `comm`, one
+ * graph and one checkpoint file per replicate (bn_search_run calls it when
+ * opt->n_replicates > 0; `cfg` gives the engines' and threads' parameters). Each replicate
+ * holds at most its share of the jobs the engines can hold (capacity / the replicates still
+ * issuing work, rounded up; deterministic mode: its own window), and its new jobs reach the
+ * dispatcher in turn with the other replicates' (round robin), so they share the engines
+ * evenly. A new campaign writes every
+ * replicate's first checkpoint, then the campaign file (opt->campaign_path). `out` sums
+ * the replicates' counters. Same contract as bn_search_run otherwise. */
+BN_API BN_NODISCARD bn_err bn_search_run_campaign(const bn_config *cfg, const bn_domain *domain, MPI_Comm comm,
+                                                  const bn_search_options *opt, bn_search_outcome *out);
+
+/* The campaign file (campaign_file.c; format in README "Many searches in one run"): how
+ * many replicates, the campaign's seed, each replicate's run id. */
+typedef struct bn_campaign {
+  uint32_t replicates;
+  uint64_t seed;
+  uint64_t *run_ids; /* [replicates]; owned, bn_campaign_free */
+} bn_campaign;
+BN_API void bn_campaign_free(bn_campaign *c);
+/* Write atomically (temporary file, fsync, rename, fsync of the directory). */
+BN_API BN_NODISCARD bn_err bn_campaign_write(const char *path, const bn_campaign *c);
+/* Read and check (size, checksum, every line): BN_ERR_CORRUPT with one line in why for
+ * anything else than a well-formed campaign file, BN_ERR_IO if it cannot be opened. Never
+ * follows a symbolic link, reads at most a few hundred kB, runs nothing. `out` is written
+ * only on success. */
+BN_API BN_NODISCARD bn_err bn_campaign_read(const char *path, bn_campaign *out, char *why, size_t whylen);
+/* Whether `path` starts like a campaign file (to tell it from a checkpoint). */
+BN_API bool bn_campaign_is(const char *path);
+/* NAME.campaign for the checkpoint path NAME.h5 (or NAME). */
+BN_API BN_NODISCARD bn_err bn_campaign_path(const char *checkpoint_path, char *buf, size_t n);
+/* Replicate r's checkpoint for NAME.campaign: NAME.r007.h5 (at least three digits). */
+BN_API BN_NODISCARD bn_err bn_campaign_replicate_path(const char *campaign_path, uint32_t r, char *buf, size_t n);
 
 /* Ask a running search to stop issuing work (async-signal-safe). */
 BN_API void bn_search_request_stop(void);

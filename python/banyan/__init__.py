@@ -15,8 +15,9 @@ banyan.watch FILE` shows a running search in a terminal (`banyan report` and `ba
 run these).
 """
 from banyan.reader import (CheckpointError, MAX_ROWS, Run, open)  # noqa: F401  (re-exported)
+from banyan.campaign import (Campaign, open_campaign)  # noqa: F401
 from banyan.circuit import (Circuit, CircuitDrawing, draw_circuit, parse_circuit)  # noqa: F401
 from banyan.stats import (mean_interval, t_interval, wilson_interval)  # noqa: F401
 
-__all__ = ["open", "Run", "CheckpointError", "MAX_ROWS", "draw_circuit", "parse_circuit", "Circuit",
+__all__ = ["open", "open_campaign", "Campaign", "Run", "CheckpointError", "MAX_ROWS", "draw_circuit", "parse_circuit", "Circuit",
            "CircuitDrawing", "wilson_interval", "t_interval", "mean_interval"]

@@ -520,6 +520,83 @@ def make_report(path, outdir, sample_rows=SAMPLE_ROWS, top_circuits=TOP_CIRCUITS
         return Report(run, outdir, sample_rows, top_circuits, log).write()
 
 
+def make_campaign_report(path, outdir, log=None):
+    """The report of a campaign (NAME.campaign): one table row per replicate (seed,
+    iterations, failures, best state and mean) and two figures: each replicate's best mean
+    reward over time, and each replicate's evaluations (how evenly the engines were
+    shared). A replicate's full report: `banyan report NAME.r007.h5`."""
+    from banyan.campaign import Campaign
+    camp = Campaign(path)
+    os.makedirs(outdir, exist_ok=True)
+    plt = _setup_matplotlib()
+    e = html.escape
+    rows, curves = camp.summary(), []
+    for r in range(camp.replicates):
+        with camp.open(r) as run:
+            tl = run.timeline_points(max_points=2000)
+            curves.append((np.asarray(tl["t"], float), np.asarray(tl["best_reward"], float)))
+    files = []
+
+    def save(fig, name):
+        for ext in ("png", "svg"):
+            out = os.path.join(outdir, "%s.%s" % (name, ext))
+            fig.savefig(out + ".tmp", format=ext, dpi=100 if ext == "png" else None, bbox_inches="tight",
+                        metadata={"Software": "banyan report"} if ext == "png" else {"Date": None})
+            os.replace(out + ".tmp", out)
+            files.append("%s.%s" % (name, ext))
+        plt.close(fig)
+
+    fig, ax = plt.subplots(figsize=(10, 4))
+    span = max([float(np.nanmax(t)) for t, _ in curves if len(t)] or [0.0])
+    scale, unit = (3600.0, "hours") if span >= 3 * 3600 else (60.0, "minutes") if span >= 180 else (1.0, "seconds")
+    for r, (t, b) in enumerate(curves):
+        ok = np.isfinite(b)
+        ax.plot(t[ok] / scale, b[ok], lw=1, label="r%d" % r if camp.replicates <= 12 else None)
+    ax.set_xlabel(unit + " since the campaign started")
+    ax.set_ylabel("best mean reward")
+    if camp.replicates <= 12:
+        ax.legend(fontsize=7, ncol=4)
+    save(fig, "best")
+    fig, ax = plt.subplots(figsize=(10, 3))
+    ax.bar([row["replicate"] for row in rows], [row["iterations"] for row in rows], color="#4575b4")
+    ax.set_xlabel("replicate")
+    ax.set_ylabel("iterations")
+    save(fig, "replicates")
+    table = "\n".join(
+        "<tr><td>%d</td><td>%d</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td class=\"state\">%s</td>"
+        "<td>%s</td></tr>" % (row["replicate"], row["seed"], format(row["iterations"], ","),
+                               format(row["failures"], ","), "finished" if row["finished"] else "stopped",
+                               "%.4f" % row["best_mean"] if math.isfinite(row["best_mean"]) else "-", e(row["best"]),
+                               e(os.path.basename(row["path"]))) for row in rows)
+    csp = "default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'"
+    page = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="%(csp)s">
+<title>banyan campaign: %(title)s</title><style>
+body{font-family:DejaVu Sans,Helvetica,Arial,sans-serif;margin:20px auto;max-width:1100px;color:#222;padding:0 16px}
+table{border-collapse:collapse;font-size:13px} td,th{padding:2px 10px;text-align:left}
+tr:nth-child(even){background:#f5f7fa} td.state{font-family:DejaVu Sans Mono,monospace;font-size:12px}
+img{max-width:100%%} .note{font-size:12px;color:#555}</style></head><body>
+<h1>banyan campaign: %(title)s</h1>
+<p class="note">%(n)d replicates; replicate r has seed %(seed)d + r. A replicate's full report:
+<code>banyan report NAME.r007.h5</code>.</p>
+<table><tr><th>replicate</th><th>seed</th><th>iterations</th><th>failures</th><th>state</th><th>best mean</th>
+<th>best state</th><th>file</th></tr>
+%(table)s</table>
+<h2>Best mean reward over time</h2><figure><img src="best.png" alt="best over time"></figure>
+<h2>Iterations per replicate</h2><figure><img src="replicates.png" alt="iterations per replicate"></figure>
+</body></html>
+""" % {"csp": csp, "title": e(os.path.basename(camp.path)), "n": camp.replicates, "seed": camp.seed,
+       "table": table}
+    index = os.path.join(outdir, "index.html")
+    with open(index + ".tmp", "w") as f:
+        f.write(page)
+    os.replace(index + ".tmp", index)
+    if log:
+        log("campaign of %d replicates: %s" % (camp.replicates, ", ".join(files)))
+    return index
+
+
 def _lockdown():
     """A command-line run reads one untrusted file: no dynamic HDF5 filter plug-in may load,
     even from paths HDF5 was given before (the reader set HDF5_PLUGIN_PRELOAD too)."""
@@ -533,7 +610,7 @@ def _lockdown():
 
 def default_outdir(path):
     base = os.path.basename(path)
-    stem = base[:-3] if base.endswith(".h5") else base
+    stem = base[:-3] if base.endswith(".h5") else base[:-9] if base.endswith(".campaign") else base
     return os.path.join(os.path.dirname(path) or ".", stem + "-report")
 
 
@@ -545,7 +622,8 @@ def main(argv=None, prog="banyan report"):
         "runs (it reads the run's last checkpoint). The file is only read; nothing it names is "
         "loaded or run."), epilog="exit status: 0 written, 1 unreadable file or DIR not writable, 2 bad "
                                   "command line")
-    p.add_argument("file", metavar="FILE", help="checkpoint (RUN.h5)")
+    p.add_argument("file", metavar="FILE", help="checkpoint (RUN.h5), or a campaign (RUN.campaign: a table "
+                                                "and figures of its replicates)")
     p.add_argument("-o", "--output", metavar="DIR", help="directory to write (default: FILE without .h5, "
                                                           "plus -report)")
     p.add_argument("--sample", type=int, default=SAMPLE_ROWS, metavar="N",
@@ -561,7 +639,11 @@ def main(argv=None, prog="banyan report"):
     log = (lambda *a: None) if args.quiet else (lambda *a: print(prog + ":", *a, file=sys.stderr))
     for attempt in range(3):
         try:
-            index = make_report(args.file, outdir, args.sample, args.circuits, log)
+            from banyan.campaign import is_campaign
+            if is_campaign(args.file):
+                index = make_campaign_report(args.file, outdir, log)
+            else:
+                index = make_report(args.file, outdir, args.sample, args.circuits, log)
             break
         except CheckpointError as e:
             if "open the file again" in str(e) and attempt < 2:

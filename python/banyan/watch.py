@@ -152,7 +152,30 @@ def render(view, width=100, now=None, interval=None):
     return [ln[:width] for ln in out]
 
 
+def _campaign_frame(path, width):
+    """A campaign (NAME.campaign): one line per replicate, from each one's last checkpoint."""
+    from banyan.campaign import Campaign
+    camp = Campaign(path)
+    rows = camp.summary()
+    done = sum(r["iterations"] for r in rows)
+    budget = sum(r["budget"] for r in rows)
+    lines = ["banyan watch: campaign %s, %d replicates, %d of %d iterations, %d finished" % (
+        safe(path, 120), camp.replicates, done, budget, sum(r["finished"] for r in rows)),
+        "  replicate        seed  iterations  failures  best mean  best state"]
+    for r in rows:
+        mean = "%.4f" % r["best_mean"] if r["best_mean"] == r["best_mean"] else "-"
+        lines.append(("  %9d  %10d  %10d  %8d  %9s  %s" % (r["replicate"], r["seed"], r["iterations"], r["failures"],
+                                                         mean, safe(r["best"], 200)))[:width])
+    return lines
+
+
 def _frame(path, top, width, interval):
+    from banyan.campaign import is_campaign
+    if is_campaign(path):
+        try:
+            return _campaign_frame(path, width), True
+        except CheckpointError as e:
+            return ["banyan watch: %s" % safe(path, 120), "cannot read it now: %s" % safe(e, 400)], False
     if not os.path.exists(path):
         return ["banyan watch: %s" % safe(path, 120),
                 "waiting for the first checkpoint (the file does not exist yet)"], False
@@ -169,7 +192,8 @@ def main(argv=None, prog="banyan watch"):
         "each refresh (a run replaces it atomically); one that does not exist yet is waited for. "
         "The file is only read; nothing it names is loaded or run."),
         epilog="exit status: 0 (Ctrl-C ends it), 1 with --once when FILE cannot be read, 2 bad command line")
-    p.add_argument("file", metavar="FILE", help="checkpoint (RUN.h5)")
+    p.add_argument("file", metavar="FILE", help="checkpoint (RUN.h5), or a campaign (RUN.campaign: one line per "
+                                                "replicate)")
     p.add_argument("-n", "--interval", type=float, default=5.0, metavar="S",
                    help="seconds between refreshes (default %(default)s)")
     p.add_argument("--top", type=int, default=10, metavar="K", help="best states shown (default %(default)s)")

@@ -85,6 +85,30 @@ bn_err bn__cli_config_from_checkpoint(const char *path, const struct bn_snapshot
  * domain is opened without the exec.command wrapper. Messages to stderr; BN_ERR_CONFIG. */
 bn_err bn__cli_reader_config(const char *path, const struct bn_snapshot *snap, bn_config **cfg, bn_domain *domain);
 
+/* A campaign as the command line holds it (campaign.c): the replicates' configurations,
+ * checkpoint paths and (resume) checkpoints, and the array bn_search_options points to. */
+struct bn_replicate;
+typedef struct bn_cli_campaign {
+  uint32_t n;
+  struct bn_replicate *reps;   /* [n] */
+  bn_config **cfgs;            /* [n] */
+  struct bn_snapshot *snaps;   /* [n] (resume) */
+  char (*paths)[4096];         /* [n] replicate checkpoints */
+  char (*used)[4096];          /* [n] the file read (the checkpoint or its .prev) */
+  char campaign_path[4096];
+} bn_cli_campaign;
+void bn__cli_campaign_free(bn_cli_campaign *c);
+bn_err bn__cli_campaign_alloc(bn_cli_campaign *c, uint32_t n, bool snapshots);
+/* A replicate's configuration: `text` with the --set overrides of `args` (may be NULL),
+ * search.seed = *seed (unless NULL) and search.replicates = 1, finalized. */
+bn_err bn__cli_replicate_config(const char *text, const char *origin, const bn_cli_args *args, const uint64_t *seed,
+                                bn_config **out);
+/* `run` with search.replicates > 1: the replicates' configurations and, when
+ * checkpoint_path (NAME.h5) is given, NAME.campaign and NAME.r000.h5 ... (refused if one
+ * exists, unless overwrite; locked). Fills opt's campaign fields (pointing into c). */
+bn_err bn__cli_campaign_for_run(const bn_config *cfg, const char *checkpoint_path, bool overwrite,
+                                const char *config_path, bn_cli_campaign *c, struct bn_search_options *opt);
+
 int bn__cmd_run(int argc, char **argv);
 int bn__cmd_resume(int argc, char **argv);
 int bn__cmd_inspect(int argc, char **argv);

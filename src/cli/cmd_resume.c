@@ -20,7 +20,8 @@ static const char *const usage =
     "were in flight are sent again, and the search goes on until its budget (or a new one:\n"
     "--set search.iterations=N). Checkpoints go back to FILE. If FILE is damaged, FILE.prev\n"
     "is used, with a warning. The number of ranks may differ from the first run. FILE is\n"
-    "checked as `inspect` checks it, before any rank starts work.\n"
+    "checked as `inspect` checks it, before any rank starts work. FILE may be a campaign\n"
+    "(NAME.campaign, search.replicates > 1): every replicate is then checked and resumed.\n"
     "\n"
     "Resuming runs code that FILE names: the plug-in of domain.plugin is loaded and the\n"
     "program of exec.command run, as the run had them; resume says which before it loads\n"
@@ -161,12 +162,132 @@ static bn_err check_code(const char *path, const char *saved_text, const bn_cli_
 typedef struct resume_ctx {
   bn_snapshot snap;
   char used[4096];
+  bn_cli_campaign campaign;
 } resume_ctx;
+
+/* `text` without the line `seed = ...` of its [search] section (caller frees). */
+static char *without_seed(const char *text) {
+  char *out = malloc(strlen(text) + 1), *o = out;
+  if (!out) return NULL;
+  bool in_search = false;
+  for (const char *line = text; *line;) {
+    const char *end = strchr(line, '\n');
+    size_t len = end ? (size_t)(end - line) + 1 : strlen(line);
+    if (line[0] == '[') in_search = strncmp(line, "[search]", 8) == 0;
+    if (!(in_search && strncmp(line, "seed = ", 7) == 0)) {
+      memcpy(o, line, len);
+      o += len;
+    }
+    line += len;
+  }
+  *o = '\0';
+  return out;
+}
+
+/* Replicate r's checkpoint belongs to this campaign: its run id is the one listed, its
+ * seed the campaign's seed + r, and its configuration replicate 0's but for the seed (so
+ * that the one plug-in and program check_code showed are those of every replicate). */
+static bn_err check_replicate(const bn_cli_campaign *c, const bn_campaign *file, uint32_t r) {
+  const bn_snapshot *snap = &c->snaps[r];
+  if (snap->run_id != file->run_ids[r]) {
+    fprintf(stderr, "banyan resume: %s: replicate %u: %s is the checkpoint of another run (run id %016llx, the "
+            "campaign lists %016llx)\n", c->campaign_path, r, c->used[r], (unsigned long long)snap->run_id,
+            (unsigned long long)file->run_ids[r]);
+    return BN_ERR_CORRUPT;
+  }
+  if (snap->seed != bn_replicate_seed(file->seed, r)) {
+    fprintf(stderr, "banyan resume: %s: replicate %u: %s has seed %llu, not %llu\n", c->campaign_path, r, c->used[r],
+            (unsigned long long)snap->seed, (unsigned long long)bn_replicate_seed(file->seed, r));
+    return BN_ERR_CORRUPT;
+  }
+  char *mine = without_seed(snap->config_text), *first = without_seed(c->snaps[0].config_text);
+  const bool same = mine && first && strcmp(mine, first) == 0;
+  free(mine);
+  free(first);
+  BN_CHECK(mine && first, BN_ERR_NOMEM, "no memory");
+  if (!same) {
+    fprintf(stderr, "banyan resume: %s: replicate %u: the configuration in %s differs from replicate 0's beyond "
+            "its seed\n", c->campaign_path, r, c->used[r]);
+    return BN_ERR_CORRUPT;
+  }
+  return BN_OK;
+}
+
+/* `banyan resume NAME.campaign`: every replicate from its own checkpoint (or its .prev),
+ * each checked as a lone resume checks it, all before any rank starts work. The domain is
+ * opened once, from replicate 0's configuration, which is also the engines'. */
+static bn_err prepare_campaign(const bn_cli_args *args, bn_config **cfg, bn_domain *domain, bn_search_options *opt,
+                               resume_ctx *ctx) {
+  const char *path = args->config_path;
+  bn_cli_campaign *c = &ctx->campaign;
+  bn_campaign file = {0};
+  char why[768] = "";
+  bn_err e = bn_campaign_read(path, &file, why, sizeof why);
+  if (e != BN_OK) {
+    fprintf(stderr, "banyan resume: %s: %s\n", path, why[0] ? why : bn_strerror(e));
+    return e == BN_ERR_NOMEM ? e : BN_ERR_CORRUPT;
+  }
+  char where[64];
+  e = bn__cli_campaign_alloc(c, file.replicates, true);
+  if (e == BN_OK) snprintf(c->campaign_path, sizeof c->campaign_path, "%s", path);
+  if (e == BN_OK) e = bn__cli_lock_checkpoint(path);
+  for (uint32_t r = 0; e == BN_OK && r < c->n; r++) {
+    e = bn_campaign_replicate_path(path, r, c->paths[r], sizeof c->paths[r]);
+    if (e == BN_OK) e = bn__cli_lock_checkpoint(c->paths[r]);
+    if (e == BN_OK) e = bn__cli_read_checkpoint(c->paths[r], &c->snaps[r], c->used[r], sizeof c->used[r]);
+    if (e == BN_OK) e = check_replicate(c, &file, r);
+    if (e == BN_OK && r == 0) {
+      /* Say what will be loaded and run, and refuse a change not asked for, before loading. */
+      e = check_code(c->used[0], c->snaps[0].config_text, args);
+      if (e == BN_OK) e = bn__cli_config_from_checkpoint(c->used[0], &c->snaps[0], args, cfg, domain);
+      if (e == BN_OK) {
+        char *now = bn_config_effective_text(*cfg);
+        bool changed = now && report_changes(c->used[0], c->snaps[0].config_text, now, c->snaps[0].deterministic);
+        if (!now) e = BN_ERR_NOMEM;
+        free(now);
+        bn_config_where(*cfg, "checkpoint.file", where, sizeof where);
+        if (e == BN_OK && changed && !args->force) {
+          fprintf(stderr, "banyan resume: these options change the search itself; pass --force to resume anyway\n");
+          e = BN_ERR_CONFIG;
+        } else if (e == BN_OK && bn_config_int(*cfg, "search.replicates") != 1) {
+          fprintf(stderr, "banyan resume: %s: search.replicates is set when a campaign starts (banyan run), not "
+                  "on resume\n", path);
+          e = BN_ERR_CONFIG;
+        } else if (e == BN_OK && strcmp(where, "--set") == 0) {
+          fprintf(stderr, "banyan resume: %s: a campaign's checkpoints stay beside it: checkpoint.file cannot be "
+                  "set\n", path);
+          e = BN_ERR_CONFIG;
+        }
+      }
+    }
+    if (e == BN_OK) e = bn__cli_replicate_config(c->snaps[r].config_text, c->used[r], args, NULL, &c->cfgs[r]);
+    if (e == BN_OK) {
+      e = bn_search_check_checkpoint(c->cfgs[r], domain, c->used[r], &c->snaps[r], &c->reps[r].opt.resume_tree, why,
+                                     sizeof why);
+      if (e != BN_OK) fprintf(stderr, "banyan: %s: %s\n", c->used[r], why[0] ? why : bn_strerror(e));
+    }
+    if (e == BN_OK) {
+      c->reps[r].cfg = c->cfgs[r];
+      c->reps[r].opt.checkpoint_path = bn_config_bool(*cfg, "checkpoint.enabled") ? c->paths[r] : NULL;
+      c->reps[r].opt.resume_from = &c->snaps[r];
+      c->reps[r].opt.resume_path = c->used[r];
+    }
+  }
+  bn_campaign_free(&file);
+  if (e != BN_OK) {
+    if (*cfg) bn_domain_close(domain);
+    return e;
+  }
+  opt->n_replicates = c->n;
+  opt->replicates = c->reps;
+  return BN_OK;
+}
 
 static bn_err prepare_resume(const bn_cli_args *args, bn_config **cfg, bn_domain *domain, bn_search_options *opt,
                              void *ctxp) {
   resume_ctx *ctx = ctxp;
   const char *path = args->config_path;
+  if (bn_campaign_is(path)) return prepare_campaign(args, cfg, domain, opt, ctx);
   /* Lock before reading: a run still writing this file must finish first. */
   BN_CALL(bn__cli_lock_checkpoint(path));
   BN_CALL(bn__cli_read_checkpoint(path, &ctx->snap, ctx->used, sizeof ctx->used));
@@ -179,6 +300,12 @@ static bn_err prepare_resume(const bn_cli_args *args, bn_config **cfg, bn_domain
   free(now);
   if (changed && !args->force) {
     fprintf(stderr, "banyan resume: these options change the search itself; pass --force to resume anyway\n");
+    bn_domain_close(domain);
+    return BN_ERR_CONFIG;
+  }
+  if (bn_config_int(*cfg, "search.replicates") != 1) {
+    fprintf(stderr, "banyan resume: %s: search.replicates is set when a campaign starts (banyan run), not on "
+            "resume\n", ctx->used);
     bn_domain_close(domain);
     return BN_ERR_CONFIG;
   }
@@ -216,6 +343,7 @@ int bn__cmd_resume(int argc, char **argv) {
     if (!ctx) fprintf(stderr, "banyan resume: out of memory\n");
     status = ctx ? bn__cli_mpi_search(argc, argv, &args, prepare_resume, ctx) : BN_EXIT_FAILURE;
     if (ctx) bn_snapshot_free(&ctx->snap);
+    if (ctx) bn__cli_campaign_free(&ctx->campaign);
     free(ctx);
   }
   free(args.sets);

@@ -24,7 +24,10 @@ static const char *const usage =
     "\n"
     "Checkpoints go to checkpoint.file (default: CONFIG's name with .h5 in the current\n"
     "directory) every checkpoint.every_seconds, at the end, and on a stop signal; continue one\n"
-    "with `banyan resume FILE`. SIGINT, SIGTERM or SIGUSR1 (under mpirun: SIGUSR1, which\n"
+    "with `banyan resume FILE`. With search.replicates = N > 1 the run is a campaign of N\n"
+    "searches sharing the engines: replicate r has seed search.seed + r and its own checkpoint\n"
+    "NAME.r000.h5 ... beside NAME.campaign, which lists them (`banyan resume NAME.campaign`).\n"
+    "SIGINT, SIGTERM or SIGUSR1 (under mpirun: SIGUSR1, which\n"
     "Open MPI forwards) stop the search: a checkpoint is written at once, jobs in flight are\n"
     "collected for up to checkpoint.drain_seconds, a final checkpoint is written.\n"
     "\n"
@@ -46,12 +49,18 @@ static char *default_checkpoint(const char *config_path) {
 
 static bn_err prepare_run(const bn_cli_args *args, bn_config **cfg, bn_domain *domain, bn_search_options *opt,
                           void *ctx) {
-  (void)ctx;
   BN_CALL(bn__cli_load(args, cfg, domain));
-  if (!bn_config_bool(*cfg, "checkpoint.enabled")) return BN_OK;
+  const bool campaign = bn_config_int(*cfg, "search.replicates") > 1;
+  if (!bn_config_bool(*cfg, "checkpoint.enabled"))
+    return campaign ? bn__cli_campaign_for_run(*cfg, NULL, args->overwrite, args->config_path, ctx, opt) : BN_OK;
   const char *file = bn_config_string(*cfg, "checkpoint.file");
   char *path = file[0] ? strdup(file) : default_checkpoint(args->config_path);
   BN_CHECK(path, BN_ERR_NOMEM, "no memory");
+  if (campaign) {
+    bn_err e = bn__cli_campaign_for_run(*cfg, path, args->overwrite, args->config_path, ctx, opt);
+    free(path);
+    return e;
+  }
   if (!args->overwrite && access(path, F_OK) == 0) {
     fprintf(stderr,
             "banyan run: %s exists (the checkpoint of an earlier run).\n"
@@ -79,7 +88,9 @@ int bn__cmd_run(int argc, char **argv) {
     fputs(usage, stdout);
     status = BN_EXIT_OK;
   } else if (parsed) {
-    status = bn__cli_mpi_search(argc, argv, &args, prepare_run, NULL);
+    bn_cli_campaign campaign = {0};
+    status = bn__cli_mpi_search(argc, argv, &args, prepare_run, &campaign);
+    bn__cli_campaign_free(&campaign);
   }
   free(args.sets);
   return status;

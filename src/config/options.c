@@ -25,6 +25,9 @@ static const bn_option core_options[] = {
     INT_OPT("search.exhaust_after", "0", 0, 2147483647,
             "a terminal state selected this many times is exhausted (0: never)"),
     INT_OPT("search.seed", "1", 0, (double)INT64_MAX, "seed of every random stream of the run"),
+    INT_OPT("search.replicates", "1", 1, 4096,
+            "searches run together sharing the engines; replicate r has seed search.seed + r, "
+            "its own graph and checkpoint NAME.r007.h5, listed in NAME.campaign"),
     INT_OPT("search.max_nodes", "16777216", 16, 4e9, "capacity of the search graph in nodes"),
     INT_OPT("search.max_edges", "0", 0, 4e9,
             "capacity in edges (0: 8 x max_nodes, at most 4e9)"),

@@ -85,7 +85,7 @@ static void spawn_issue_tasks(bn_search *s, uint32_t n) {
 
 /* Dispatcher hook: results are in; apply them (one thread: here and now; more: in pieces
  * of at most `grain` results) or hand them to the sequencer (deterministic mode). */
-static void on_results(void *ctx, const uint32_t *slots, size_t n) {
+void bn__search_on_results(void *ctx, const uint32_t *slots, size_t n) {
   bn_search *s = ctx;
   if (s->deterministic) {
     bn__sequencer_results(s, slots, n);
@@ -109,33 +109,33 @@ static void on_results(void *ctx, const uint32_t *slots, size_t n) {
   }
 }
 
-static bool balanced(const bn_search *s) { return bn__search_issued(s) == atomic_load(&s->completed); }
+bool bn__search_balanced(const bn_search *s) { return bn__search_issued(s) == atomic_load(&s->completed); }
 
 /* The run will end short of its budget (a signal, the time limit, an error, no engines
  * left): nothing new goes out, and what is in flight is waited for at most
  * checkpoint.drain_seconds. A stop that completes the run (budget, exhaustion, a full
  * graph) runs every issued job, unless a signal comes meanwhile. */
-static bool stopping_short(const bn_search *s) {
+bool bn__search_stopping_short(const bn_search *s) {
   if (s->signalled) return true;
   int r = atomic_load(&s->stop);
   return r == BN_STOP_SIGNAL || r == BN_STOP_TIME || r == BN_STOP_ERROR || r == BN_STOP_LOST;
 }
 
 /* Dispatcher hook: no new job may go out. */
-static bool hold(void *ctx) { return stopping_short(ctx); }
+bool bn__search_hold(void *ctx) { return bn__search_stopping_short(ctx); }
 
 /* Dispatcher hook, called once nothing is in flight (and the outbox is empty, or held). */
-static bool finished(void *ctx) {
+bool bn__search_finished(void *ctx) {
   bn_search *s = ctx;
   if (s->deterministic) return bn__sequencer_done(s);
   if (atomic_load(&s->stop) == BN_STOP_NONE) return false;
   /* Held jobs stay in the outbox, pending in the checkpoint; nothing else can come back. */
-  return stopping_short(s) || balanced(s);
+  return bn__search_stopping_short(s) || bn__search_balanced(s);
 }
 
 /* Dispatcher hook, once per pass: limits, signals, window growth, progress, statistics,
  * checkpoints. */
-static void tick(void *ctx) {
+void bn__search_tick(void *ctx) {
   bn_search *s = ctx;
   double now = bn_mtime();
   bn_dispatch_stats ds;
@@ -150,12 +150,13 @@ static void tick(void *ctx) {
     bn_error("every engine is lost: checkpointing and stopping (resume me)");
     bn__search_set_stop(s, BN_STOP_LOST);
   }
-  if (!s->draining && stopping_short(s)) {
+  if (!s->draining && bn__search_stopping_short(s)) {
     s->draining = 1;
     s->drain_deadline = now + s->drain_seconds;
   }
   if (atomic_load(&s->stop) == BN_STOP_NONE && !s->deterministic) {
-    uint32_t want = ds.capacity < s->n_slots ? ds.capacity : s->n_slots;
+    const uint32_t share = (uint32_t)((ds.capacity + (uint64_t)s->share - 1) / s->share);
+    uint32_t want = share < s->n_slots ? share : s->n_slots;
     uint32_t have = atomic_load(&s->window);
     if (want > have) {
       atomic_store(&s->window, want);
@@ -179,7 +180,7 @@ static void tick(void *ctx) {
 
 /* Dispatcher hook: when stopping short of the budget (and after the checkpoint a signal
  * asks for), stop waiting for jobs in flight once checkpoint.drain_seconds have passed. */
-static bool give_up(void *ctx) {
+bool bn__search_give_up(void *ctx) {
   bn_search *s = ctx;
   if (!s->draining || (s->signalled && s->writer && !s->signal_checkpointed) || bn_mtime() < s->drain_deadline)
     return false;
@@ -190,6 +191,17 @@ static bool give_up(void *ctx) {
 static void on_signal(int sig) {
   (void)sig;
   stop_requested = 1;
+}
+
+void bn__search_catch_signals(void) { bn__catch_stop_signals(on_signal); }
+
+void bn__search_begin(bn_search *s, double now) {
+  s->t_start = now;
+  s->next_progress = s->t_start + s->progress_seconds;
+  s->last_progress_t = s->timeline_t = s->t_start;
+  s->last_completed = s->completed_at_start;
+  s->next_ckpt_time = s->t_start + s->ckpt_every_seconds;
+  s->next_ckpt_evals = atomic_load(&s->completed) + s->ckpt_every_evals;
 }
 
 void bn__search_tree_params(const bn_config *cfg, bn_tree_params *tp) {
@@ -223,20 +235,19 @@ static uint64_t new_run_id(void) {
  * that of a serial one; a team needs a few pieces of work per thread (2 threads: 128 in
  * flight ran 1.5-2.5x faster than 16). engine.depth cannot raise it beyond that. */
 enum { LOCAL_WINDOW_ONE_THREAD = 16, LOCAL_PIECES_PER_THREAD = 4, LOCAL_WINDOW_TEAM_MIN = 128 };
-static uint32_t automatic_window(uint32_t cap, int engines, int threads, int grain) {
+uint32_t bn__search_automatic_window(uint32_t cap, int engines, int threads, int grain) {
   if (engines > 0) return cap;
   if (threads <= 1) return LOCAL_WINDOW_ONE_THREAD;
   const uint64_t team = (uint64_t)LOCAL_PIECES_PER_THREAD * (uint64_t)threads * (uint64_t)(grain > 0 ? grain : 1);
   return (uint32_t)(team > LOCAL_WINDOW_TEAM_MIN ? (team < (1u << 20) ? team : (1u << 20)) : LOCAL_WINDOW_TEAM_MIN);
 }
 
-static bn_err setup(bn_search *s, const bn_config *cfg, const bn_domain *domain, MPI_Comm comm,
-                    const bn_search_options *opt) {
-  int size = 1;
-  BN_CHECK(MPI_Comm_size(comm, &size) == MPI_SUCCESS, BN_ERR_MPI, "MPI_Comm_size failed");
+bn_err bn__search_setup_params(bn_search *s, const bn_config *cfg, const bn_domain *domain, int engines, uint32_t cap,
+                               const bn_search_options *opt) {
   bn_snapshot *snap = opt ? opt->resume_from : NULL;
   s->cfg = cfg;
   s->domain = domain;
+  if (s->share == 0) s->share = 1;
   s->budget = (uint64_t)bn_config_int(cfg, "search.iterations");
   s->max_seconds = bn_config_real(cfg, "search.max_seconds");
   s->seed = (uint64_t)bn_config_int(cfg, "search.seed");
@@ -269,9 +280,9 @@ static bn_err setup(bn_search *s, const bn_config *cfg, const bn_domain *domain,
     BN_CALL(bn_tree_create(&s->tree, domain, &tp));
   }
 
-  bn_engine_params ep;
-  bn_engine_params_from_config(cfg, &ep);
-  uint32_t cap = automatic_window(bn_dispatcher_max_capacity(&ep, size - 1), size - 1, s->threads, s->grain);
+  /* A replicate gets slots for the whole capacity, and its window is its share of it
+   * (s->share): the share grows as other replicates finish. */
+  cap = bn__search_automatic_window(cap, engines, s->threads, s->grain);
   int64_t user_window = bn_config_int(cfg, "search.max_in_flight");
   if (s->deterministic) {
     s->det_window = bn_search_deterministic_window(cfg); /* never the engines' capacity */
@@ -281,8 +292,13 @@ static bn_err setup(bn_search *s, const bn_config *cfg, const bn_domain *domain,
     if (snap && snap->n_pending > s->n_slots) s->n_slots = (uint32_t)snap->n_pending;
   }
   s->path_cap = bn_tree_path_capacity(s->tree);
-  const size_t S = domain->info.state_size;
-  s->jobs = calloc(s->n_slots, sizeof *s->jobs);
+  return BN_OK;
+}
+
+bn_err bn__search_setup_slots(bn_search *s, bn_job *jobs) {
+  const size_t S = s->domain->info.state_size;
+  const bn_config *cfg = s->cfg;
+  s->jobs = jobs ? jobs : calloc(s->n_slots, sizeof *s->jobs);
   s->paths = calloc(s->n_slots, sizeof *s->paths);
   s->path_edges = calloc((size_t)s->n_slots * (size_t)s->path_cap, sizeof *s->path_edges);
   s->state_mem = calloc((size_t)s->n_slots * 2, S);
@@ -296,7 +312,6 @@ static bn_err setup(bn_search *s, const bn_config *cfg, const bn_domain *domain,
     s->jobs[i].result_state = s->jobs[i].state + S;
   }
   BN_CALL(bn__slot_pool_create(&s->pool, s->deterministic ? 0 : s->n_slots));
-  BN_CALL(bn__crew_create(&s->crew, s->threads > 1 ? s->threads : 0));
   size_t top = (size_t)bn_config_int(cfg, "search.top");
   BN_CALL(bn__top_evals_create(&s->top, top > 1 ? top : 1, S));
   s->buffer_rows = (uint64_t)bn_config_int(cfg, "checkpoint.buffer_mb") * ((uint64_t)1 << 20) /
@@ -304,26 +319,60 @@ static bn_err setup(bn_search *s, const bn_config *cfg, const bn_domain *domain,
   if (s->buffer_rows < 64) s->buffer_rows = 64;
   BN_CALL(bn__results_log_create(&s->log, S, s->ckpt_path != NULL,
                                  (size_t)bn_config_int(cfg, "checkpoint.buffer_mb") << 20, s->n_slots));
-  BN_CALL(bn_outbox_create(&s->outbox, s->n_slots));
-  BN_CALL(bn_dispatcher_create(&s->disp, domain, &ep, comm, s->jobs, s->n_slots, s->outbox));
+  return BN_OK;
+}
+
+bn_err bn__search_setup_restore(bn_search *s, const bn_search_options *opt) {
+  bn_snapshot *snap = opt ? opt->resume_from : NULL;
   if (snap) {
-    BN_CHECK(snap->path_cap == (uint32_t)s->path_cap && snap->state_size == S, BN_ERR_CORRUPT,
-             "the checkpoint's path capacity or state size does not match the domain");
+    BN_CHECK(snap->path_cap == (uint32_t)s->path_cap && snap->state_size == s->domain->info.state_size,
+             BN_ERR_CORRUPT, "the checkpoint's path capacity or state size does not match the domain");
     BN_CALL(bn__search_restore(s, snap));
     BN_CALL(bn__stats_session_pools(s));
     bn_snapshot_release_bulk(snap); /* restored: the graph and the log hold it now */
   }
   bn_dispatch_stats ds;
   bn_dispatcher_stats(s->disp, &ds);
-  atomic_store(&s->window, s->deterministic ? s->n_slots : (ds.capacity < s->n_slots ? ds.capacity : s->n_slots));
+  const uint32_t share = (uint32_t)((ds.capacity + (uint64_t)s->share - 1) / s->share);
+  atomic_store(&s->window, s->deterministic ? s->n_slots : (share < s->n_slots ? share : s->n_slots));
   return BN_OK;
 }
 
-static void teardown(bn_search *s) {
-  bn_dispatcher_destroy(&s->disp);
-  bn_outbox_destroy(&s->outbox);
+bn_err bn__search_engines(const bn_config *cfg, MPI_Comm comm, bn_engine_params *ep, int *engines, uint32_t *cap) {
+  int size = 1;
+  BN_CHECK(MPI_Comm_size(comm, &size) == MPI_SUCCESS, BN_ERR_MPI, "MPI_Comm_size failed");
+  bn_engine_params_from_config(cfg, ep);
+  *engines = size - 1;
+  *cap = bn_dispatcher_max_capacity(ep, size - 1);
+  return BN_OK;
+}
+
+static bn_err setup(bn_search *s, const bn_config *cfg, const bn_domain *domain, MPI_Comm comm,
+                    const bn_search_options *opt) {
+  int engines = 0;
+  uint32_t cap = 0;
+  bn_engine_params ep;
+  BN_CALL(bn__search_engines(cfg, comm, &ep, &engines, &cap));
+  BN_CALL(bn__search_setup_params(s, cfg, domain, engines, cap, opt));
+  BN_CALL(bn__search_setup_slots(s, NULL));
+  BN_CALL(bn__crew_create(&s->crew, s->threads > 1 ? s->threads : 0));
+  BN_CALL(bn_outbox_create(&s->outbox, s->n_slots));
+  BN_CALL(bn_dispatcher_create(&s->disp, domain, &ep, comm, s->jobs, s->n_slots, s->outbox));
+  return bn__search_setup_restore(s, opt);
+}
+
+void bn__search_teardown(bn_search *s) {
+  if (!s->shared) {
+    bn_dispatcher_destroy(&s->disp);
+    bn_outbox_destroy(&s->outbox);
+    bn__crew_destroy(&s->crew);
+    free(s->jobs);
+  }
+  s->disp = NULL;
+  s->outbox = NULL;
+  s->crew = NULL;
+  s->jobs = NULL;
   bn__slot_pool_destroy(&s->pool);
-  bn__crew_destroy(&s->crew);
   bn__top_evals_destroy(&s->top);
   bn__results_log_destroy(&s->log);
   bn_failure_tally_free(&s->failures_by_reason);
@@ -335,7 +384,6 @@ static void teardown(bn_search *s) {
   free(s->engines_before);
   free(s->moves_before);
   bn_tree_destroy(&s->tree);
-  free(s->jobs);
   free(s->paths);
   free(s->path_edges);
   free(s->state_mem);
@@ -344,22 +392,28 @@ static void teardown(bn_search *s) {
 /* The dispatcher thread, while the crew serves. A search thread may still issue an
  * iteration after the dispatcher saw the search finished, so dispatch again until the
  * counters balance once the crew is idle. */
-static bn_err dispatch(void *ctx) {
-  bn_search *s = ctx;
-  bn_dispatch_hooks hooks = {.ctx = s,
-                             .on_results = on_results,
-                             .finished = finished,
-                             .tick = tick,
-                             .give_up = give_up,
-                             .hold = hold};
+void bn__search_start(bn_search *s) {
   if (s->deterministic)
     bn__sequencer_kick(s);
   else
     spawn_issue_tasks(s, atomic_load(&s->window));
+}
+
+static bn_err dispatch(void *ctx) {
+  bn_search *s = ctx;
+  bn_dispatch_hooks hooks = {.ctx = s,
+                             .on_results = bn__search_on_results,
+                             .finished = bn__search_finished,
+                             .tick = bn__search_tick,
+                             .give_up = bn__search_give_up,
+                             .hold = bn__search_hold};
+  bn__search_start(s);
   for (;;) {
     bn_err err = bn_dispatcher_run(s->disp, &hooks);
     bn__crew_wait(s->crew);
-    if (err != BN_OK || s->abandoned || (finished(s) && (hold(s) || bn_outbox_size(s->outbox) == 0))) return err;
+    if (err != BN_OK || s->abandoned ||
+        (bn__search_finished(s) && (bn__search_hold(s) || bn_outbox_size(s->outbox) == 0)))
+      return err;
   }
 }
 
@@ -367,10 +421,10 @@ static bn_err run_team(bn_search *s) { return bn__crew_run(s->crew, dispatch, s)
 
 /* After a failure: stop the engines if that has not been done (they may hold jobs, which
  * they drop). True if every engine answered. */
-static bool stop_engines_after_failure(bn_search *s, MPI_Comm comm, const bn_config *cfg) {
+bool bn__search_stop_engines(bn_dispatcher *disp, MPI_Comm comm, const bn_config *cfg) {
   bool all = false;
-  if (s && s->disp) {
-    if (bn_dispatcher_shutdown(s->disp, NULL, &all) != BN_OK) all = false;
+  if (disp) {
+    if (bn_dispatcher_shutdown(disp, NULL, &all) != BN_OK) all = false;
     return all;
   }
   bn_engine_params ep;
@@ -380,10 +434,11 @@ static bool stop_engines_after_failure(bn_search *s, MPI_Comm comm, const bn_con
 
 bn_err bn_search_run(const bn_config *cfg, const bn_domain *domain, MPI_Comm comm, const bn_search_options *opt,
                      bn_search_outcome *out) {
+  if (opt && opt->n_replicates > 0) return bn_search_run_campaign(cfg, domain, comm, opt, out);
   bn_search_outcome o = {0};
   bn_search *s = calloc(1, sizeof *s);
   if (!s) {
-    o.engines_stopped = stop_engines_after_failure(NULL, comm, cfg);
+    o.engines_stopped = bn__search_stop_engines(NULL, comm, cfg);
     if (out) *out = o;
     BN_CHECK(false, BN_ERR_NOMEM, "no memory for the search");
   }
@@ -391,17 +446,12 @@ bn_err bn_search_run(const bn_config *cfg, const bn_domain *domain, MPI_Comm com
   bn_engine_stats *engines = NULL;
   bool engines_done = false, all_answered = false;
   /* A stop requested before the search started (a signal during start-up) stays requested. */
-  bn__catch_stop_signals(on_signal);
+  bn__search_catch_signals();
   BN_TRY(setup(s, cfg, domain, comm, opt));
   s->quiet = opt && opt->quiet;
   if (s->quiet) s->progress_seconds = 0;
   BN_TRY(bn__ckpt_start(s));
-  s->t_start = bn_mtime();
-  s->next_progress = s->t_start + s->progress_seconds;
-  s->last_progress_t = s->timeline_t = s->t_start;
-  s->last_completed = s->completed_at_start;
-  s->next_ckpt_time = s->t_start + s->ckpt_every_seconds;
-  s->next_ckpt_evals = atomic_load(&s->completed) + s->ckpt_every_evals;
+  bn__search_begin(s, bn_mtime());
   err = run_team(s);
   s->t_end = bn_mtime();
   if (s->threads > 1) {
@@ -426,7 +476,7 @@ bn_err bn_search_run(const bn_config *cfg, const bn_domain *domain, MPI_Comm com
   if (s->abandoned)
     bn_warn("%llu jobs were still in flight %g s after the stop: they are pending in the checkpoint",
             (unsigned long long)ds.in_flight, s->drain_seconds);
-  if (balanced(s) && bn_config_bool(cfg, "search.check")) {
+  if (bn__search_balanced(s) && bn_config_bool(cfg, "search.check")) {
     char why[256];
     BN_CHECK_GOTO(bn_tree_check(s->tree, why, sizeof why) == BN_OK, BN_ERR_INTERNAL,
                   "search graph invariant violated at the end of the run: %s", why);
@@ -434,13 +484,8 @@ bn_err bn_search_run(const bn_config *cfg, const bn_domain *domain, MPI_Comm com
   if (s->progress_seconds > 0) bn__search_progress(s, s->t_end, 1);
   BN_TRY(bn__search_report(s, engines, opt ? opt->summary_path : NULL));
 fail:
-  if (!engines_done) all_answered = stop_engines_after_failure(s, comm, cfg);
-  o.reason = (bn_stop_reason)atomic_load(&s->stop);
-  o.iterations = atomic_load(&s->completed);
-  o.failures = atomic_load(&s->failures);
-  o.evaluations = o.iterations - o.failures;
-  o.abandoned = s->abandoned;
-  o.signalled = s->signalled;
+  if (!engines_done) all_answered = bn__search_stop_engines(s->disp, comm, cfg);
+  bn__search_outcome(s, &o);
   o.engines_stopped = all_answered;
   if (s->disp) {
     bn_dispatch_stats fin;
@@ -453,7 +498,25 @@ fail:
   if (out) *out = o;
   bn__ckpt_stop(s);
   free(engines);
-  teardown(s);
+  bn__search_teardown(s);
   free(s);
   return err;
+}
+
+bn_stop_reason bn__search_reason(const bn_search *s) {
+  const bn_stop_reason r = (bn_stop_reason)atomic_load(&s->stop);
+  /* A signal during the last jobs of a spent budget (or an exhausted space) leaves the jobs
+   * that were not sent pending: the run stopped short, and is resumed. */
+  if (s->signalled && (r == BN_STOP_BUDGET || r == BN_STOP_EXHAUSTED || r == BN_STOP_FULL) && !bn__search_balanced(s))
+    return BN_STOP_SIGNAL;
+  return r;
+}
+
+void bn__search_outcome(const bn_search *s, bn_search_outcome *o) {
+  o->reason = bn__search_reason(s);
+  o->iterations = atomic_load(&s->completed);
+  o->failures = atomic_load(&s->failures);
+  o->evaluations = o->iterations - o->failures;
+  o->abandoned = s->abandoned;
+  o->signalled = s->signalled;
 }

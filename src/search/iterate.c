@@ -58,7 +58,7 @@ bool bn__search_queue_job(bn_search *s, uint32_t slot, uint64_t it, bool termina
   j->t_sent = j->t_started = j->t_finished = j->t_received = 0;
   memcpy(j->state, bn_tree_state(s->tree, s->paths[slot].leaf), s->domain->info.state_size);
   atomic_store(&s->slot_busy[slot], 1);
-  if (bn_outbox_push(s->outbox, slot)) return true;
+  if (bn_outbox_push(s->outbox, s->slot_base + slot)) return true;
   /* Cannot happen: the outbox holds every slot. Stop loudly. */
   bn_error("outbox full with %u slots", s->n_slots);
   bn__search_fail(s, BN_ERR_INTERNAL);

@@ -11,6 +11,27 @@ static double utilization(const bn_dispatch_stats *ds, double elapsed) {
   return elapsed > 0 ? ds->busy_seconds / (workers * elapsed) : 0.0;
 }
 
+bool bn__search_best_text(bn_search *s, char *buf, size_t n, double *mean) {
+  /* The best mean in the graph; before the graph has one, the best single evaluation. */
+  char text[120];
+  bn_tree_best b;
+  bn_top_eval e;
+  snprintf(buf, n, "-");
+  if (bn_tree_best_terminals(s->tree, 1, s->best_min_visits, &b) == 1) {
+    s->domain->ops->describe(s->domain->ctx, bn_tree_state(s->tree, b.node), text, sizeof text);
+    snprintf(buf, n, "%.4f %s (n=%llu)", b.mean, text, (unsigned long long)b.visits);
+    if (mean) *mean = b.mean;
+    return true;
+  }
+  if (bn__top_evals_get(s->top, &e, 1) == 1) {
+    s->domain->ops->describe(s->domain->ctx, e.state, text, sizeof text);
+    snprintf(buf, n, "%.4f %s (one evaluation)", e.reward, text);
+    if (mean) *mean = e.reward;
+    return true;
+  }
+  return false;
+}
+
 void bn__search_progress(bn_search *s, double now, int final) {
   bn_dispatch_stats ds;
   bn_dispatcher_stats(s->disp, &ds);
@@ -22,17 +43,8 @@ void bn__search_progress(bn_search *s, double now, int final) {
   s->last_completed = done;
   s->last_progress_t = now;
 
-  /* The best mean in the graph; before the graph has one, the best single evaluation. */
-  char best[160] = "-", text[120];
-  bn_tree_best b;
-  bn_top_eval e;
-  if (bn_tree_best_terminals(s->tree, 1, s->best_min_visits, &b) == 1) {
-    s->domain->ops->describe(s->domain->ctx, bn_tree_state(s->tree, b.node), text, sizeof text);
-    snprintf(best, sizeof best, "%.4f %s (n=%llu)", b.mean, text, (unsigned long long)b.visits);
-  } else if (bn__top_evals_get(s->top, &e, 1) == 1) {
-    s->domain->ops->describe(s->domain->ctx, e.state, text, sizeof text);
-    snprintf(best, sizeof best, "%.4f %s (one evaluation)", e.reward, text);
-  }
+  char best[160];
+  bn__search_best_text(s, best, sizeof best, NULL);
   /* With engine pools, each pool's share of its engine time spent in jobs. */
   char pools[96] = "";
   bn_pool_figures pf[BN_POOLS_MAX];

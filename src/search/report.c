@@ -20,7 +20,7 @@ static bn_err count_failures(bn_search *s, bn_failure_counts *fc) {
 }
 
 /* Write s as a JSON string literal. */
-static void json_string(FILE *f, const char *str) {
+void bn__json_string(FILE *f, const char *str) {
   fputc('"', f);
   for (const unsigned char *p = (const unsigned char *)str; *p; p++) {
     if (*p == '"' || *p == '\\')
@@ -47,9 +47,9 @@ static bn_err write_summary(bn_search *s, const bn_engine_stats *eng, const bn_d
   if (ds->engines == 0) busy = ds->busy_seconds;
   const int workers = ds->engines ? ds->engines : 1;
   fprintf(f, "{\n  \"banyan_version\": \"%s\",\n  \"domain\": ", BANYAN_VERSION);
-  json_string(f, s->domain->ops->name);
+  bn__json_string(f, s->domain->ops->name);
   fprintf(f, ",\n  \"stop_reason\": ");
-  json_string(f, bn_stop_reason_name((bn_stop_reason)atomic_load(&s->stop)));
+  bn__json_string(f, bn_stop_reason_name(bn__search_reason(s)));
   fprintf(f,
           ",\n  \"iterations\": %llu,\n  \"evaluations\": %llu,\n  \"failures\": %llu,\n"
           "  \"issued\": %llu,\n  \"dispatched\": %llu,\n  \"results_received\": %llu,\n"
@@ -88,7 +88,7 @@ static bn_err write_summary(bn_search *s, const bn_engine_stats *eng, const bn_d
     char text[256];
     s->domain->ops->describe(s->domain->ctx, bn_tree_state(s->tree, best[i].node), text, sizeof text);
     fprintf(f, "%s\n    {\"state\": ", i ? "," : "");
-    json_string(f, text);
+    bn__json_string(f, text);
     fprintf(f, ", \"mean_reward\": %.9g, \"visits\": %llu}", best[i].mean, (unsigned long long)best[i].visits);
   }
   fprintf(f, "%s],\n  \"best_evaluations\": [", n_best ? "\n  " : "");
@@ -96,7 +96,7 @@ static bn_err write_summary(bn_search *s, const bn_engine_stats *eng, const bn_d
     char text[256];
     s->domain->ops->describe(s->domain->ctx, evals[i].state, text, sizeof text);
     fprintf(f, "%s\n    {\"state\": ", i ? "," : "");
-    json_string(f, text);
+    bn__json_string(f, text);
     fprintf(f, ", \"reward\": %.9g, \"job\": %llu}", evals[i].reward, (unsigned long long)evals[i].job_id);
   }
   fprintf(f, "%s]\n}\n", n_evals ? "\n  " : "");
@@ -108,9 +108,9 @@ static bn_err write_summary(bn_search *s, const bn_engine_stats *eng, const bn_d
 }
 
 /* One line per engine pool: engines, jobs, utilization (busy time over engine time in it). */
-static void print_pools(bn_search *s, const bn_dispatch_stats *ds) {
+void bn__search_print_pools(const bn_dispatcher *disp, const bn_dispatch_stats *ds) {
   bn_pool_figures pools[BN_POOLS_MAX];
-  const int n = bn_dispatcher_pools(s->disp, pools);
+  const int n = bn_dispatcher_pools(disp, pools);
   for (int i = 0; i < n; i++)
     printf("  pool %-8s %d engine%s, %llu jobs, utilization %.1f%%\n", bn_pool_name(pools[i].kinds),
            pools[i].engines, pools[i].engines == 1 ? "" : "s", (unsigned long long)pools[i].jobs,
@@ -149,8 +149,8 @@ bn_err bn__search_report(bn_search *s, const bn_engine_stats *engines, const cha
            (unsigned long long)(done - s->completed_at_start), wall,
            wall > 0 ? (done - s->completed_at_start) / wall : 0.0,
            (unsigned long long)atomic_load(&s->failures), ds.engines, ds.engines == 1 ? "" : "s",
-           bn_stop_reason_name((bn_stop_reason)atomic_load(&s->stop)));
-    print_pools(s, &ds);
+           bn_stop_reason_name(bn__search_reason(s)));
+    bn__search_print_pools(s->disp, &ds);
     if (fc.failed > 0) bn_failure_counts_print(&fc, atomic_load(&s->completed), PRINTED_KINDS, stdout);
     if (k > 0 && n > 0) {
       printf("best states (mean reward over >= %llu visits):\n", (unsigned long long)min_visits);

@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "banyan/checkpoint.h"
 #include "banyan/engine.h"
@@ -82,6 +83,12 @@ typedef struct bn_search {
   bn_outbox *outbox;
   bn_slot_pool *pool;
   bn_crew *crew;     /* search threads */
+  /* A replicate of a campaign (campaign.c): jobs, outbox, dispatcher and crew belong to the
+   * campaign; this search's slot k is the campaign's slot slot_base + k (the one the
+   * outbox and the dispatcher see), and its window is its share of the engines' capacity
+   * (capacity / share, rounded up). A lone search: slot_base 0, share 1, shared 0. */
+  int shared;
+  uint32_t slot_base, share;
   bn_top_evals *top; /* best single evaluations */
 
   /* One record per slot: the job, its path through the tree, its state buffers. */
@@ -222,9 +229,53 @@ void bn__search_tree_params(const bn_config *cfg, bn_tree_params *tp);
  * into a search whose tree was imported from it. */
 bn_err bn__search_restore(bn_search *s, const bn_snapshot *snap);
 
+/* driver.c, for campaign.c: the pieces of bn_search_run. set up a search's parameters,
+ * graph and slot count (`cap`: the engines' capacity, `engines` their number); with
+ * `jobs`, its slot records are jobs[0 .. n_slots - 1] of the campaign's array (NULL: its
+ * own); then its buffers, and (once the outbox and dispatcher are in place) its restore. */
+/* The engine parameters of cfg, the number of engines in comm and the most jobs they can
+ * hold. */
+bn_err bn__search_engines(const bn_config *cfg, MPI_Comm comm, bn_engine_params *ep, int *engines, uint32_t *cap);
+bn_err bn__search_setup_params(bn_search *s, const bn_config *cfg, const bn_domain *domain, int engines, uint32_t cap,
+                               const bn_search_options *opt);
+bn_err bn__search_setup_slots(bn_search *s, bn_job *jobs);
+bn_err bn__search_setup_restore(bn_search *s, const bn_search_options *opt);
+void bn__search_teardown(bn_search *s);
+/* Dispatcher hooks of one search (ctx: the bn_search), and its start. */
+void bn__search_on_results(void *ctx, const uint32_t *slots, size_t n);
+bool bn__search_finished(void *ctx);
+void bn__search_tick(void *ctx);
+bool bn__search_give_up(void *ctx);
+bool bn__search_hold(void *ctx);
+void bn__search_start(bn_search *s);
+/* The automatic window from the engines' capacity. */
+uint32_t bn__search_automatic_window(uint32_t cap, int engines, int threads, int grain);
+/* Whether the search will end short of its budget (signal, time, error, engines lost). */
+bool bn__search_stopping_short(const bn_search *s);
+/* Start the clocks of a search that begins now (progress, checkpoints, statistics). */
+void bn__search_begin(bn_search *s, double now);
+/* Every issued iteration has been applied. */
+bool bn__search_balanced(const bn_search *s);
+/* Catch SIGINT/SIGTERM/SIGUSR1 as a stop request for every search of this process. */
+void bn__search_catch_signals(void);
+/* Stop the engines after a failure (through `disp`, or without one): true if all answered. */
+bool bn__search_stop_engines(bn_dispatcher *disp, MPI_Comm comm, const bn_config *cfg);
+/* Why the search stopped, once it has: its stop reason, or BN_STOP_SIGNAL when a signal
+ * came during the last jobs of a spent budget and left some pending (dispatcher thread). */
+bn_stop_reason bn__search_reason(const bn_search *s);
+/* The outcome of a search after its run (counters, reason). */
+void bn__search_outcome(const bn_search *s, bn_search_outcome *o);
+
 /* progress.c: progress line (dispatcher thread). */
+/* The best state in words ("0.9123 *ABC::... (n=42)", or "-"): the best mean of the graph,
+ * else the best single evaluation; its value in *mean (may be NULL). False if none. */
+bool bn__search_best_text(bn_search *s, char *buf, size_t n, double *mean);
 void bn__search_progress(bn_search *s, double now, int final);
 /* report.c: the final table on stdout and the JSON summary. */
 bn_err bn__search_report(bn_search *s, const bn_engine_stats *engines, const char *summary_path);
+/* With engine pools, a line per pool (engines, jobs, utilization) on stdout. */
+void bn__search_print_pools(const bn_dispatcher *disp, const bn_dispatch_stats *ds);
+/* Write str as a JSON string literal. */
+void bn__json_string(FILE *f, const char *str);
 
 #endif

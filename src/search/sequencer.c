@@ -76,7 +76,14 @@ bool bn__sequencer_final(const bn_search *s) {
 bool bn__sequencer_done(const bn_search *s) {
   if (atomic_load(&s->stop) == BN_STOP_NONE || atomic_load(&s->seq_running)) return false;
   const uint64_t S = atomic_load(&s->next_iteration), A = atomic_load(&s->applied_upto);
-  return A == S || (!bn__sequencer_final(s) && A + s->det_window >= S);
+  /* A run that will be resumed is done once the sequencer rests (the dispatcher asks when
+   * nothing is in flight): at most W + 1 iterations are pending (S - A <= W + 1 always),
+   * which the checkpoint holds and a resume runs again. It need not wait for the result of
+   * iteration A: that job may never have been sent (held in the outbox by the stop, behind
+   * other jobs of a campaign's replicates), and waiting would last until the drain gives
+   * up. A stop signal during the last jobs of a spent budget makes the run one to resume
+   * too, as in free mode (s->signalled is the dispatcher thread's, which asks this). */
+  return A == S || !bn__sequencer_final(s) || s->signalled;
 }
 
 static void run_sequencer(bn_search *s) {

@@ -128,7 +128,8 @@ bn_err bn__ckpt_take_snapshot(bn_search *s, bn_snapshot **out) {
   BN_TRY(fill_best(s, snap));
   snap->timeline = malloc((s->n_timeline ? s->n_timeline : 1) * sizeof *snap->timeline);
   BN_CHECK_GOTO(snap->timeline, BN_ERR_NOMEM, "no memory");
-  memcpy(snap->timeline, s->timeline, s->n_timeline * sizeof *snap->timeline);
+  if (s->n_timeline) /* none yet in a campaign's first checkpoint */
+    memcpy(snap->timeline, s->timeline, s->n_timeline * sizeof *snap->timeline);
   snap->n_timeline = s->n_timeline;
   size_t n_eng = 0;
   snap->engines = bn__stats_engine_rows(s, &n_eng);

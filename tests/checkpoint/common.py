@@ -37,6 +37,21 @@ def results_ids(path):
         return [int(x) for x in f["results"]["job_id"]]
 
 
+def tree_and_results(path):
+    """Every /tree dataset (by name), and /results' job ids and rewards."""
+    import numpy as np
+    with h5py.File(path, "r") as f:
+        tree = {}
+        f["tree"].visititems(lambda k, v: tree.__setitem__(k, v[...].copy()) if isinstance(v, h5py.Dataset) else None)
+        res = f["results"]
+        return tree, np.array(res["job_id"]), np.array(res["reward"])
+
+
+def same_tree(a, b):
+    import numpy as np
+    return a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a)
+
+
 def sha(path):
     with open(path, "rb") as f:
         return hashlib.sha256(f.read()).hexdigest()

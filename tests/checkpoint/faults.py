@@ -23,7 +23,8 @@ SYNTH = os.path.join(CONFIG_DIR, "synthetic-bench.ini")
 CIRCUIT = os.path.join(CONFIG_DIR, "bistability-3node.ini")
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import common  # noqa: E402
-from common import check, failures, mpirun, results_ids, run, sets, sha, start  # noqa: E402
+from common import (check, failures, mpirun, results_ids, run, same_tree, sets, sha, start,  # noqa: E402
+                    tree_and_results)
 common.setup(BANYAN)
 
 
@@ -208,18 +209,6 @@ def case_damaged():
                 check(bool(msg) and "AddressSanitizer" not in r.stderr and "runtime error" not in r.stderr,
                       f"{what}: clear message, no sanitizer report: {msg[-1] if msg else ''}")
                 check(sha(path) == before, f"{what}: file unchanged")
-
-
-def tree_and_results(path):
-    with h5py.File(path, "r") as f:
-        tree = {}
-        f["tree"].visititems(lambda k, v: tree.__setitem__(k, v[...].copy()) if isinstance(v, h5py.Dataset) else None)
-        res = f["results"]
-        return tree, np.array(res["job_id"]), np.array(res["reward"])
-
-
-def same_tree(a, b):
-    return a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a)
 
 
 def stop_twice_and_compare(config, common, budget, label):

@@ -15,7 +15,9 @@
 #       its node, two engines on each of the two others, every evaluation present;
 #   (h, i) requeue.sbatch through srun and through mpirun with an engine SIGKILLed: the
 #       launcher ends the job (status 137), the script requeues it as a crash, the restart
-#       resumes and completes every job once.
+#       resumes and completes every job once;
+#   (r) replicates.sbatch (a campaign of 4 searches) signalled as it starts: checkpointed,
+#       requeued, resumed from NAME.campaign, every replicate complete.
 # The cluster: this host's node, and three more slurmd daemons on loopback, bnode1-3
 # ("slurmd -N NAME", each on its own port and in its own mount namespace with a private
 # /tmp, as separate machines would have). Jobs of partition "debug" (a-e) run on this
@@ -45,8 +47,8 @@ ok() { echo "ok   $*"; }
 fail() { echo "FAIL $*"; failures=$((failures + 1)); }
 die() { echo "FAIL $*" >&2; exit 1; }
 note() { echo "---- $*"; }
-# BANYAN_SLURM_CASES=LETTERS runs only those cases (default: all of abcdefghi)
-CASES=${BANYAN_SLURM_CASES:-abcdefghi}
+# BANYAN_SLURM_CASES=LETTERS runs only those cases (default: all of abcdefghir)
+CASES=${BANYAN_SLURM_CASES:-abcdefghir}
 want() { [[ "$CASES" == *[$1]* ]]; }
 
 [ -x "$BANYAN" ] || die "banyan binary '$1' not found"
@@ -377,6 +379,31 @@ if [ "$st" = COMPLETED ] && grep -q 'after the launch: holding it' e.out && grep
     ok "(e) early signal held, checkpointed, requeued, resumed, completed: $out"
 else
     fail "(e) job $id: $st, $(count_check e.h5 8000 2>/dev/null || echo "no e.h5")"
+fi
+cd ..
+
+fi
+
+# ---------------------------------------------------------------- (r) campaign
+if want r; then
+note "(r) replicates.sbatch: 4 replicates x 1500 evaluations, signalled at its start, resumed as a campaign"
+mkdir r && cd r
+id=$(BANYAN_CONFIG=$CONFIG_DIR/synthetic-bench.ini BANYAN_CHECKPOINT=h.h5 BANYAN_SUMMARY=h.json \
+    BANYAN_REPLICATES=4 BANYAN_REQUEUE=$SLURM_DIR/requeue.sbatch \
+    BANYAN_RUN_ARGS="$SLEEPCOST --set search.iterations=1500 --set checkpoint.drain_seconds=10 --set search.progress_seconds=10" \
+    BANYAN_MAX_RESTARTS=3 BANYAN_SIGNAL_MIN_AGE=5 BANYAN_SIGNAL_LEAD=600 \
+    sbatch --parsable --ntasks=5 --time=10 --output=h.out "$SLURM_DIR/replicates.sbatch") || die "sbatch failed"
+for _ in $(seq 300); do grep -q ': run ' h.out 2>/dev/null && break; sleep 0.1; done
+scancel --batch --signal=USR1 "$id" || fail "(r) scancel --batch --signal=USR1 failed"
+st=$(wait_done "$id" 150)
+sed 's/^/     | /' h.out 2>/dev/null | grep -v '^     | \[' | grep -E 'banyan-requeue|replicates,' || true
+good=0
+for r in 0 1 2 3; do count_check "h.r00$r.h5" 1500 >/dev/null 2>&1 && good=$((good + 1)); done
+if [ "$st" = COMPLETED ] && grep -q ': requeueing job' h.out && grep -q ': resume h.campaign' h.out &&
+    [ "$good" = 4 ] && grep -q '"replicates": 4' h.json; then
+    ok "(r) campaign checkpointed, requeued, resumed from h.campaign, completed: 4 of 4 replicates hold 1500 distinct job ids"
+else
+    fail "(r) job $id: $st, $good of 4 replicates complete"
 fi
 cd ..
 
