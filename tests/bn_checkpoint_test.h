@@ -197,7 +197,8 @@ static inline void build(run *r, const spec *p) {
   for (uint64_t i = 0; i < p->timeline; i++)
     s->timeline[i] = (bn_timeline_row){.t = 5.0 * (double)(i + 1), .iterations = i * 100, .evaluations = i * 90,
                                        .failures = i * 10, .in_flight = 8, .best_reward = i ? 0.5 + (double)i : NAN,
-                                       .utilization = 0.875};
+                                       .utilization = 0.875, .reward_pool_utilization = 0.9,
+                                       .simulate_pool_utilization = 0.8};
   s->n_engines = p->engines;
   s->engines = xcalloc(p->engines, sizeof *s->engines);
   for (uint64_t i = 0; i < p->engines; i++)

@@ -946,7 +946,8 @@ static void bn_checkpoint_print_summary_should_show_every_section(void) {
       "  ... 3 more ...\n",
       "  2023-11-14 22:15:00 UTC  iterations 0          snapshot 0.010 s  write 0.250 s (segment of 0 rows 0.000 s)  1.0 MB\n",
       "timeline (5 rows)\n",
-      "  first t 5.0 s  iterations 0  evaluations 0  failures 0  in flight 8  best nan  utilization 87.5%\n",
+      "  first t 5.0 s  iterations 0  evaluations 0  failures 0  in flight 8  best nan  utilization 87.5% "
+      "(pool reward 90.0%, simulate 80.0%)\n",
       "  last  t 25.0 s  iterations 400",
       "results log\n  500 rows in 8 segments (",
       " bytes per row) in run.h5.d\n",

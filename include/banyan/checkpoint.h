@@ -51,6 +51,8 @@ typedef struct bn_timeline_row {
   uint64_t in_flight;
   double best_reward;  /* best mean reward in the graph (NaN if none yet) */
   double utilization;  /* engine busy share since the previous row */
+  double reward_pool_utilization;   /* the same for the reward pool's engines (NaN: no pools) */
+  double simulate_pool_utilization; /* and for the simulate pool's */
 } bn_timeline_row;
 
 /* A row of /stats/engines: one per engine rank (rank 0 itself when it runs jobs alone). */

@@ -541,7 +541,9 @@ class Run:
     @property
     def timeline(self):
         """/stats/timeline: t (s since the run started), iterations, evaluations, failures,
-        in_flight, best_reward, utilization (every n-th row when it is very long)."""
+        in_flight, best_reward, utilization, and in files that have them
+        reward_pool_utilization and simulate_pool_utilization (NaN without engine pools)
+        (every n-th row when it is very long)."""
         return self._simple_table("timeline", "/stats/timeline",
                                   ("t", "iterations", "evaluations", "failures", "in_flight", "best_reward",
                                    "utilization"))

@@ -150,7 +150,17 @@ class Report:
         ax = axes[4]
         util = 100 * np.asarray(tl["utilization"], dtype=float)
         over = int(np.sum(util > 100.5))
-        ax.plot(x, np.minimum(util, 105.0), color="#636363", **style)
+        ax.plot(x, np.minimum(util, 105.0), color="#636363", label="all engines", **style)
+        pools = []
+        for name, color in (("reward", "#2b8cbe"), ("simulate", "#31a354")):
+            col = name + "_pool_utilization"
+            if col in (tl.dtype.names or ()):
+                pu = 100 * np.asarray(tl[col], dtype=float)
+                if np.isfinite(pu).any():
+                    ax.plot(x, np.minimum(pu, 105.0), color=color, label="%s pool" % name, **style)
+                    pools.append(name)
+        if pools:
+            ax.legend(loc="lower right", fontsize=8, frameon=False)
         ax.set_ylabel("engine utilization %")
         ax.set_ylim(0, 108)
         ax.set_xlabel(unit)
@@ -158,9 +168,11 @@ class Report:
         fig.tight_layout()
         self.notes["progress"] = ("From /stats/timeline (%d rows%s). Evaluations/s counts successful and "
                                   "failed results between rows; utilization is the engines' busy share "
-                                  "since the previous row%s." % (
+                                  "since the previous row%s%s." % (
                                       len(tl), ", thinned for drawing" if len(tl) >= 5000 else "",
-                                      " (%d rows above 100%% are drawn at 105%%)" % over if over else ""))
+                                      " (%d rows above 100%% are drawn at 105%%)" % over if over else "",
+                                      "; with engine pools, each pool's busy share of its engines' time too"
+                                      if pools else ""))
         self._save(fig, "progress")
 
     def fig_engines(self):

@@ -145,6 +145,12 @@ static const bn__field timeline_fields[] = {
     F(bn_timeline_row, in_flight, BN__F_U64, "iterations in flight"),
     F(bn_timeline_row, best_reward, BN__F_F64, "best mean reward in the graph (NaN before any)"),
     F(bn_timeline_row, utilization, BN__F_F64, "engine busy share since the previous row, 0..1"),
+    {"reward_pool_utilization", BN__F_F64, offsetof(bn_timeline_row, reward_pool_utilization), sizeof(double),
+     "with `engine.pools`: the reward pool's busy share of its engine time since the previous row, 0..1; NaN "
+     "without pools. Optional: files written before it lack it (read as NaN)",
+     1, 0xff},
+    {"simulate_pool_utilization", BN__F_F64, offsetof(bn_timeline_row, simulate_pool_utilization), sizeof(double),
+     "the same for the simulate pool", 1, 0xff},
 };
 
 static const bn__field engines_fields[] = {

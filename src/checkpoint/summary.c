@@ -173,9 +173,13 @@ static void put_history(const bn_snapshot *s, FILE *out) {
 
 static void put_timeline_row(const char *label, const bn_timeline_row *t, FILE *out) {
   fprintf(out, "  %-5s t %.1f s  iterations %llu  evaluations %llu  failures %llu  in flight %llu  best %.6g  "
-          "utilization %.1f%%\n",
+          "utilization %.1f%%",
           label, t->t, (unsigned long long)t->iterations, (unsigned long long)t->evaluations,
           (unsigned long long)t->failures, (unsigned long long)t->in_flight, t->best_reward, 100.0 * t->utilization);
+  if (isfinite(t->reward_pool_utilization) || isfinite(t->simulate_pool_utilization))
+    fprintf(out, " (pool reward %.1f%%, simulate %.1f%%)", 100.0 * t->reward_pool_utilization,
+            100.0 * t->simulate_pool_utilization);
+  fputc('\n', out);
 }
 
 static void put_timeline(const bn_snapshot *s, FILE *out) {

@@ -134,6 +134,7 @@ typedef struct bn_search {
   bn_timeline_row *timeline;
   size_t n_timeline, cap_timeline;
   double timeline_seconds, next_timeline, timeline_busy, timeline_t;
+  double timeline_pool_busy[2], timeline_pool_engine[2]; /* per pool (reward, simulate) at the last row */
 
   /* Deterministic mode (sequencer.c): iteration i is selected after exactly the results of
    * iterations < i - W are applied, in order; slot of iteration i = i % (W + 1). */

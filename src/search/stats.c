@@ -9,6 +9,27 @@
 #include "banyan/clock.h"
 #include "search/search_impl.h"
 
+/* Job-kind bits of a pool's kind set (engine.pools: bit kind - 1). */
+#define KIND_BIT(kind) (1u << ((kind) - 1))
+
+/* Each pool's busy share of its engine time since the previous row (NaN without pools, or
+ * for a pool with no engine time in between). Pools are told apart by their job kinds. */
+static void pool_utilization(bn_search *s, bn_timeline_row *row) {
+  row->reward_pool_utilization = row->simulate_pool_utilization = NAN;
+  bn_pool_figures pf[BN_POOLS_MAX];
+  const int n = bn_dispatcher_pools(s->disp, pf);
+  for (int i = 0; i < n; i++) {
+    const int k = pf[i].kinds & KIND_BIT(BN_JOB_REWARD) ? 0 : 1;
+    const double busy = pf[i].busy_seconds - s->timeline_pool_busy[k];
+    const double engine = pf[i].engine_seconds - s->timeline_pool_engine[k];
+    const double u = engine > 0 ? busy / engine : NAN;
+    if (pf[i].kinds & KIND_BIT(BN_JOB_REWARD)) row->reward_pool_utilization = u;
+    if (pf[i].kinds & KIND_BIT(BN_JOB_SIMULATE)) row->simulate_pool_utilization = u;
+    s->timeline_pool_busy[k] = pf[i].busy_seconds;
+    s->timeline_pool_engine[k] = pf[i].engine_seconds;
+  }
+}
+
 void bn__stats_tick(bn_search *s, double now, int force) {
   if (!force && now < s->next_timeline) return;
   s->next_timeline = now + s->timeline_seconds;
@@ -34,6 +55,7 @@ void bn__stats_tick(bn_search *s, double now, int force) {
       .best_reward = bn_tree_best_terminals(s->tree, 1, s->best_min_visits, &b) == 1 ? b.mean : NAN,
       .utilization = dt > 0 ? (ds.busy_seconds - s->timeline_busy) / (workers * dt) : 0.0,
   };
+  pool_utilization(s, &s->timeline[s->n_timeline - 1]);
   s->timeline_busy = ds.busy_seconds;
   s->timeline_t = now;
 }

@@ -98,7 +98,8 @@ def pool_utilization(s):
 def case_routing():
     """reward:1, simulate:3 on 4 engines: fixed pools, each kind only on its own."""
     with tempfile.TemporaryDirectory() as tmp:
-        p, s, ck = run(5, MIXED + ["search.iterations=2500", "engine.pools=reward:1, simulate:3"], tmp)
+        p, s, ck = run(5, MIXED + ["search.iterations=2500", "engine.pools=reward:1, simulate:3",
+                                   "checkpoint.timeline_seconds=0.25"], tmp)
         if not check(p.returncode == 0 and s, f"run with pools (status {p.returncode})", p.stderr[-1500:]):
             return
         start, moves = check_routing(ck, "reward:1, simulate:3")
@@ -117,6 +118,15 @@ def case_routing():
             rows = e[e["pool"] == pool]
             u = rows["busy_seconds"].sum() / (rows["busy_seconds"].sum() + rows["idle_seconds"].sum())
             check(u >= 0.85, f"/stats/engines: pool {name} busy {u:.3f} of its engines' time (>= 0.85)")
+            # and over time: /stats/timeline's per-pool columns
+            with h5py.File(ck, "r") as f:
+                tl = f["stats/timeline"][...]
+            col = tl[name + "_pool_utilization"] if name + "_pool_utilization" in tl.dtype.names else np.zeros(0)
+            fin = col[np.isfinite(col)]
+            check(len(tl) >= 8 and len(fin) >= len(tl) // 2 and bool(np.all((fin >= 0) & (fin <= 1.05)))
+                  and float(np.median(fin)) >= 0.85,
+                  f"/stats/timeline {name}_pool_utilization: {len(fin)} of {len(tl)} rows, median "
+                  f"{float(np.median(fin)) if len(fin) else float('nan'):.3f} (>= 0.85)")
         r = subprocess.run([BANYAN, "inspect", ck], env=ENV, capture_output=True, text=True, timeout=60)
         check(r.returncode == 0 and "pool reward" in r.stdout and "pool simulate" in r.stdout,
               "inspect lists the pools", r.stdout[-1500:] + r.stderr[-500:])
