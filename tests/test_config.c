@@ -87,7 +87,7 @@ static void bn_config_core_options_should_list_the_documented_options(void) {
   static const char *const names[] = {
       "search.iterations", "search.max_seconds", "search.threads", "search.c",
       "search.selection", "search.virtual_loss", "search.max_in_flight", "search.exhaust_after",
-      "search.seed", "search.max_nodes", "search.max_edges", "search.progress_seconds",
+      "search.seed", "search.replicates", "search.max_nodes", "search.max_edges", "search.progress_seconds",
       "search.top", "search.best_min_visits", "search.task_grain", "search.check",
       "search.deterministic", "engine.depth",
       "engine.batch", "engine.max_batch", "engine.message_overhead", "engine.retries", "engine.idle_sleep_max",
@@ -673,7 +673,10 @@ static void bn_config_print_table_should_list_every_option(void) {
   fclose(out);
   size_t lines = 0;
   for (const char *p = text; *p; p++) lines += *p == '\n';
-  CU_ASSERT_EQUAL(lines, 1 + 44 + 3);
+  size_t n_core = 0;
+  (void)bn_config_core_options(&n_core);
+  CU_ASSERT_EQUAL(n_core, 45);        /* the list checked name by name above */
+  CU_ASSERT_EQUAL(lines, 1 + n_core + 3); /* a header, each core option, the 3 test ones */
   CU_ASSERT_PTR_NOT_NULL(strstr(text, "search.iterations"));
   CU_ASSERT_PTR_NOT_NULL(strstr(text, "[1, 1e15]"));
   CU_ASSERT_PTR_NOT_NULL(strstr(text, "[0, 9223372036854775807]"));
