@@ -35,32 +35,12 @@ import time
 import h5py
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "checkpoint"))
-from common import ranks_of  # noqa: E402  ({rank: pid} of mpirun's children)
+import common  # noqa: E402
+from common import ENV, check, failures, mpirun, ranks_of, run, sets  # noqa: E402  (ok/FAIL lines, mpirun)
 
 BANYAN, CONFIG_DIR, CASE = sys.argv[1], sys.argv[2], sys.argv[3]
+common.setup(BANYAN)
 SYNTH = os.path.join(CONFIG_DIR, "synthetic-bench.ini")
-ENV = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
-           OMPI_MCA_rmaps_base_oversubscribe="1")
-failures = []
-
-
-def check(cond, what, detail=""):
-    print(("ok   " if cond else "FAIL ") + what + ("" if cond or not detail else "\n     " + detail), flush=True)
-    if not cond:
-        failures.append(what)
-    return cond
-
-
-def sets(*kv):
-    return sum([["--set", x] for x in kv], [])
-
-
-def mpirun(n, *args):
-    return ["mpirun", "-n", str(n), "--oversubscribe", BANYAN] + list(args)
-
-
-def run(cmd, timeout=120):
-    return subprocess.run(cmd, env=ENV, capture_output=True, text=True, timeout=timeout)
 
 
 class Started:
