@@ -123,10 +123,12 @@ def case_routing():
                 tl = f["stats/timeline"][...]
             col = tl[name + "_pool_utilization"] if name + "_pool_utilization" in tl.dtype.names else np.zeros(0)
             fin = col[np.isfinite(col)]
-            check(len(tl) >= 8 and len(fin) >= len(tl) // 2 and bool(np.all((fin >= 0) & (fin <= 1.05)))
-                  and float(np.median(fin)) >= 0.85,
-                  f"/stats/timeline {name}_pool_utilization: {len(fin)} of {len(tl)} rows, median "
-                  f"{float(np.median(fin)) if len(fin) else float('nan'):.3f} (>= 0.85)")
+            # (a job's busy time is booked when its result comes, so one row may pass 100%)
+            mean = float(np.mean(fin)) if len(fin) else float("nan")
+            check(len(tl) >= 8 and len(fin) >= len(tl) // 2 and bool(np.all((fin >= 0) & (fin <= 2.0)))
+                  and abs(mean - util.get(name, 0)) <= 0.1,
+                  f"/stats/timeline {name}_pool_utilization: {len(fin)} of {len(tl)} rows, mean {mean:.3f} "
+                  f"(the summary's {util.get(name, 0):.3f} +- 0.1)")
         r = subprocess.run([BANYAN, "inspect", ck], env=ENV, capture_output=True, text=True, timeout=60)
         check(r.returncode == 0 and "pool reward" in r.stdout and "pool simulate" in r.stdout,
               "inspect lists the pools", r.stdout[-1500:] + r.stderr[-500:])
