@@ -565,11 +565,22 @@ static uint32_t queued(const bn_dispatcher *d) {
   return n;
 }
 
+/* Job record w (d->job_rec bytes) for the job in `slot`, as an engine or the local runner
+ * reads it. */
+static void pack_job(const bn_dispatcher *d, bn_wire_job *w, const bn_job *j, uint32_t slot) {
+  memset(w, 0, d->job_rec);
+  w->job_id = j->id;
+  w->seed = j->seed;
+  w->slot = slot;
+  w->kind = j->kind;
+  w->sample = j->sample;
+  memcpy(bn__wire_job_state(w), j->state, d->domain->info.state_size);
+}
+
 static bn_err send_batch(bn_dispatcher *d, int i, uint32_t count) {
   int sb = 0;
   BN_CHECK(take_send_buffer(d, &sb) == BN_OK, BN_ERR_NOMEM, "no memory for a send buffer");
   void *buf = d->sbuf[sb];
-  const size_t S = d->domain->info.state_size;
   const double now = bn_wtime();
   const int rank = i + 1;
   uint32_t n = 0;
@@ -578,14 +589,7 @@ static bn_err send_batch(bn_dispatcher *d, int i, uint32_t count) {
     if (!next_slot(d, d->eng[i].pool, &slot)) break;
     BN_CHECK(slot < d->n_slots && d->slot_engine[slot] < 0, BN_ERR_INTERNAL, "outbox held a bad slot %u", slot);
     bn_job *j = &d->jobs[slot];
-    bn_wire_job *w = bn__wire_record(buf, d->job_rec, n);
-    memset(w, 0, d->job_rec);
-    w->job_id = j->id;
-    w->seed = j->seed;
-    w->slot = slot;
-    w->kind = j->kind;
-    w->sample = j->sample;
-    memcpy(bn__wire_job_state(w), j->state, S);
+    pack_job(d, bn__wire_record(buf, d->job_rec, n), j, slot);
     j->engine = rank;
     j->t_sent = now;
     d->slot_engine[slot] = rank;
@@ -747,14 +751,7 @@ static void take_local_result(bn_dispatcher *d, int *activity) {
 static bool start_local(bn_dispatcher *d, uint32_t slot) {
   bn_job *j = &d->jobs[slot];
   local_work *w = d->work;
-  bn_wire_job *rec = bn__wire_record(w->in, d->job_rec, 0);
-  memset(rec, 0, d->job_rec);
-  rec->job_id = j->id;
-  rec->seed = j->seed;
-  rec->slot = slot;
-  rec->kind = j->kind;
-  rec->sample = j->sample;
-  memcpy(bn__wire_job_state(rec), j->state, d->domain->info.state_size);
+  pack_job(d, bn__wire_record(w->in, d->job_rec, 0), j, slot);
   bn__wire_put_header(w->in, BN_TAG_BATCH, 1, d->job_rec);
   *w = (local_work){.domain = d->domain, .retries = d->p.retries, .in = w->in, .out = w->out,
                     .job_rec = d->job_rec, .res_rec = d->res_rec};
