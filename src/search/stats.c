@@ -114,7 +114,7 @@ bn_pool_move_row *bn__stats_pool_moves(bn_search *s, size_t *n) {
   const bn_pool_move *m = bn_dispatcher_pool_moves(s->disp, &now);
   bn_pool_move_row *rows = malloc((s->n_moves_before + now + 1) * sizeof *rows);
   if (!rows) return NULL;
-  memcpy(rows, s->moves_before, s->n_moves_before * sizeof *rows);
+  if (s->n_moves_before) memcpy(rows, s->moves_before, s->n_moves_before * sizeof *rows);
   for (size_t i = 0; i < now; i++)
     rows[s->n_moves_before + i] =
         (bn_pool_move_row){.t_unix = m[i].t, .rank = m[i].rank, .from_pool = m[i].from, .to_pool = m[i].to};
