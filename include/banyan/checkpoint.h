@@ -24,9 +24,12 @@
 #include "banyan/error.h"
 #include "banyan/tree.h"
 
-#define BN_CHECKPOINT_FORMAT_VERSION 4u
+#define BN_CHECKPOINT_FORMAT_VERSION 5u
 
-/* One finished job: a row of /results. The state evaluated is kept beside it. */
+/* One finished job: a row of /results. The state evaluated is kept beside it. On disk the
+ * failure text is not in the row: a failed row's kind and detail are a row of
+ * /result_failures (bn_result_failure), so rows that succeeded (nearly all) cost 76 bytes
+ * plus the state, not 204; readers (bn_results_next) put the text back. */
 typedef struct bn_result_row {
   uint64_t job_id;    /* unique in the run: the iteration number */
   uint64_t seed;
@@ -106,9 +109,17 @@ typedef struct bn_segment_info {
   uint64_t seq;
   uint64_t first_row;
   uint64_t rows;
-  uint64_t checksum; /* XXH3-64 of the rows as stored (packed little-endian layout) */
+  uint64_t checksum; /* XXH3-64 of the rows in the packed little-endian layout, failure text included */
   uint64_t bytes;    /* size of the file */
+  uint64_t failures; /* failed rows: the rows of its /result_failures */
 } bn_segment_info;
+
+/* The failure text of one failed row of /results: a row of /result_failures. */
+typedef struct bn_result_failure {
+  uint64_t row; /* the row of /results */
+  char failure_kind[BN_FAILURE_KIND_LEN];
+  char failure_detail[BN_FAILURE_DETAIL_LEN];
+} bn_result_failure;
 
 /* Failed results of one kind and detail (detail "": of the kind as a whole, or none). */
 typedef struct bn_failure_group {

@@ -60,7 +60,8 @@ typedef struct bn__table {
   int optional;        /* may be absent (files written before it): read as no rows */
 } bn__table;
 
-extern const bn__table bn__results_table;  /* /results, bn_result_row + state (segments) */
+extern const bn__table bn__results_table;  /* /results, bn_result_row + state, no failure text (segments) */
+extern const bn__table bn__result_failures_table; /* /result_failures, bn_result_failure (segments) */
 extern const bn__table bn__pending_table;  /* /pending/rows, bn_pending_row */
 extern const bn__table bn__timeline_table; /* /stats/timeline, bn_timeline_row */
 extern const bn__table bn__engines_table;  /* /stats/engines, bn_engine_row */
@@ -158,9 +159,15 @@ bn_err bn__why(bn_err e, char *why, size_t whylen, const char *fmt, ...) BN_PRIN
 BN_NODISCARD bn_err bn__state_text(const bn_domain *domain, const unsigned char *state, size_t state_size,
                                    char **buf, size_t *cap);
 
-/* The packed (file) layout of one result row and back: state_size bytes of state. */
+/* The wire layout of one result row and back: /results' fields packed (state_size bytes of
+ * state in its place), then failure_kind and failure_detail (BN__RESULT_TEXT_BYTES). Segment
+ * writers take rows in it, readers give them in it, the segment checksum covers it; the
+ * file itself stores the text of failed rows only (/result_failures). */
+#define BN__RESULT_TEXT_BYTES (BN_FAILURE_KIND_LEN + BN_FAILURE_DETAIL_LEN)
 void bn__result_pack(const bn_result_row *row, const unsigned char *state, size_t state_size, unsigned char *out);
 void bn__result_unpack(const unsigned char *in, size_t state_size, bn_result_row *row, unsigned char *state);
+size_t bn__result_wire_size(uint64_t state_size); /* bytes of one wire row */
+size_t bn__result_status_offset(void);             /* offset of `status` in a (wire or stored) row */
 
 /* chunk_codec.c: one chunk of packed rows, shuffled and deflated as HDF5's filters do it
  * (for H5Dwrite_chunk / H5Dread_chunk outside HDF5's lock). scratch holds chunk_rows *

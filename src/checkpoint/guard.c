@@ -110,15 +110,16 @@ __attribute__((constructor)) static void reader_entry(void) {
   int out = -1, parent = 0;
   bn__reader_job job;
   memset(&job, 0, sizeof job);
-  unsigned long long v[8];
-  const int got = sscanf(spec, "%u %d %d %d %llu %llu %llu %llu %llu %llu %llu %llu", &kind, &parent, &out, &job.fd,
-                         &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]);
-  if (got != 12 || !path || (kind != BN__READER_MAIN && kind != BN__READER_SEGMENT)) _exit(121);
+  unsigned long long v[9];
+  const int got = sscanf(spec, "%u %d %d %d %llu %llu %llu %llu %llu %llu %llu %llu %llu", &kind, &parent, &out,
+                         &job.fd, &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7], &v[8]);
+  if (got != 13 || !path || (kind != BN__READER_MAIN && kind != BN__READER_SEGMENT)) _exit(121);
   job.kind = (bn__reader_kind)kind;
   job.size = v[0];
   job.params.run_id = v[1];
   job.params.state_size = v[2];
-  job.seg = (bn_segment_info){.seq = v[3], .first_row = v[4], .rows = v[5], .checksum = v[6], .bytes = v[7]};
+  job.seg = (bn_segment_info){
+      .seq = v[3], .first_row = v[4], .rows = v[5], .checksum = v[6], .bytes = v[7], .failures = v[8]};
   char *name = strdup(path);
   job.path = name ? name : "?";
   (void)unsetenv("BANYAN__READER");
@@ -132,12 +133,12 @@ extern char **environ;
 /* posix_spawn this executable as the reader. 0, or an errno. */
 static int spawn_reader(const bn__reader_job *job, int out, pid_t *pid) {
   char spec[512], path[4200 + 32];
-  snprintf(spec, sizeof spec, "BANYAN__READER=%u %d %d %d %llu %llu %llu %llu %llu %llu %llu %llu",
+  snprintf(spec, sizeof spec, "BANYAN__READER=%u %d %d %d %llu %llu %llu %llu %llu %llu %llu %llu %llu",
            (unsigned)job->kind, (int)getpid(), out, job->fd, (unsigned long long)job->size,
            (unsigned long long)job->params.run_id, (unsigned long long)job->params.state_size,
            (unsigned long long)job->seg.seq, (unsigned long long)job->seg.first_row,
            (unsigned long long)job->seg.rows, (unsigned long long)job->seg.checksum,
-           (unsigned long long)job->seg.bytes);
+           (unsigned long long)job->seg.bytes, (unsigned long long)job->seg.failures);
   snprintf(path, sizeof path, "BANYAN__READER_PATH=%s", job->path);
   size_t n = 0;
   for (char **e = environ; e && *e; e++) n++;

@@ -80,7 +80,15 @@ typedef struct bn__seg_in {
   hid_t ds, fspace, mtype;
   uint64_t rows, next;     /* rows in the segment, next row to read */
   uint64_t checksum;       /* expected */
-  size_t row_bytes;
+  size_t row_bytes;        /* a wire row (checkpoint_impl.h): what bn__seg_in_read gives */
+  size_t file_bytes;       /* a stored row of /results (no failure text) */
+  unsigned char *stored;   /* stored rows read, before the text goes back in */
+  size_t stored_cap;       /* rows `stored` holds */
+  /* /result_failures: the text of failed rows, read in strips beside the rows */
+  hid_t fail_ds, fail_mtype;
+  uint64_t failures, fail_read, fail_used; /* its rows; read into fail_buf so far; used */
+  struct bn_result_failure *fail_buf;
+  size_t fail_have, fail_pos;
   void *xxh;               /* XXH3_state_t */
   char path[4096];
   int open;
@@ -94,9 +102,10 @@ typedef struct bn__seg_in {
 
 BN_NODISCARD bn_err bn__seg_in_open(bn__seg_in *s, const char *dir, const bn_segment_params *p,
                                     const bn_segment_info *seg, int guarded, char *why, size_t whylen);
-/* Up to `max` packed rows into buf; *n rows read. At the last row the checksum must match. */
+/* Up to `max` wire rows into buf; *n rows read. At the last row the checksum must match. */
 BN_NODISCARD bn_err bn__seg_in_read(bn__seg_in *s, unsigned char *buf, size_t max, size_t *n, char *why,
                                     size_t whylen);
+void bn__seg_in_init(bn__seg_in *s); /* closed, nothing held: what bn__seg_in_close leaves safe */
 int bn__seg_in_is_open(const bn__seg_in *s);
 int bn__seg_in_done(const bn__seg_in *s);
 void bn__seg_in_close(bn__seg_in *s);

@@ -28,6 +28,8 @@ static bn_err read_root(bn__rd *r, bn_snapshot *s) {
                                       "with that banyan, or start the run again"
                        : version == 3 ? "; version 3 files come from banyan before failures were kept as kind and "
                                         "detail: resume them with that banyan, or start the run again"
+                       : version == 4 ? "; version 4 files come from banyan before failure text left the rows "
+                                        "(/result_failures): resume them with that banyan, or start the run again"
                                       : "");
   size_t n = 0;
   const bn__attr *attrs = bn__root_attrs(&n);

@@ -19,8 +19,9 @@
 
 static const bn__attr root_attrs[] = {
     {"format_version", BN__F_U32, BN__NOT_IN_SNAPSHOT, BN_CHECKPOINT_FORMAT_VERSION, BN_CHECKPOINT_FORMAT_VERSION,
-     "4 (version 4: failures as kind and detail; version 3: results in segment files, /results a virtual "
-     "dataset over them). A reader refuses any other value, with a message naming the version.", 0},
+     "5 (version 5: failure text in /result_failures, not in every row of /results; version 4: failures as kind "
+     "and detail; version 3: results in segment files, /results a virtual dataset over them). A reader refuses "
+     "any other value, with a message naming the version.", 0},
     S_(banyan_version, "version of banyan that wrote the file"),
     S_(domain, "domain name (`synthetic`, `circuit`, ...)"),
     A(created, BN__F_F64, 0, 0, "Unix time the run first started"),
@@ -119,13 +120,18 @@ static const bn__field results_fields[] = {
     F(bn_result_row, t_started, BN__F_F64, "Unix time the engine started it"),
     F(bn_result_row, t_finished, BN__F_F64, "Unix time the engine finished it"),
     F(bn_result_row, t_received, BN__F_F64, "Unix time rank 0 received the result"),
-    F(bn_result_row, failure_kind, BN__F_STR,
-      "kind of failure, the same for every failure of one cause (`exit status`, `signal`, `timeout`, "
-      "`unparsable output`, `non-finite reward`, `event cap`, or the domain's own); `\"\"` when ok"),
-    F(bn_result_row, failure_detail, BN__F_STR,
-      "the failure's detail (`3`, `11 (SIGSEGV)`, `after 60 s`; the domain's text after `KIND: `), cut after a "
-      "word with `…` if longer; `\"\"` when ok or none"),
     {"state", BN__F_STATE, 0, 0, "the state evaluated (for simulate: the terminal reached), uint8[state_size]", 0, 0},
+};
+
+/* The text of failed rows, beside /results (bn_result_failure). */
+static const bn__field result_failures_fields[] = {
+    F(bn_result_failure, row, BN__F_U64, "the row of /results (a failed one); rows increase"),
+    F(bn_result_failure, failure_kind, BN__F_STR,
+      "kind of failure, the same for every failure of one cause (`exit status`, `signal`, `timeout`, "
+      "`unparsable output`, `non-finite reward`, `event cap`, or the domain's own)"),
+    F(bn_result_failure, failure_detail, BN__F_STR,
+      "the failure's detail (`3`, `11 (SIGSEGV)`, `after 60 s`; the domain's text after `KIND: `), cut after a "
+      "word with `…` if longer; `\"\"` when none"),
 };
 
 static const bn__field pending_fields[] = {
@@ -199,8 +205,10 @@ static const bn__field segments_fields[] = {
     F(bn_segment_info, seq, BN__F_U64, "segment number: the file is `SEGMENT_DIR/results-<seq, 12 digits>.h5`"),
     F(bn_segment_info, first_row, BN__F_U64, "row of /results its first row is (segments tile 0 .. completed - 1)"),
     F(bn_segment_info, rows, BN__F_U64, "rows it holds (at least 1)"),
-    F(bn_segment_info, checksum, BN__F_U64, "XXH3-64 of its rows in the stored (packed little-endian) layout"),
+    F(bn_segment_info, checksum, BN__F_U64, "XXH3-64 of its rows in the packed little-endian layout of /results, each followed by its "
+      "failure_kind and failure_detail (string[24], string[104]; empty for a row that succeeded)"),
     F(bn_segment_info, bytes, BN__F_U64, "size of the file"),
+    F(bn_segment_info, failures, BN__F_U64, "its failed rows: the rows of its /result_failures"),
 };
 
 static const bn__field failures_fields[] = {
@@ -226,7 +234,12 @@ static const bn__field top_fields[] = {
 #define NO_SNAP SIZE_MAX
 const bn__table bn__results_table = {"/results", results_fields, sizeof results_fields / sizeof results_fields[0],
                                      sizeof(bn_result_row), NO_SNAP, NO_SNAP,
-                                     "one row per finished job, in the order results were applied", 0};
+                                     "one row per finished job, in the order results were applied; the failure text "
+                                     "of failed rows is in /result_failures", 0};
+const bn__table bn__result_failures_table = {
+    "/result_failures", result_failures_fields, sizeof result_failures_fields / sizeof result_failures_fields[0],
+    sizeof(bn_result_failure), NO_SNAP, NO_SNAP,
+    "one row per failed row of /results, in row order: its kind and detail", 0};
 const bn__table bn__pending_table = TABLE("/pending/rows", pending_fields, bn_pending_row, n_pending, pending,
                                           "iterations in flight at the snapshot");
 const bn__table bn__timeline_table = TABLE("/stats/timeline", timeline_fields, bn_timeline_row, n_timeline, timeline,
@@ -379,6 +392,9 @@ void **bn__array_slot(const bn__array *a, bn_snapshot *s) {
 uint64_t *bn__table_count(const bn__table *t, bn_snapshot *s) { return (uint64_t *)((unsigned char *)s + t->count_offset); }
 void **bn__table_rows(const bn__table *t, bn_snapshot *s) { return (void **)((unsigned char *)s + t->rows_offset); }
 
+/* The wire layout of a row (what segment writers take, readers give and the checksum
+ * covers): the fields of /results packed in order, the state in its place, then the
+ * failure kind and detail (empty when the row succeeded). */
 void bn__result_pack(const bn_result_row *row, const unsigned char *state, size_t state_size, unsigned char *out) {
   const bn__table *t = &bn__results_table;
   for (size_t f = 0; f < t->n_fields; f++) {
@@ -391,6 +407,8 @@ void bn__result_pack(const bn_result_row *row, const unsigned char *state, size_
       out += fd->size;
     }
   }
+  memcpy(out, row->failure_kind, BN_FAILURE_KIND_LEN);
+  memcpy(out + BN_FAILURE_KIND_LEN, row->failure_detail, BN_FAILURE_DETAIL_LEN);
 }
 
 void bn__result_unpack(const unsigned char *in, size_t state_size, bn_result_row *row, unsigned char *state) {
@@ -405,4 +423,17 @@ void bn__result_unpack(const unsigned char *in, size_t state_size, bn_result_row
       in += fd->size;
     }
   }
+  memcpy(row->failure_kind, in, BN_FAILURE_KIND_LEN);
+  memcpy(row->failure_detail, in + BN_FAILURE_KIND_LEN, BN_FAILURE_DETAIL_LEN);
+}
+
+size_t bn__result_wire_size(uint64_t state_size) {
+  return bn__table_packed_size(&bn__results_table, state_size) + BN__RESULT_TEXT_BYTES;
+}
+
+size_t bn__result_status_offset(void) {
+  const bn__table *t = &bn__results_table;
+  size_t off = 0;
+  for (size_t f = 0; f < t->n_fields && strcmp(t->fields[f].name, "status") != 0; f++) off += t->fields[f].size;
+  return off; /* the state is the last field: no state_size is needed */
 }

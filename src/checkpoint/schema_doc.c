@@ -44,6 +44,7 @@ void bn__schema_markdown(FILE *out) {
   fprintf(out, "\nThe group `/tree` has one attribute, `backprops` (uint64): results applied to the graph.\n");
   const bn__table *const *tables = bn__snapshot_tables(&n);
   put_table(out, &bn__results_table);
+  put_table(out, &bn__result_failures_table);
   for (size_t i = 0; i < n; i++) put_table(out, tables[i]);
 }
 

@@ -50,6 +50,7 @@ void bn__seal_encode(const bn__seal *s, unsigned char b[BN__SEAL_BYTES]) {
   put64(b + 64, s->state_size);
   put64(b + 72, s->rows_checksum);
   put32(b + 80, s->format_version);
+  put64(b + 88, s->failures);
   put64(b + HASHED_HEAD, XXH3_64bits(b, HASHED_HEAD));
 }
 
@@ -65,7 +66,8 @@ int bn__seal_decode(const unsigned char b[BN__SEAL_BYTES], bn__seal *out) {
                     .rows = get64(b + 56),
                     .state_size = get64(b + 64),
                     .rows_checksum = get64(b + 72),
-                    .format_version = get32(b + 80)};
+                    .format_version = get32(b + 80),
+                    .failures = get64(b + 88)};
   return 0;
 }
 

@@ -12,6 +12,7 @@
  *  20  block size 512   u32          64  state_size      u64 (segments)
  *  24  file size        u64          72  rows checksum   u64 (segments)
  *  32  XXH3-64 of bytes 512 .. end   80  format_version  u32
+ *                                    88  failures        u64 (segments: failed rows)
  * 504  XXH3-64 of bytes 0 .. 503 (the block itself); the rest is zero.
  *
  * A segment's seal repeats its header (run, rows, checksum of the rows), so the segments a
@@ -35,7 +36,7 @@ typedef struct bn__seal {
   uint64_t file_size;       /* bytes of the whole file, the seal included */
   uint64_t body_hash;       /* XXH3-64 of bytes BN__SEAL_BYTES .. file_size - 1 */
   /* segments: the header (0 in a main file) */
-  uint64_t run_id, first_row, rows, state_size, rows_checksum;
+  uint64_t run_id, first_row, rows, state_size, rows_checksum, failures;
 } bn__seal;
 
 /* File creation properties with the 512-byte user block the seal lives in. Close with

@@ -5,7 +5,8 @@
  * foreign or truncated segment makes the checkpoint unusable and resume falls back to
  * NAME.prev), and the reader of a segment's rows (bn__seg_in), which checks the whole
  * file against its seal before HDF5 opens it, then its HDF5 header, every row, the rows'
- * checksum. The streaming reader of the whole results log (bn_results_*) reads each segment
+ * checksum. It reads /results and the text of failed rows (/result_failures) side by side
+ * and gives wire rows (checkpoint_impl.h): each failed row must have exactly its text. The streaming reader of the whole results log (bn_results_*) reads each segment
  * through a reader process (guard.h) and checks every row and the failure count, in strips
  * of about 4 MiB: memory stays bounded however long the run was. Nothing here writes a
  * file. */
@@ -23,13 +24,14 @@
 /* Every root attribute of a segment must agree with the table and the run. */
 static bn_err check_header(bn__rd *r, const bn_segment_params *p, const bn_segment_info *seg) {
   uint32_t version = 0;
-  uint64_t run_id = 0, first = 0, rows = 0, ss = 0, sum = 0;
+  uint64_t run_id = 0, first = 0, rows = 0, ss = 0, sum = 0, failures = 0;
   BN_CALL(bn__rd_attr_num(r, r->file, "/", "format_version", BN__F_U32, &version));
   BN_CALL(bn__rd_attr_num(r, r->file, "/", "run_id", BN__F_U64, &run_id));
   BN_CALL(bn__rd_attr_num(r, r->file, "/", "first_row", BN__F_U64, &first));
   BN_CALL(bn__rd_attr_num(r, r->file, "/", "rows", BN__F_U64, &rows));
   BN_CALL(bn__rd_attr_num(r, r->file, "/", "state_size", BN__F_U64, &ss));
   BN_CALL(bn__rd_attr_num(r, r->file, "/", "checksum", BN__F_U64, &sum));
+  BN_CALL(bn__rd_attr_num(r, r->file, "/", "failures", BN__F_U64, &failures));
   if (version != BN_CHECKPOINT_FORMAT_VERSION)
     return bn__rd_fail(r, BN_ERR_CORRUPT, "format_version %u, not %u", version, BN_CHECKPOINT_FORMAT_VERSION);
   if (run_id != p->run_id)
@@ -45,8 +47,13 @@ static bn_err check_header(bn__rd *r, const bn_segment_params *p, const bn_segme
   if (sum != seg->checksum)
     return bn__rd_fail(r, BN_ERR_CORRUPT, "checksum %016llx, the checkpoint expects %016llx", (unsigned long long)sum,
                        (unsigned long long)seg->checksum);
+  if (failures != seg->failures)
+    return bn__rd_fail(r, BN_ERR_CORRUPT, "holds %llu failed rows, the checkpoint expects %llu",
+                       (unsigned long long)failures, (unsigned long long)seg->failures);
   return BN_OK;
 }
+
+enum { FAIL_STRIP = 1024 }; /* rows of /result_failures read at a time */
 
 /* Direct chunk reads when the dataset is chunked (rank 1) with exactly shuffle then
  * deflate, as banyan writes merged segments; anything else is read through H5Dread. */
@@ -54,7 +61,7 @@ static bn_err setup_direct(bn__seg_in *s) {
   hid_t dcpl = H5Dget_create_plist(s->ds);
   hsize_t chunk = 0;
   int ok = dcpl >= 0 && H5Pget_layout(dcpl) == H5D_CHUNKED && H5Pget_chunk(dcpl, 1, &chunk) == 1 && chunk > 0 &&
-           chunk <= ((uint64_t)64 << 20) / s->row_bytes + 1 && H5Pget_nfilters(dcpl) == 2;
+           chunk <= ((uint64_t)64 << 20) / s->file_bytes + 1 && H5Pget_nfilters(dcpl) == 2;
   for (unsigned k = 0; ok && k < 2; k++) {
     unsigned flags = 0, cd[8];
     size_t ncd = 8;
@@ -64,9 +71,9 @@ static bn_err setup_direct(bn__seg_in *s) {
   (void)bn__h5_close(&dcpl);
   if (!ok) return BN_OK;
   s->chunk_rows = chunk;
-  s->zcap = bn__chunk_encode_bound(s->row_bytes, (size_t)chunk);
-  s->plain = malloc((size_t)chunk * s->row_bytes);
-  s->scratch = malloc((size_t)chunk * s->row_bytes);
+  s->zcap = bn__chunk_encode_bound(s->file_bytes, (size_t)chunk);
+  s->plain = malloc((size_t)chunk * s->file_bytes);
+  s->scratch = malloc((size_t)chunk * s->file_bytes);
   s->zbuf = malloc(s->zcap);
   if (!s->plain || !s->scratch || !s->zbuf) return BN_ERR_NOMEM;
   s->direct = 1;
@@ -84,7 +91,7 @@ static int decode_chunk(bn__seg_in *s) {
   if (H5Dget_chunk_storage_size(s->ds, offset, &size) < 0 || size == 0 || size > s->zcap) return -1;
   if (H5Dread_chunk(s->ds, H5P_DEFAULT, offset, &mask, s->zbuf) < 0) return -1;
   if (mask != 0) return 0;
-  if (bn__chunk_decode(s->zbuf, (size_t)size, s->row_bytes, (size_t)s->chunk_rows, s->scratch, s->plain) != 0) return -1;
+  if (bn__chunk_decode(s->zbuf, (size_t)size, s->file_bytes, (size_t)s->chunk_rows, s->scratch, s->plain) != 0) return -1;
   s->decoded = k + 1;
   return 1;
 }
@@ -92,12 +99,26 @@ static int decode_chunk(bn__seg_in *s) {
 int bn__seg_in_is_open(const bn__seg_in *s) { return s->open; }
 int bn__seg_in_done(const bn__seg_in *s) { return s->open && s->next == s->rows; }
 
+void bn__seg_in_init(bn__seg_in *s) {
+  memset(s, 0, sizeof *s);
+  s->ds = s->fspace = s->mtype = s->fail_ds = s->fail_mtype = -1;
+  s->fd = -1;
+  s->g = (bn__guard){.pid = -1, .fd = -1};
+  s->r.file = -1;
+}
+
 void bn__seg_in_close(bn__seg_in *s) {
   free(s->plain);
   free(s->scratch);
   free(s->zbuf);
-  s->plain = s->scratch = s->zbuf = NULL;
+  free(s->stored);
+  free(s->fail_buf);
+  s->plain = s->scratch = s->zbuf = s->stored = NULL;
+  s->fail_buf = NULL;
+  s->stored_cap = 0;
   s->direct = 0;
+  (void)bn__h5_close(&s->fail_mtype);
+  (void)bn__h5_close(&s->fail_ds);
   (void)bn__h5_close(&s->mtype);
   (void)bn__h5_close(&s->fspace);
   (void)bn__h5_close(&s->ds);
@@ -134,6 +155,9 @@ static bn_err check_seal_fields(const bn__seal *sl, const bn_segment_params *p, 
   if (sl->rows_checksum != seg->checksum)
     return bn__why(BN_ERR_CORRUPT, why, whylen, "checksum %016llx, the checkpoint expects %016llx",
                    (unsigned long long)sl->rows_checksum, (unsigned long long)seg->checksum);
+  if (sl->failures != seg->failures)
+    return bn__why(BN_ERR_CORRUPT, why, whylen, "holds %llu failed rows, the checkpoint expects %llu",
+                   (unsigned long long)sl->failures, (unsigned long long)seg->failures);
   if (seg->bytes != 0 && seg->bytes != size)
     return bn__why(BN_ERR_CORRUPT, why, whylen, "%llu bytes, the checkpoint expects %llu", (unsigned long long)size,
                    (unsigned long long)seg->bytes);
@@ -154,7 +178,8 @@ static bn_err open_sealed(bn__seg_in *s, const bn_segment_params *p, const bn_se
   return body ? bn__seal_check_body(s->fd, sl, why, whylen) : BN_OK;
 }
 
-/* The HDF5 part of opening: header attributes, the /results table, direct chunk reads. */
+/* The HDF5 part of opening: header attributes, the /results and /result_failures tables,
+ * direct chunk reads. */
 static bn_err open_hdf5(bn__seg_in *s, const bn_segment_params *p, const bn_segment_info *seg, uint64_t size) {
   char h5path[4200];
   bn__fd_path(s->fd, s->path, h5path, sizeof h5path);
@@ -168,6 +193,13 @@ static bn_err open_hdf5(bn__seg_in *s, const bn_segment_params *p, const bn_segm
   if (err == BN_OK) err = bn__table_type(&bn__results_table, p->state_size, BN__LAYOUT_PACKED, &s->mtype);
   if (err == BN_OK && (s->fspace = H5Dget_space(s->ds)) < 0) err = bn__rd_h5fail(&s->r, "no dataspace for /results");
   if (err == BN_OK && setup_direct(s) != BN_OK) err = bn__rd_fail(&s->r, BN_ERR_NOMEM, "no memory for a chunk");
+  if (err == BN_OK) err = bn__rd_table_open(&s->r, &bn__result_failures_table, 1, &s->fail_ds, &s->failures, NULL);
+  if (err == BN_OK && s->failures != seg->failures)
+    err = bn__rd_fail(&s->r, BN_ERR_CORRUPT, "/result_failures has %llu rows, its header says %llu",
+                      (unsigned long long)s->failures, (unsigned long long)seg->failures);
+  if (err == BN_OK) err = bn__table_type(&bn__result_failures_table, 1, BN__LAYOUT_STRUCT, &s->fail_mtype);
+  if (err == BN_OK && !(s->fail_buf = malloc(FAIL_STRIP * sizeof *s->fail_buf)))
+    err = bn__rd_fail(&s->r, BN_ERR_NOMEM, "no memory for failure text");
   return err;
 }
 
@@ -176,15 +208,14 @@ static bn_err open_hdf5(bn__seg_in *s, const bn_segment_params *p, const bn_segm
 int bn__reader_segment(const bn__reader_job *job, int out) {
   bn__seg_in in, *s = &in;
   char inner[512] = "", why[768] = "";
-  memset(s, 0, sizeof *s);
-  s->ds = s->fspace = s->mtype = -1;
+  bn__seg_in_init(s);
   s->fd = job->fd;
-  s->g = (bn__guard){.pid = -1, .fd = -1};
   s->r = (bn__rd){.file = -1, .why = inner, .whylen = sizeof inner};
   snprintf(s->path, sizeof s->path, "%s", job->path);
   s->rows = job->seg.rows;
   s->checksum = job->seg.checksum;
-  s->row_bytes = bn__table_packed_size(&bn__results_table, job->params.state_size);
+  s->row_bytes = bn__result_wire_size(job->params.state_size);
+  s->file_bytes = bn__table_packed_size(&bn__results_table, job->params.state_size);
   s->params = &job->params;
   s->seg = &job->seg;
   s->size = job->size;
@@ -215,15 +246,13 @@ int bn__reader_segment(const bn__reader_job *job, int out) {
 bn_err bn__seg_in_open(bn__seg_in *s, const char *dir, const bn_segment_params *p, const bn_segment_info *seg,
                        int guarded, char *why, size_t whylen) {
   char inner[512] = "";
-  memset(s, 0, sizeof *s);
-  s->ds = s->fspace = s->mtype = -1;
-  s->fd = -1;
-  s->g = (bn__guard){.pid = -1, .fd = -1};
+  bn__seg_in_init(s);
   s->r = (bn__rd){.file = -1, .why = inner, .whylen = sizeof inner};
   bn_segment_path(dir, seg->seq, s->path, sizeof s->path);
   s->rows = seg->rows;
   s->checksum = seg->checksum;
-  s->row_bytes = bn__table_packed_size(&bn__results_table, p->state_size);
+  s->row_bytes = bn__result_wire_size(p->state_size);
+  s->file_bytes = bn__table_packed_size(&bn__results_table, p->state_size);
   s->params = p;
   s->seg = seg;
   bn__seal sl = {0};
@@ -290,11 +319,15 @@ static bn_err read_guarded(bn__seg_in *s, unsigned char *buf, size_t max, size_t
   return BN_OK;
 }
 
-bn_err bn__seg_in_read(bn__seg_in *s, unsigned char *buf, size_t max, size_t *n, char *why, size_t whylen) {
+/* Up to `max` stored rows (no text) into s->stored, from the decoded chunk or H5Dread. */
+static bn_err read_stored(bn__seg_in *s, size_t max, size_t *n, char *why, size_t whylen) {
   uint64_t left = s->rows - s->next;
-  *n = 0;
-  if (left == 0 || max == 0) return BN_OK;
-  if (s->guarded) return read_guarded(s, buf, max, n, why, whylen);
+  if (s->stored_cap < max) {
+    unsigned char *p = realloc(s->stored, max * s->file_bytes);
+    if (!p) return bn__why(BN_ERR_NOMEM, why, whylen, "segment %s: no memory for %zu rows", s->path, max);
+    s->stored = p;
+    s->stored_cap = max;
+  }
   const int d = s->direct ? decode_chunk(s) : 0;
   if (d < 0) {
     bn__h5_report(BN_LOG_DEBUG, __FILE__, __LINE__, __func__, "segment chunk read");
@@ -305,19 +338,14 @@ bn_err bn__seg_in_read(bn__seg_in *s, unsigned char *buf, size_t max, size_t *n,
     /* Serve rows from the decoded chunk, up to its end. */
     const uint64_t in_chunk = s->next % s->chunk_rows, avail = s->chunk_rows - in_chunk;
     if (left > avail) left = avail;
-    const size_t got = (size_t)(left < max ? left : max);
-    memcpy(buf, s->plain + in_chunk * s->row_bytes, got * s->row_bytes);
-    XXH3_64bits_update(s->xxh, buf, got * s->row_bytes);
-    s->next += got;
-    *n = got;
-    if (s->next == s->rows && XXH3_64bits_digest(s->xxh) != s->checksum)
-      return bn__why(BN_ERR_CORRUPT, why, whylen, "segment %s: its rows do not match their checksum (damaged)", s->path);
+    *n = (size_t)(left < max ? left : max);
+    memcpy(s->stored, s->plain + in_chunk * s->file_bytes, *n * s->file_bytes);
     return BN_OK;
   }
   const hsize_t start[1] = {s->next}, count[1] = {left < max ? left : max};
   hid_t mspace = H5Screate_simple(1, count, NULL);
   const int ok = mspace >= 0 && H5Sselect_hyperslab(s->fspace, H5S_SELECT_SET, start, NULL, count, NULL) >= 0 &&
-                 H5Dread(s->ds, s->mtype, mspace, s->fspace, H5P_DEFAULT, buf) >= 0;
+                 H5Dread(s->ds, s->mtype, mspace, s->fspace, H5P_DEFAULT, s->stored) >= 0;
   (void)bn__h5_close(&mspace);
   if (!ok) {
     char msg[256];
@@ -326,10 +354,74 @@ bn_err bn__seg_in_read(bn__seg_in *s, unsigned char *buf, size_t max, size_t *n,
     return bn__why(BN_ERR_CORRUPT, why, whylen, "segment %s: rows %llu..%llu are damaged (unreadable%s%s)", s->path,
                    (unsigned long long)s->next, (unsigned long long)(s->next + count[0] - 1), msg[0] ? ": " : "", msg);
   }
-  XXH3_64bits_update(s->xxh, buf, (size_t)count[0] * s->row_bytes);
-  s->next += count[0];
   *n = (size_t)count[0];
-  if (s->next == s->rows && XXH3_64bits_digest(s->xxh) != s->checksum)
+  return BN_OK;
+}
+
+/* The next row of /result_failures (read in strips), or NULL when there is none left or
+ * it cannot be read (*bad set). */
+static const bn_result_failure *next_failure(bn__seg_in *s, int *bad) {
+  if (s->fail_pos == s->fail_have) {
+    if (s->fail_read == s->failures) return NULL;
+    const uint64_t left = s->failures - s->fail_read;
+    const hsize_t start[1] = {s->fail_read}, count[1] = {left < FAIL_STRIP ? left : FAIL_STRIP};
+    hid_t fspace = H5Dget_space(s->fail_ds), mspace = H5Screate_simple(1, count, NULL);
+    const int ok = fspace >= 0 && mspace >= 0 &&
+                   H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, count, NULL) >= 0 &&
+                   H5Dread(s->fail_ds, s->fail_mtype, mspace, fspace, H5P_DEFAULT, s->fail_buf) >= 0;
+    (void)bn__h5_close(&mspace);
+    (void)bn__h5_close(&fspace);
+    if (!ok) {
+      *bad = 1;
+      return NULL;
+    }
+    s->fail_read += count[0];
+    s->fail_have = (size_t)count[0];
+    s->fail_pos = 0;
+  }
+  return &s->fail_buf[s->fail_pos++];
+}
+
+/* The stored rows back into wire rows in buf: each failed row takes the next row of
+ * /result_failures, which must name it. */
+static bn_err expand(bn__seg_in *s, unsigned char *buf, size_t n, char *why, size_t whylen) {
+  const size_t status_at = bn__result_status_offset();
+  for (size_t i = 0; i < n; i++) {
+    unsigned char *w = buf + i * s->row_bytes, *text = w + s->file_bytes;
+    const uint64_t row = s->seg->first_row + s->next + i;
+    memcpy(w, s->stored + i * s->file_bytes, s->file_bytes);
+    memset(text, 0, BN__RESULT_TEXT_BYTES);
+    if (w[status_at] != BN_JOB_FAILED) continue;
+    int bad = 0;
+    const bn_result_failure *f = next_failure(s, &bad);
+    if (bad)
+      return bn__why(BN_ERR_CORRUPT, why, whylen, "segment %s: /result_failures is damaged (unreadable)", s->path);
+    if (!f || f->row != row)
+      return bn__why(BN_ERR_CORRUPT, why, whylen, "segment %s: row %llu failed but /result_failures %s", s->path,
+                     (unsigned long long)row, f ? "names another row there" : "has no row for it");
+    memcpy(text, f->failure_kind, BN_FAILURE_KIND_LEN);
+    memcpy(text + BN_FAILURE_KIND_LEN, f->failure_detail, BN_FAILURE_DETAIL_LEN);
+    text[BN_FAILURE_KIND_LEN - 1] = text[BN__RESULT_TEXT_BYTES - 1] = 0;
+    s->fail_used++;
+  }
+  return BN_OK;
+}
+
+bn_err bn__seg_in_read(bn__seg_in *s, unsigned char *buf, size_t max, size_t *n, char *why, size_t whylen) {
+  *n = 0;
+  if (s->rows == s->next || max == 0) return BN_OK;
+  if (s->guarded) return read_guarded(s, buf, max, n, why, whylen);
+  size_t got = 0;
+  BN_CALL(read_stored(s, max, &got, why, whylen));
+  BN_CALL(expand(s, buf, got, why, whylen));
+  XXH3_64bits_update(s->xxh, buf, got * s->row_bytes);
+  s->next += got;
+  *n = got;
+  if (s->next < s->rows) return BN_OK;
+  if (s->fail_used != s->failures)
+    return bn__why(BN_ERR_CORRUPT, why, whylen, "segment %s: /result_failures has %llu rows for %llu failed rows",
+                   s->path, (unsigned long long)s->failures, (unsigned long long)s->fail_used);
+  if (XXH3_64bits_digest(s->xxh) != s->checksum)
     return bn__why(BN_ERR_CORRUPT, why, whylen, "segment %s: its rows do not match their checksum (damaged)", s->path);
   return BN_OK;
 }
@@ -338,8 +430,7 @@ bn_err bn_segment_check(const char *dir, const bn_segment_params *p, const bn_se
                         size_t whylen) {
   char inner[512] = "";
   bn__seg_in s;
-  memset(&s, 0, sizeof s);
-  s.fd = -1;
+  bn__seg_in_init(&s);
   bn_segment_path(dir, seg->seq, s.path, sizeof s.path);
   bn__seal sl;
   const bn_err err = open_sealed(&s, p, seg, 0, &sl, inner, sizeof inner);
@@ -381,12 +472,10 @@ bn_err bn_results_open(const char *ckpt_path, const bn_snapshot *snap, bn_result
   rd->snap = snap;
   rd->dir = bn_checkpoint_segment_dir(ckpt_path, snap->segment_dir);
   rd->p = (bn_segment_params){.run_id = snap->run_id, .state_size = snap->state_size};
-  const size_t row_bytes = bn__table_packed_size(&bn__results_table, snap->state_size);
+  const size_t row_bytes = bn__result_wire_size(snap->state_size);
   rd->strip = STRIP_BYTES / row_bytes ? STRIP_BYTES / row_bytes : 1;
   rd->buf = malloc(rd->strip * row_bytes);
-  rd->in.r.file = rd->in.ds = rd->in.fspace = rd->in.mtype = -1;
-  rd->in.fd = -1;
-  rd->in.g = (bn__guard){.pid = -1, .fd = -1};
+  bn__seg_in_init(&rd->in);
   if (!rd->dir || !rd->buf) {
     bn_results_close(&rd);
     return bn__why(BN_ERR_NOMEM, why, whylen, "no memory for a results strip");
@@ -413,7 +502,7 @@ void bn_results_close(bn_results_reader **rdp) {
 static bn_err next_rows(bn_results_reader *rd, bn_result_row *rows, unsigned char *states, size_t max, size_t *n) {
   const bn_snapshot *s = rd->snap;
   const size_t ss = (size_t)s->state_size;
-  const size_t row_bytes = bn__table_packed_size(&bn__results_table, ss);
+  const size_t row_bytes = bn__result_wire_size(ss);
   *n = 0;
   while (rd->seg < s->n_segments && !bn__seg_in_is_open(&rd->in)) {
     BN_CALL(bn__seg_in_open(&rd->in, rd->dir, &rd->p, &s->segments[rd->seg], 1, rd->why, sizeof rd->why));

@@ -9,10 +9,11 @@
  * flushed, closed, sealed (an XXH3-64 of the whole file and a copy of the header in its
  * first 512 bytes, seal.h), synced and renamed into place, then the directory is synced: a
  * crash leaves either no segment or a complete one. Its root
- * attributes name the run, its rows and an XXH3-64 checksum of the rows as stored; the
- * rows are /results, the same compound type as the main file's virtual /results, chunked
- * and, if asked, shuffled and deflated (HDF5's built-in filters, which every HDF5 and
- * h5py read). */
+ * attributes name the run, its rows, its failed rows and an XXH3-64 checksum of the rows
+ * in the wire layout (checkpoint_impl.h); the rows are /results, the same compound type as
+ * the main file's virtual /results, chunked and, if asked, shuffled and deflated (HDF5's
+ * built-in filters, which every HDF5 and h5py read). The text of failed rows goes to
+ * /result_failures beside them, so the rows that succeeded carry no text bytes. */
 #include <errno.h>
 #include <stdbool.h>
 #include <fcntl.h>
@@ -37,10 +38,16 @@ typedef struct seg_out {
   uint64_t run_id, first_row, state_size;
   uint64_t rows, done;
   hsize_t chunk;
-  size_t row_bytes;
+  size_t row_bytes;            /* a wire row (what seg_put takes and the checksum covers) */
+  size_t file_bytes;           /* a row of /results as stored: no failure text */
+  size_t status_at;            /* offset of `status` in a row */
   int deflate;                 /* > 0: chunks compressed here, written with H5Dwrite_chunk */
-  unsigned char *scratch, *zbuf;
+  unsigned char *scratch, *zbuf, *rows_buf; /* rows_buf: one chunk of stored rows */
   size_t zcap;
+  hid_t fail_ds, fail_mtype;   /* /result_failures, extended as failed rows come */
+  bn_result_failure *fail_buf; /* failed rows not yet written to it */
+  size_t fail_n;
+  uint64_t failures;
   XXH3_state_t *xxh;
   char path[4096], tmp[4200];
 } seg_out;
@@ -66,10 +73,15 @@ static hsize_t chunk_rows(size_t row_bytes, uint64_t rows) {
   return (hsize_t)(c < rows ? c : rows);
 }
 
+enum { FAIL_STRIP = 1024 }; /* failed rows per write (and chunk) of /result_failures */
+
 static void seg_free_buffers(seg_out *o) {
   free(o->scratch);
   free(o->zbuf);
-  o->scratch = o->zbuf = NULL;
+  free(o->rows_buf);
+  free(o->fail_buf);
+  o->scratch = o->zbuf = o->rows_buf = NULL;
+  o->fail_buf = NULL;
 }
 
 static void seg_abandon(seg_out *o) {
@@ -77,6 +89,8 @@ static void seg_abandon(seg_out *o) {
   (void)bn__h5_close(&o->mtype);
   (void)bn__h5_close(&o->fspace);
   (void)bn__h5_close(&o->ds);
+  (void)bn__h5_close(&o->fail_mtype);
+  (void)bn__h5_close(&o->fail_ds);
   if (o->file >= 0) {
     bn__h5_abandoned();
     /* Free the partial file's blocks first (a full disk is the usual cause), so the
@@ -96,13 +110,15 @@ static bn_err seg_begin(seg_out *o, const char *dir, const bn_segment_params *p,
   bn_err err = BN_OK;
   hid_t fapl = -1, fcpl = -1, dcpl = -1, ftype = -1, space = -1;
   memset(o, 0, sizeof *o);
-  o->file = o->ds = o->fspace = o->mtype = -1;
+  o->file = o->ds = o->fspace = o->mtype = o->fail_ds = o->fail_mtype = -1;
   o->fd = -1;
   o->run_id = p->run_id;
   o->first_row = first_row;
   o->state_size = p->state_size;
   o->rows = rows;
-  o->row_bytes = bn__table_packed_size(&bn__results_table, p->state_size);
+  o->row_bytes = bn__result_wire_size(p->state_size);
+  o->file_bytes = bn__table_packed_size(&bn__results_table, p->state_size);
+  o->status_at = bn__result_status_offset();
   bn_segment_path(dir, seq, o->path, sizeof o->path);
   snprintf(o->tmp, sizeof o->tmp, "%s.tmp", o->path);
   o->xxh = XXH3_createState();
@@ -136,20 +152,37 @@ static bn_err seg_begin(seg_out *o, const char *dir, const bn_segment_params *p,
   BN_H5_SET(o->fspace, H5Screate_simple(1, dims, NULL));
   BN_H5_SET(dcpl, H5Pcreate(H5P_DATASET_CREATE));
   BN_H5(H5Pset_fill_time(dcpl, H5D_FILL_TIME_NEVER));
-  o->chunk = chunk_rows(o->row_bytes, rows);
+  o->chunk = chunk_rows(o->file_bytes, rows);
   BN_H5(H5Pset_chunk(dcpl, 1, &o->chunk));
+  o->rows_buf = malloc((size_t)o->chunk * o->file_bytes);
+  o->fail_buf = malloc(FAIL_STRIP * sizeof *o->fail_buf);
+  BN_CHECK_GOTO(o->rows_buf && o->fail_buf, BN_ERR_NOMEM, "no memory for a segment chunk");
   if (p->deflate > 0) {
     BN_H5(H5Pset_shuffle(dcpl));
     BN_H5(H5Pset_deflate(dcpl, (unsigned)p->deflate));
     o->deflate = p->deflate;
-    o->zcap = bn__chunk_encode_bound(o->row_bytes, (size_t)o->chunk);
-    o->scratch = malloc((size_t)o->chunk * o->row_bytes);
+    o->zcap = bn__chunk_encode_bound(o->file_bytes, (size_t)o->chunk);
+    o->scratch = malloc((size_t)o->chunk * o->file_bytes);
     o->zbuf = malloc(o->zcap);
     BN_CHECK_GOTO(o->scratch && o->zbuf, BN_ERR_NOMEM, "no memory for compressing a segment");
   }
   BN_H5_SET(o->ds, H5Dcreate2(o->file, "results", ftype, o->fspace, H5P_DEFAULT, dcpl, H5P_DEFAULT));
   (void)bn__h5_close(&dcpl);
   (void)bn__h5_close(&ftype);
+  {
+    /* /result_failures: empty, extended by each strip of failed rows. */
+    const hsize_t zero[1] = {0}, unlimited[1] = {H5S_UNLIMITED}, fchunk[1] = {FAIL_STRIP};
+    BN_H5_SET(space, H5Screate_simple(1, zero, unlimited));
+    BN_H5_SET(dcpl, H5Pcreate(H5P_DATASET_CREATE));
+    BN_H5(H5Pset_chunk(dcpl, 1, fchunk));
+    if (p->deflate > 0) BN_H5(H5Pset_deflate(dcpl, (unsigned)p->deflate));
+    BN_TRY(bn__table_type(&bn__result_failures_table, 1, BN__LAYOUT_FILE, &ftype));
+    BN_TRY(bn__table_type(&bn__result_failures_table, 1, BN__LAYOUT_STRUCT, &o->fail_mtype));
+    BN_H5_SET(o->fail_ds, H5Dcreate2(o->file, "result_failures", ftype, space, H5P_DEFAULT, dcpl, H5P_DEFAULT));
+    (void)bn__h5_close(&space);
+    (void)bn__h5_close(&dcpl);
+    (void)bn__h5_close(&ftype);
+  }
   (void)bn__h5_close(&fcpl);
   (void)bn__h5_close(&fapl);
   return BN_OK;
@@ -163,26 +196,69 @@ fail:
   return err;
 }
 
-/* Append n packed rows (whole chunks, except at the end). */
-static bn_err seg_put(seg_out *o, const unsigned char *buf, size_t n) {
+/* Write the failed rows collected so far to /result_failures. */
+static bn_err flush_failures(seg_out *o) {
+  bn_err err = BN_OK;
+  hid_t fspace = -1, mspace = -1;
+  if (o->fail_n == 0) return BN_OK;
+  const hsize_t start[1] = {o->failures}, count[1] = {o->fail_n}, total[1] = {o->failures + o->fail_n};
+  BN_H5(H5Dset_extent(o->fail_ds, total));
+  BN_H5_SET(fspace, H5Dget_space(o->fail_ds));
+  BN_H5(H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, count, NULL));
+  BN_H5_SET(mspace, H5Screate_simple(1, count, NULL));
+  BN_H5(H5Dwrite(o->fail_ds, o->fail_mtype, mspace, fspace, H5P_DEFAULT, o->fail_buf));
+  o->failures += o->fail_n;
+  o->fail_n = 0;
+fail:
+  (void)bn__h5_close(&mspace);
+  (void)bn__h5_close(&fspace);
+  return err;
+}
+
+/* Clear the bytes after the text's first NUL (and the last byte), so the checksum covers
+ * exactly what a reader gets back: HDF5 returns a stored string NUL-padded. */
+static void tidy_text(unsigned char *t, size_t n) {
+  t[n - 1] = 0;
+  const unsigned char *nul = memchr(t, 0, n);
+  memset((unsigned char *)nul, 0, n - (size_t)(nul - t));
+}
+
+/* Append n wire rows (whole chunks, except at the end): the rows without their text to
+ * /results, the text of failed ones to /result_failures. */
+static bn_err seg_put(seg_out *o, unsigned char *buf, size_t n) {
   bn_err err = BN_OK;
   hid_t mspace = -1;
   const hsize_t start[1] = {o->done}, count[1] = {n};
   BN_CHECK(o->done + n <= o->rows, BN_ERR_INTERNAL, "segment %s: more rows than declared", o->path);
+  for (size_t i = 0; i < n; i++) {
+    unsigned char *w = buf + i * o->row_bytes, *text = w + o->file_bytes;
+    memcpy(o->rows_buf + i * o->file_bytes, w, o->file_bytes);
+    if (w[o->status_at] != BN_JOB_FAILED) {
+      memset(text, 0, BN__RESULT_TEXT_BYTES);
+      continue;
+    }
+    tidy_text(text, BN_FAILURE_KIND_LEN);
+    tidy_text(text + BN_FAILURE_KIND_LEN, BN_FAILURE_DETAIL_LEN);
+    bn_result_failure *f = &o->fail_buf[o->fail_n++];
+    f->row = o->first_row + o->done + i;
+    memcpy(f->failure_kind, text, BN_FAILURE_KIND_LEN);
+    memcpy(f->failure_detail, text + BN_FAILURE_KIND_LEN, BN_FAILURE_DETAIL_LEN);
+    if (o->fail_n == FAIL_STRIP) BN_CALL(flush_failures(o));
+  }
   XXH3_64bits_update(o->xxh, buf, n * o->row_bytes);
   if (o->deflate > 0) {
     /* Compressed here, outside HDF5's lock; HDF5 only stores the bytes. */
     BN_CHECK(o->done % o->chunk == 0 && (n == o->chunk || o->done + n == o->rows), BN_ERR_INTERNAL,
              "segment %s: a compressed write must cover one whole chunk", o->path);
     size_t len = o->zcap;
-    BN_CALL(bn__chunk_encode(buf, n, o->row_bytes, (size_t)o->chunk, o->deflate, o->scratch, o->zbuf, &len));
+    BN_CALL(bn__chunk_encode(o->rows_buf, n, o->file_bytes, (size_t)o->chunk, o->deflate, o->scratch, o->zbuf, &len));
     BN_H5(H5Dwrite_chunk(o->ds, H5P_DEFAULT, 0, start, len, o->zbuf));
     o->done += n;
     return BN_OK;
   }
   BN_H5_SET(mspace, H5Screate_simple(1, count, NULL));
   BN_H5(H5Sselect_hyperslab(o->fspace, H5S_SELECT_SET, start, NULL, count, NULL));
-  BN_H5(H5Dwrite(o->ds, o->mtype, mspace, o->fspace, H5P_DEFAULT, buf));
+  BN_H5(H5Dwrite(o->ds, o->mtype, mspace, o->fspace, H5P_DEFAULT, o->rows_buf));
   (void)bn__h5_close(&mspace);
   o->done += n;
   return BN_OK;
@@ -209,8 +285,12 @@ static bn_err seg_finish(seg_out *o, const char *dir, uint64_t seq, uint64_t fir
   bn_err err = BN_OK;
   BN_CHECK_GOTO(o->done == o->rows, BN_ERR_INTERNAL, "segment %s: %llu of %llu rows written", o->path,
                 (unsigned long long)o->done, (unsigned long long)o->rows);
+  BN_TRY(flush_failures(o));
   const uint64_t sum = XXH3_64bits_digest(o->xxh);
   BN_TRY(attr_u64(o->file, "checksum", sum, &err));
+  BN_TRY(attr_u64(o->file, "failures", o->failures, &err));
+  (void)bn__h5_close(&o->fail_mtype);
+  BN_H5(bn__h5_close(&o->fail_ds));
   (void)bn__h5_close(&o->mtype);
   (void)bn__h5_close(&o->fspace);
   BN_H5(bn__h5_close(&o->ds));
@@ -218,7 +298,7 @@ static bn_err seg_finish(seg_out *o, const char *dir, uint64_t seq, uint64_t fir
   BN_H5(bn__h5_close(&o->file));
   /* The seal: the checksum of the whole file and a copy of the header (also syncs it). */
   bn__seal seal = {.kind = BN__SEAL_SEGMENT, .run_id = o->run_id, .first_row = o->first_row, .rows = o->rows,
-                   .state_size = o->state_size, .rows_checksum = sum};
+                   .state_size = o->state_size, .rows_checksum = sum, .failures = o->failures};
   BN_TRY(bn__seal_write(o->fd, o->tmp, &seal));
   const uint64_t bytes = seal.file_size;
   BN_CHECK_GOTO(close(o->fd) == 0, BN_ERR_IO, "cannot close %s: %s", o->tmp, strerror(errno));
@@ -229,7 +309,8 @@ static bn_err seg_finish(seg_out *o, const char *dir, uint64_t seq, uint64_t fir
   XXH3_freeState(o->xxh);
   o->xxh = NULL;
   BN_CALL(sync_path(dir, 1, NULL));
-  *out = (bn_segment_info){.seq = seq, .first_row = first_row, .rows = o->rows, .checksum = sum, .bytes = bytes};
+  *out = (bn_segment_info){
+      .seq = seq, .first_row = first_row, .rows = o->rows, .checksum = sum, .bytes = bytes, .failures = o->failures};
   return BN_OK;
 fail:
   seg_abandon(o);
@@ -282,10 +363,7 @@ bn_err bn_segment_merge(const char *dir, const bn_segment_params *p, const bn_se
   seg_out o;
   unsigned char *buf = NULL;
   bn__seg_in src;
-  memset(&src, 0, sizeof src);
-  src.fd = -1;
-  src.g = (bn__guard){.pid = -1, .fd = -1};
-  src.r.file = src.ds = src.fspace = src.mtype = -1;
+  bn__seg_in_init(&src);
   bn_err err = seg_begin(&o, dir, p, seq, in[0].first_row, rows);
   if (err != BN_OK) goto done;
   buf = malloc((size_t)o.chunk * o.row_bytes);

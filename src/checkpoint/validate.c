@@ -69,22 +69,28 @@ static int by_seq(const void *a, const void *b) {
 }
 
 /* The segments tile rows 0 .. completed - 1 in order, each numbered below next_segment and
- * each number used once; the directory name cannot leave the checkpoint's directory. */
+ * each number used once, their failed rows add up to `failures`; the directory name cannot
+ * leave the checkpoint's directory. */
 static bn_err check_segments(const bn_snapshot *s, char *why, size_t whylen) {
   const char *d = s->segment_dir;
   if (!d || !d[0] || strchr(d, '/') || strcmp(d, ".") == 0 || strcmp(d, "..") == 0 || strlen(d) > 255)
     BAD("segment_dir \"%s\" is not a plain directory name", d ? d : "");
-  uint64_t row = 0;
+  uint64_t row = 0, failed = 0;
   for (uint64_t i = 0; i < s->n_segments; i++) {
     const bn_segment_info *g = &s->segments[i];
     if (g->first_row != row || g->rows == 0 || g->rows > s->completed - row)
       BAD("/segments row %llu: rows %llu..+%llu do not continue the log at row %llu of %llu", ULL(i),
           ULL(g->first_row), ULL(g->rows), ULL(row), ULL(s->completed));
+    if (g->failures > g->rows || g->failures > s->failures - failed)
+      BAD("/segments row %llu: %llu failed rows, more than its rows or the run's failures", ULL(i), ULL(g->failures));
+    failed += g->failures;
     if (g->seq >= s->next_segment)
       BAD("/segments row %llu: segment %llu not below next_segment %llu", ULL(i), ULL(g->seq), ULL(s->next_segment));
     row += g->rows;
   }
   if (row != s->completed) BAD("the segments hold %llu rows but completed = %llu", ULL(row), ULL(s->completed));
+  if (failed != s->failures)
+    BAD("the segments hold %llu failed rows but failures = %llu", ULL(failed), ULL(s->failures));
   if (s->n_segments > 1) {
     uint64_t *seqs = malloc(s->n_segments * sizeof *seqs);
     if (!seqs) return bn__why(BN_ERR_NOMEM, why, whylen, "no memory to check %llu segments", ULL(s->n_segments));

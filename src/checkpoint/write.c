@@ -228,29 +228,35 @@ static void vds_source_name(const char *segment_dir, uint64_t seq, char *buf, si
   snprintf(buf + k, n - k, "/" BN__SEGMENT_PREFIX "%012llu" BN__SEGMENT_SUFFIX, (unsigned long long)seq);
 }
 
-/* /results: a virtual dataset of `completed` rows, one mapping per segment. The source
- * names are relative ("run.h5.d/results-000000000007.h5"): HDF5 looks for them beside the
- * file holding the virtual dataset, so the file and its directory can move together. */
-static bn_err write_results_vds(hid_t file, const bn_snapshot *s) {
+/* /results: a virtual dataset of `completed` rows, one mapping per segment, and beside it
+ * /result_failures over the segments' failed rows (`failures`: the text tables; segments
+ * without a failed row have no mapping there). The source names are relative
+ * ("run.h5.d/results-000000000007.h5"): HDF5 looks for them beside the file holding the
+ * virtual dataset, so the file and its directory can move together. */
+static bn_err write_vds(hid_t file, const bn_snapshot *s, int failures) {
   bn_err err = BN_OK;
   hid_t ftype = -1, vspace = -1, sspace = -1, dcpl = -1, ds = -1;
-  const hsize_t dims[1] = {s->completed};
-  BN_TRY(bn__table_type(&bn__results_table, s->state_size, BN__LAYOUT_FILE, &ftype));
+  const bn__table *t = failures ? &bn__result_failures_table : &bn__results_table;
+  const hsize_t dims[1] = {failures ? s->failures : s->completed};
+  BN_TRY(bn__table_type(t, s->state_size, BN__LAYOUT_FILE, &ftype));
   BN_H5_SET(vspace, H5Screate_simple(1, dims, NULL));
   BN_H5_SET(dcpl, H5Pcreate(H5P_DATASET_CREATE));
   BN_H5(H5Pset_layout(dcpl, H5D_VIRTUAL)); /* also with no segment yet */
+  uint64_t at = 0;
   for (uint64_t i = 0; i < s->n_segments; i++) {
     const bn_segment_info *g = &s->segments[i];
     char name[4096];
-    const hsize_t start[1] = {g->first_row}, count[1] = {g->rows};
+    const hsize_t start[1] = {failures ? at : g->first_row}, count[1] = {failures ? g->failures : g->rows};
+    at += g->failures;
+    if (count[0] == 0 || start[0] + count[0] > dims[0]) continue; /* the checks refuse such a file anyway */
     vds_source_name(s->segment_dir, g->seq, name, sizeof name);
     BN_H5_SET(sspace, H5Screate_simple(1, count, NULL));
     BN_H5(H5Sselect_hyperslab(vspace, H5S_SELECT_SET, start, NULL, count, NULL));
-    BN_H5(H5Pset_virtual(dcpl, vspace, name, "/results", sspace));
+    BN_H5(H5Pset_virtual(dcpl, vspace, name, t->path, sspace));
     BN_H5(bn__h5_close(&sspace));
   }
   BN_H5(H5Sselect_all(vspace));
-  BN_H5_SET(ds, H5Dcreate2(file, "results", ftype, vspace, H5P_DEFAULT, dcpl, H5P_DEFAULT));
+  BN_H5_SET(ds, H5Dcreate2(file, t->path + 1, ftype, vspace, H5P_DEFAULT, dcpl, H5P_DEFAULT));
   BN_H5(bn__h5_close(&ds));
   BN_H5(bn__h5_close(&dcpl));
   BN_H5(bn__h5_close(&vspace));
@@ -308,7 +314,8 @@ bn_err bn__checkpoint_write_file(const char *path, const bn_snapshot *s) {
   BN_TRY(write_root_attributes(file, s));
   BN_TRY(write_arrays(file, s));
   BN_TRY(write_tables(file, s));
-  BN_TRY(write_results_vds(file, s));
+  BN_TRY(write_vds(file, s, 0));
+  BN_TRY(write_vds(file, s, 1));
   BN_H5(H5Fflush(file, H5F_SCOPE_GLOBAL));
   BN_H5(bn__h5_close(&file));
   BN_H5(bn__h5_close(&fcpl));
