@@ -402,8 +402,9 @@ static inline int same_row(const bn_result_row *x, const bn_result_row *y) {
          x->attempts == y->attempts && x->sample == y->sample && x->engine == y->engine &&
          !memcmp(&x->reward, &y->reward, 8) && x->t_created == y->t_created && x->t_sent == y->t_sent &&
          x->t_started == y->t_started && x->t_finished == y->t_finished && x->t_received == y->t_received &&
-         !memcmp(x->failure_kind, y->failure_kind, sizeof x->failure_kind) &&
-         !memcmp(x->failure_detail, y->failure_detail, sizeof x->failure_detail);
+         /* the text as a string: a segment keeps it, not the bytes after its NUL */
+         !strncmp(x->failure_kind, y->failure_kind, sizeof x->failure_kind) &&
+         !strncmp(x->failure_detail, y->failure_detail, sizeof x->failure_detail);
 }
 
 /* Stream the results log of checkpoint `path` (snapshot `s` as read from it) `max` rows at

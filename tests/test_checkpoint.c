@@ -470,7 +470,7 @@ static void bn_checkpoint_read_should_refuse_bad_attributes(void) {
   set_attr_u64(f, "failures", H5T_STD_U64LE, 111);
   set_attr_u64(f, "evaluations", H5T_STD_U64LE, small.results - 111);
   H5Fclose(f);
-  expect_refused(p, BN_ERR_CORRUPT, "/stats/failures counts 110 failures but failures = 111");
+  expect_refused(p, BN_ERR_CORRUPT, "the segments hold 110 failed rows but failures = 111");
 
   p = copy_of(good, "sign.h5");
   f = open_rw(p);
@@ -509,7 +509,7 @@ static void bn_checkpoint_read_should_refuse_format_version_2_naming_it(void) {
   hid_t f = open_rw(p);
   set_attr_u64(f, "format_version", H5T_STD_U32LE, 2);
   H5Fclose(f);
-  expect_refused(p, BN_ERR_CORRUPT, "format_version 2 is not supported (this banyan reads version 4");
+  expect_refused(p, BN_ERR_CORRUPT, "format_version 2 is not supported (this banyan reads version 5");
   expect_refused(p, BN_ERR_CORRUPT, "version 2 files come from banyan before streaming results");
   remove_dir();
 }
@@ -921,7 +921,7 @@ static void bn_checkpoint_print_summary_should_show_every_section(void) {
   fclose(f);
   const char *want[] = {
       "  domain           synthetic\n",
-      "  banyan version   0.1.0-test (format 4)\n",
+      "  banyan version   0.1.0-test (format 5)\n",
       "  created          2023-11-14 22:13:20 UTC\n",
       "  seed             18369614221190020847\n",
       "  iterations       500 of budget 5000 (505 claimed)\n",

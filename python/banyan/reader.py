@@ -264,8 +264,8 @@ class Run:
 
     def _read_root(self):
         v = self._attr("format_version")
-        if not isinstance(v, int) or v not in (3, 4):
-            raise CheckpointError("%s: checkpoint format version %r: this reader reads versions 3 and 4"
+        if not isinstance(v, int) or v not in (3, 4, 5):
+            raise CheckpointError("%s: checkpoint format version %r: this reader reads versions 3 to 5"
                                   % (self.path, v))
         a = {"format_version": v}
         for name in ("banyan_version", "domain", "config", "segment_dir"):

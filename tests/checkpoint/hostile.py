@@ -118,7 +118,14 @@ def edit_rows(ck, edit):
         s["results"][...] = rows
         packed = s["results"][...]
         assert packed.dtype.itemsize == sum(packed.dtype.fields[n][0].itemsize for n in packed.dtype.names)
-        total = xxh3_64(packed.tobytes())
+        # the checksum covers each row followed by its failure text (24 + 104 bytes, zero
+        # when it succeeded: docs/checkpoint-format.md)
+        text = np.zeros((len(packed), 128), dtype=np.uint8)
+        for x in s["result_failures"][...]:
+            text[int(x["row"]) - int(s.attrs["first_row"]), :24] = np.frombuffer(x["failure_kind"].ljust(24, b"\0"), np.uint8)
+            text[int(x["row"]) - int(s.attrs["first_row"]), 24:] = np.frombuffer(x["failure_detail"].ljust(104, b"\0"), np.uint8)
+        wire = np.concatenate([np.frombuffer(packed.tobytes(), np.uint8).reshape(len(packed), -1), text], axis=1)
+        total = xxh3_64(wire.tobytes())
         s.attrs["checksum"] = np.uint64(total)
     reseal_segment(path, total)
     with h5py.File(ck, "r+") as f:

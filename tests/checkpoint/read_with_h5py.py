@@ -5,7 +5,7 @@ the file is what docs/checkpoint-format.md promises.
 usage: read_with_h5py.py CHECKPOINT EXPECTED_RESULTS EXPECTED_BEST_TEXT
 
 Checks: `h5dump -H` accepts the file; the root attributes exist with their types and
-format_version == 4; completed == len(/results) == EXPECTED_RESULTS, evaluations + failures
+format_version == 5; completed == len(/results) == EXPECTED_RESULTS, evaluations + failures
 == completed; /results is a virtual dataset over the segment files listed in /segments
 (SEGMENT_DIR/results-<seq, 12 digits>.h5 beside the file), which tile rows 0 .. completed - 1
 in order, each carrying the run's run_id, its first_row and rows, numbered below
@@ -135,7 +135,7 @@ def check(path, n_results, best_text):
                 expect(dt == np.dtype("<" + kind) or dt == np.dtype(kind),
                        "root attribute %s is %s, expected %s" % (name, dt, kind))
         a = f.attrs
-        expect(int(a["format_version"]) == 4, "format_version is %s" % a["format_version"])
+        expect(int(a["format_version"]) == 5, "format_version is %s" % a["format_version"])
         ss, cap = int(a["state_size"]), int(a["path_cap"])
         expect(int(a["completed"]) == n_results, "completed = %s, expected %d" % (a["completed"], n_results))
         expect(int(a["evaluations"]) + int(a["failures"]) == int(a["completed"]),
@@ -147,12 +147,20 @@ def check(path, n_results, best_text):
         expect(results.dtype["state"].shape == (ss,), "/results state field is %s, expected (%d,)"
                % (results.dtype["state"].shape, ss))
         for field in ("job_id", "seed", "kind", "status", "attempts", "sample", "engine", "reward", "t_created",
-                      "t_sent", "t_started", "t_finished", "t_received", "failure_kind", "failure_detail"):
+                      "t_sent", "t_started", "t_finished", "t_received"):
             expect(field in results.dtype.names, "/results has no field " + field)
+        texts = f["result_failures"]
+        for field in ("row", "failure_kind", "failure_detail"):
+            expect(field in texts.dtype.names, "/result_failures has no field " + field)
+        expect(texts.shape == (int(a["failures"]),), "/result_failures has shape %s, expected (%d,)"
+               % (texts.shape, int(a["failures"])))
         check_segments(path, f, results)
         if n_results:
             rows = results[...]
             expect(int((rows["status"] == 2).sum()) == int(a["failures"]), "failed rows != failures")
+            expect(np.array_equal(texts["row"][...], np.nonzero(rows["status"] == 2)[0]),
+                   "/result_failures rows are not the failed rows of /results")
+            expect(all(len(k) > 0 for k in texts["failure_kind"][...]), "a failed row without a failure kind")
             ids = rows["job_id"]
             expect(len(np.unique(ids)) == n_results, "/results job ids are not unique")
             expect(int(ids.max()) < int(a["next_iteration"]), "a /results job id is not below next_iteration")

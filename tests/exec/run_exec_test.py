@@ -114,11 +114,13 @@ timeout = 1
     if os.path.exists(ckpt):
         with h5py.File(ckpt, "r") as f:
             res = f["results"][...]
+            failed = f["result_failures"][...]
+            why = {int(x["row"]): ": ".join(t for t in (text(x["failure_kind"]), text(x["failure_detail"])) if t)
+                   for x in failed}
             backprops = int(f["tree"].attrs["backprops"])
-            for r in res:
+            for i, r in enumerate(res):
                 rows.append({"job_id": int(r["job_id"]), "status": int(r["status"]), "attempts": int(r["attempts"]),
-                             "reward": float(r["reward"]),
-                             "reason": ": ".join(t for t in (text(r["failure_kind"]), text(r["failure_detail"])) if t)})
+                             "reward": float(r["reward"]), "reason": why.get(i, "")})
     return p.returncode, data, stderr, rows, backprops
 
 
