@@ -82,6 +82,8 @@ typedef struct bn_checkpoint_row {
   uint64_t bytes;          /* file size */
   uint64_t segment_rows;   /* rows in its own new segment (not those flushed early) */
   double segment_seconds;  /* part of write_seconds spent writing that segment */
+  uint64_t flushed_rows;   /* rows written early, as segments of their own, since the checkpoint before */
+  double flush_seconds;    /* time spent writing those: the checkpoint's whole cost is this + write_seconds */
 } bn_checkpoint_row;
 
 /* An iteration in flight at the snapshot: resumed by re-marking its path and re-sending

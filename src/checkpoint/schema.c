@@ -192,6 +192,12 @@ static const bn__field history_fields[] = {
       "rows of its new segment: those since the last segment flushed early (filled in by the next checkpoint)"),
     F(bn_checkpoint_row, segment_seconds, BN__F_F64,
       "part of write_seconds spent on that segment; the rest is the main file (filled in by the next checkpoint)"),
+    F(bn_checkpoint_row, flushed_rows, BN__F_U64,
+      "rows written early (the buffer was half full) as segments of their own since the checkpoint before "
+      "(filled in by the next checkpoint)"),
+    F(bn_checkpoint_row, flush_seconds, BN__F_F64,
+      "time spent writing those; flush_seconds + write_seconds is all it cost to write what changed since the "
+      "checkpoint before (filled in by the next checkpoint)"),
 };
 
 static const bn__field best_fields[] = {

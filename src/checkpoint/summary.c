@@ -154,9 +154,12 @@ static void put_engines(const bn_snapshot *s, FILE *out) {
 static void put_history_row(const bn_checkpoint_row *h, FILE *out) {
   fprintf(out, "  ");
   put_time(out, h->t_unix);
-  fprintf(out, "  iterations %-10llu snapshot %.3f s  write %.3f s (segment of %llu rows %.3f s)  %.1f MB\n",
+  fprintf(out, "  iterations %-10llu snapshot %.3f s  write %.3f s (segment of %llu rows %.3f s)  %.1f MB",
           (unsigned long long)h->iterations, h->snapshot_seconds, h->write_seconds, (unsigned long long)h->segment_rows,
           h->segment_seconds, (double)h->bytes / 1e6);
+  if (h->flushed_rows > 0)
+    fprintf(out, "  (before it: %llu rows written early, %.3f s)", (unsigned long long)h->flushed_rows, h->flush_seconds);
+  fputc('\n', out);
 }
 
 static void put_history(const bn_snapshot *s, FILE *out) {

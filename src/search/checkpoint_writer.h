@@ -35,8 +35,10 @@ struct bn_ckpt_writer {
   bool running, ckpt_queued, quit;
   bn_err error; /* first error */
   /* the last completed checkpoint, for the history */
-  double write_seconds, segment_seconds;
-  uint64_t bytes, segment_rows;
+  double write_seconds, segment_seconds, flush_seconds;
+  uint64_t bytes, segment_rows, flushed_rows;
+  double flushing_seconds; /* early segments since the last checkpoint job (writer thread) */
+  uint64_t flushing_rows;
   uint64_t done;
 
   /* Compaction runs on a thread of its own, so merging large segments never holds up a

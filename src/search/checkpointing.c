@@ -36,6 +36,10 @@ static void record_write(bn_ckpt_writer *w, const bn__wjob *job, double dt, doub
   w->write_seconds = dt;
   w->segment_seconds = dt_segment;
   w->segment_rows = job->end - job->first;
+  w->flush_seconds = w->flushing_seconds;
+  w->flushed_rows = w->flushing_rows;
+  w->flushing_seconds = 0;
+  w->flushing_rows = 0;
   w->bytes = bytes;
   w->done++;
   pthread_mutex_unlock(&w->mu);
@@ -45,7 +49,13 @@ static bn_err run_job(bn_ckpt_writer *w, const bn__wjob *job) {
   const double t0 = bn_mtime();
   uint64_t bytes = 0;
   if (job->end > job->first) BN_CALL(bn__segments_add(w, job->first, job->end, &bytes));
-  if (!job->snap) return BN_OK;
+  if (!job->snap) {
+    pthread_mutex_lock(&w->mu);
+    w->flushing_seconds += bn_mtime() - t0;
+    w->flushing_rows += job->end - job->first;
+    pthread_mutex_unlock(&w->mu);
+    return BN_OK;
+  }
   const double dt_segment = bn_mtime() - t0;
   uint64_t main_bytes = 0;
   /* The last checkpoint lists the segments as they end up: no merge may finish after it. */
@@ -164,6 +174,8 @@ static void record_last_write(bn_search *s) {
     h->write_seconds = w->write_seconds;
     h->segment_seconds = w->segment_seconds;
     h->segment_rows = w->segment_rows;
+    h->flush_seconds = w->flush_seconds;
+    h->flushed_rows = w->flushed_rows;
     h->bytes = w->bytes;
     s->ckpt_cost = h->snapshot_seconds + h->write_seconds;
   }
