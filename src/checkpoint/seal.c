@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <xxhash.h>
@@ -101,6 +102,18 @@ static int hash_body(int fd, uint64_t size, uint64_t *out) {
   return e;
 }
 
+/* The same for a file this process has just written and nobody else holds (the writer's
+ * own temporary): hashed in place through a read-only mapping, which saves copying the
+ * whole file out of the page cache again (a quarter of the segment writer's time). Files
+ * being read are never mapped: one truncated meanwhile would raise SIGBUS. */
+static int hash_own_body(int fd, uint64_t size, uint64_t *out) {
+  void *map = size <= SIZE_MAX ? mmap(NULL, (size_t)size, PROT_READ, MAP_SHARED | MAP_POPULATE, fd, 0) : MAP_FAILED;
+  if (map == MAP_FAILED) return hash_body(fd, size, out);
+  *out = XXH3_64bits((const unsigned char *)map + BN__SEAL_BYTES, (size_t)(size - BN__SEAL_BYTES));
+  (void)munmap(map, (size_t)size);
+  return 0;
+}
+
 /* "No space left on device" -> "no space left on device". */
 static void lower_first(char *s) {
   if (s[0] && isupper((unsigned char)s[0]) && !isupper((unsigned char)s[1])) s[0] = (char)tolower((unsigned char)s[0]);
@@ -123,7 +136,7 @@ bn_err bn__seal_write(int fd, const char *path, bn__seal *seal) {
     return BN_ERR_IO;
   }
   uint64_t hash = 0;
-  int e = hash_body(fd, size, &hash);
+  int e = hash_own_body(fd, size, &hash);
   if (e != 0) return e == ENOMEM ? BN_ERR_NOMEM : io_failed(path, e);
   seal->file_size = size;
   seal->body_hash = hash;

@@ -209,11 +209,13 @@ bn_err bn__ckpt_now(bn_search *s, bool wait) {
   return bn__ckpt_error(s);
 }
 
-/* Segments ahead of the next checkpoint when the buffer fills; wait for the disk at twice
- * the buffer's size. */
+/* Segments ahead of the next checkpoint when the buffer fills: one segment each time half
+ * the buffer holds rows not yet handed to the writer (so early segments are all of about
+ * that size, not a large one followed by a chunk at a time while the writer is busy with
+ * it); wait for the disk when the buffer holds rows not yet on disk for its whole size. */
 static void flush_early(bn_search *s) {
   bn_ckpt_writer *w = s->writer;
-  if (bn__results_log_buffered(s->log) < s->buffer_rows / 2) return;
+  if (bn__results_log_size(s->log) - s->segment_requested < s->buffer_rows / 2) return;
   const uint64_t end = bn__results_log_complete(s->log, s->segment_requested);
   pthread_mutex_lock(&w->mu);
   const bool room = w->qn < BN__WQ - 1; /* keep a place for a checkpoint */

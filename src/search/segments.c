@@ -26,7 +26,7 @@
 #include "search/checkpoint_writer.h"
 
 enum { FANIN = 8 };
-#define MERGE_MAX_ROWS (4u << 20)     /* no merged segment grows beyond this */
+#define MERGE_MAX_ROWS (16u << 20)    /* no merged segment grows beyond this */
 #define READER_GRACE 30.0             /* seconds a superseded segment stays for readers */
 #define READER_END_GRACE 1.0          /* the same at the end of the run (it waits that long) */
 
