@@ -228,7 +228,8 @@ BN_API char *bn_checkpoint_segment_dir_name(const char *ckpt_path);
 /* --- result segments ---------------------------------------------------------------- */
 
 /* Where the rows of a new segment come from: row i (a row number of the run) and its
- * state. Borrowed for the duration of the call. */
+ * state. Borrowed for the duration of the call; a row returned needs to stay valid only
+ * until the next call of `row`. */
 typedef struct bn_result_source {
   const void *ctx;
   const bn_result_row *(*row)(const void *ctx, uint64_t i);

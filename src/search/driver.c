@@ -314,8 +314,8 @@ bn_err bn__search_setup_slots(bn_search *s, bn_job *jobs) {
   BN_CALL(bn__slot_pool_create(&s->pool, s->deterministic ? 0 : s->n_slots));
   size_t top = (size_t)bn_config_int(cfg, "search.top");
   BN_CALL(bn__top_evals_create(&s->top, top > 1 ? top : 1, S));
-  s->buffer_rows = (uint64_t)bn_config_int(cfg, "checkpoint.buffer_mb") * ((uint64_t)1 << 20) /
-                  (sizeof(bn_result_row) + (S ? S : 1));
+  s->buffer_rows =
+      (uint64_t)bn_config_int(cfg, "checkpoint.buffer_mb") * ((uint64_t)1 << 20) / bn__results_log_row_bytes(S);
   if (s->buffer_rows < 64) s->buffer_rows = 64;
   BN_CALL(bn__results_log_create(&s->log, S, s->ckpt_path != NULL,
                                  (size_t)bn_config_int(cfg, "checkpoint.buffer_mb") << 20, s->n_slots));

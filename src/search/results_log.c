@@ -8,7 +8,12 @@
  * A row index is reserved with one atomic add; a chunk is allocated under a mutex the first
  * time an index falls into it; each append then counts its chunk's filled rows, so the
  * writer can tell which whole chunks are complete without stopping the search. Without
- * checkpoints (keep = 0) rows are only counted: nobody will read them. */
+ * checkpoints (keep = 0) rows are only counted: nobody will read them.
+ *
+ * A row is kept without its failure text (log_row, 80 bytes, not bn_result_row's 208): the
+ * text of failed rows lives in a second array of the chunk, allocated with the chunk's
+ * first failure. So the buffer holds 2.5 times more rows, early segments are that much
+ * larger (fewer files, fewer merges), and an append copies less. */
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,10 +21,28 @@
 #include "banyan/log.h"
 #include "search/search_impl.h"
 
+/* A row as the buffer keeps it: bn_result_row without the failure text. */
+typedef struct log_row {
+  uint64_t job_id, seed;
+  uint8_t kind, status;
+  uint16_t attempts;
+  uint32_t sample;
+  int32_t engine;
+  double reward;
+  double t_created, t_sent, t_started, t_finished, t_received;
+} log_row;
+
+/* The failure text of a row (kind, then detail), for chunks that have a failed row. */
+typedef struct log_text {
+  char kind[BN_FAILURE_KIND_LEN];
+  char detail[BN_FAILURE_DETAIL_LEN];
+} log_text;
+
 typedef struct chunk_slot {
   _Atomic uint64_t chunk1;         /* chunk number + 1 held here; 0: empty */
-  bn_result_row *_Atomic rows;
+  log_row *_Atomic rows;
   unsigned char *_Atomic states;
+  log_text *_Atomic texts;         /* NULL until a row of the chunk fails */
   _Atomic uint64_t filled;         /* rows of the chunk written */
 } chunk_slot;
 
@@ -42,7 +65,7 @@ bn_err bn__results_log_create(bn_results_log **out, size_t state_size, int keep,
   BN_CHECK(l, BN_ERR_NOMEM, "no memory for the results buffer");
   l->state_size = state_size;
   l->keep = keep;
-  const size_t row_bytes = sizeof(bn_result_row) + (state_size ? state_size : 1);
+  const size_t row_bytes = bn__results_log_row_bytes(state_size);
   /* Chunks of about 1 MiB, at most an eighth of the buffer, at least 16 rows. */
   size_t target = buffer_bytes / 8 < ((size_t)1 << 20) ? buffer_bytes / 8 : ((size_t)1 << 20);
   l->chunk_rows = target / row_bytes >= 16 ? target / row_bytes : 16;
@@ -60,12 +83,16 @@ bn_err bn__results_log_create(bn_results_log **out, size_t state_size, int keep,
   return BN_OK;
 }
 
+size_t bn__results_log_row_bytes(size_t state_size) { return sizeof(log_row) + (state_size ? state_size : 1); }
+
 static void free_slot(chunk_slot *c) {
   atomic_store(&c->chunk1, 0);
   free(atomic_load(&c->rows));
   free(atomic_load(&c->states));
+  free(atomic_load(&c->texts));
   atomic_store(&c->rows, NULL);
   atomic_store(&c->states, NULL);
+  atomic_store(&c->texts, NULL);
   atomic_store(&c->filled, 0);
 }
 
@@ -89,7 +116,7 @@ static bn_err ensure_chunk(bn_results_log *l, uint64_t c) {
   const uint64_t held = atomic_load(&sl->chunk1);
   if (held == 0) {
     unsigned char *st = malloc((size_t)l->chunk_rows * (l->state_size ? l->state_size : 1));
-    bn_result_row *rows = malloc((size_t)l->chunk_rows * sizeof *rows);
+    log_row *rows = malloc((size_t)l->chunk_rows * sizeof *rows);
     if (!st || !rows) {
       free(st);
       free(rows);
@@ -117,8 +144,28 @@ bn_err bn__results_log_append(bn_results_log *l, const bn_result_row *row, const
   bn_err err = ensure_chunk(l, c);
   if (err != BN_OK) return err; /* the run stops with this error */
   chunk_slot *sl = slot_of(l, c);
-  atomic_load(&sl->rows)[k] = *row;
+  atomic_load(&sl->rows)[k] = (log_row){.job_id = row->job_id, .seed = row->seed, .kind = row->kind,
+                                        .status = row->status, .attempts = row->attempts, .sample = row->sample,
+                                        .engine = row->engine, .reward = row->reward, .t_created = row->t_created,
+                                        .t_sent = row->t_sent, .t_started = row->t_started,
+                                        .t_finished = row->t_finished, .t_received = row->t_received};
   memcpy(atomic_load(&sl->states) + k * l->state_size, state, l->state_size);
+  if (row->status == BN_JOB_FAILED) {
+    log_text *t = atomic_load(&sl->texts);
+    if (!t) {
+      /* Another thread may be doing the same: the first one's array stays. */
+      log_text *mine = calloc((size_t)l->chunk_rows, sizeof *mine);
+      if (!mine) return BN_ERR_NOMEM;
+      log_text *none = NULL;
+      if (atomic_compare_exchange_strong(&sl->texts, &none, mine)) t = mine;
+      else {
+        free(mine);
+        t = none;
+      }
+    }
+    memcpy(t[k].kind, row->failure_kind, sizeof t[k].kind);
+    memcpy(t[k].detail, row->failure_detail, sizeof t[k].detail);
+  }
   atomic_fetch_add_explicit(&sl->filled, 1, memory_order_release);
   return BN_OK;
 }
@@ -159,9 +206,34 @@ void bn__results_log_restart_at(bn_results_log *l, uint64_t rows) {
   l->base = rows;
 }
 
+/* Row i as a bn_result_row, in a buffer of the calling thread (the writer's). */
 static const bn_result_row *source_row(const void *ctx, uint64_t i) {
+  static _Thread_local bn_result_row out;
   const bn_results_log *l = ctx;
-  return &atomic_load(&slot_of(l, i / l->chunk_rows)->rows)[i % l->chunk_rows];
+  const chunk_slot *sl = slot_of(l, i / l->chunk_rows);
+  const uint64_t k = i % l->chunk_rows;
+  const log_row *r = &atomic_load(&sl->rows)[k];
+  out.job_id = r->job_id;
+  out.seed = r->seed;
+  out.kind = r->kind;
+  out.status = r->status;
+  out.attempts = r->attempts;
+  out.sample = r->sample;
+  out.engine = r->engine;
+  out.reward = r->reward;
+  out.t_created = r->t_created;
+  out.t_sent = r->t_sent;
+  out.t_started = r->t_started;
+  out.t_finished = r->t_finished;
+  out.t_received = r->t_received;
+  const log_text *t = r->status == BN_JOB_FAILED ? atomic_load(&sl->texts) : NULL;
+  if (t) {
+    memcpy(out.failure_kind, t[k].kind, sizeof out.failure_kind);
+    memcpy(out.failure_detail, t[k].detail, sizeof out.failure_detail);
+  } else {
+    out.failure_kind[0] = out.failure_detail[0] = '\0';
+  }
+  return &out;
 }
 
 static const unsigned char *source_state(const void *ctx, uint64_t i) {

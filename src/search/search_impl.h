@@ -69,8 +69,12 @@ uint64_t bn__results_log_complete(const bn_results_log *log, uint64_t from);
 void bn__results_log_release(bn_results_log *log, uint64_t upto);
 /* A resumed session: rows 0 .. rows - 1 are in segments already. */
 void bn__results_log_restart_at(bn_results_log *log, uint64_t rows);
-/* The rows as a segment source (valid for rows not yet released). */
+/* The rows as a segment source (valid for rows not yet released; a row given is valid until
+ * the calling thread asks for the next). */
 bn_result_source bn__results_log_source(const bn_results_log *log);
+/* Bytes of memory a buffered row takes (its failure text aside: 128 bytes more for each row
+ * of a chunk in which a row failed). */
+size_t bn__results_log_row_bytes(size_t state_size);
 
 /* The background checkpoint writer (checkpointing.c). */
 typedef struct bn_ckpt_writer bn_ckpt_writer;
