@@ -77,8 +77,8 @@ static const bn_option core_options[] = {
     REAL_OPT("checkpoint.timeline_seconds", "5", 0.01, 1e6,
              "seconds between rows of the /stats/timeline table"),
     INT_OPT("checkpoint.buffer_mb", "64", 1, 1048576,
-            "results kept in rank 0's memory until a segment is on disk (MB): more are written early, and "
-            "at twice this the search waits for the disk"),
+            "results kept in rank 0's memory until a segment is on disk (MB): each half of it is written "
+            "early as a segment, and when it is full the search waits for the disk"),
     INT_OPT("checkpoint.compression", "1", 0, 9,
             "deflate level (with byte shuffling) of result segments merged in the background; new segments "
             "are written uncompressed (0: never compress)"),

@@ -15,13 +15,15 @@
  * first failure. So the buffer holds 2.5 times more rows, early segments are that much
  * larger (fewer files, fewer merges), and an append copies less. */
 #include <pthread.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "banyan/log.h"
 #include "search/search_impl.h"
 
-/* A row as the buffer keeps it: bn_result_row without the failure text. */
+/* A row as the buffer keeps it: bn_result_row up to its failure text, the same members in
+ * the same order, so it is copied in one piece each way. */
 typedef struct log_row {
   uint64_t job_id, seed;
   uint8_t kind, status;
@@ -31,6 +33,10 @@ typedef struct log_row {
   double reward;
   double t_created, t_sent, t_started, t_finished, t_received;
 } log_row;
+_Static_assert(sizeof(log_row) == offsetof(bn_result_row, failure_kind) &&
+                   offsetof(log_row, reward) == offsetof(bn_result_row, reward) &&
+                   offsetof(log_row, t_received) == offsetof(bn_result_row, t_received),
+               "log_row must be the head of bn_result_row");
 
 /* The failure text of a row (kind, then detail), for chunks that have a failed row. */
 typedef struct log_text {
@@ -144,11 +150,7 @@ bn_err bn__results_log_append(bn_results_log *l, const bn_result_row *row, const
   bn_err err = ensure_chunk(l, c);
   if (err != BN_OK) return err; /* the run stops with this error */
   chunk_slot *sl = slot_of(l, c);
-  atomic_load(&sl->rows)[k] = (log_row){.job_id = row->job_id, .seed = row->seed, .kind = row->kind,
-                                        .status = row->status, .attempts = row->attempts, .sample = row->sample,
-                                        .engine = row->engine, .reward = row->reward, .t_created = row->t_created,
-                                        .t_sent = row->t_sent, .t_started = row->t_started,
-                                        .t_finished = row->t_finished, .t_received = row->t_received};
+  memcpy(&atomic_load(&sl->rows)[k], row, sizeof(log_row));
   memcpy(atomic_load(&sl->states) + k * l->state_size, state, l->state_size);
   if (row->status == BN_JOB_FAILED) {
     log_text *t = atomic_load(&sl->texts);
@@ -213,19 +215,7 @@ static const bn_result_row *source_row(const void *ctx, uint64_t i) {
   const chunk_slot *sl = slot_of(l, i / l->chunk_rows);
   const uint64_t k = i % l->chunk_rows;
   const log_row *r = &atomic_load(&sl->rows)[k];
-  out.job_id = r->job_id;
-  out.seed = r->seed;
-  out.kind = r->kind;
-  out.status = r->status;
-  out.attempts = r->attempts;
-  out.sample = r->sample;
-  out.engine = r->engine;
-  out.reward = r->reward;
-  out.t_created = r->t_created;
-  out.t_sent = r->t_sent;
-  out.t_started = r->t_started;
-  out.t_finished = r->t_finished;
-  out.t_received = r->t_received;
+  memcpy(&out, r, sizeof *r);
   const log_text *t = r->status == BN_JOB_FAILED ? atomic_load(&sl->texts) : NULL;
   if (t) {
     memcpy(out.failure_kind, t[k].kind, sizeof out.failure_kind);

@@ -489,7 +489,10 @@ chmod +x "$T/where-banyan.sh"
 multi_case() { # multi_case LETTER SCRIPT (an edited copy of a slurm/ script)
     local L=$1 script=$2 id st out
     mkdir "$L" && cd "$L"
+    # TCP between the "nodes", all on this machine: over loopback only (Open MPI also tries
+    # this VM's eth0 address, where a connect sometimes fails and the rank then crashed)
     id=$(BANYAN="$T/where-banyan.sh" PLACEMENT_FILE="$PWD/placement.txt" OMPI_MCA_btl=tcp,self \
+        OMPI_MCA_btl_tcp_if_include=lo \
         BANYAN_CONFIG=$CONFIG_DIR/synthetic-bench.ini BANYAN_SUMMARY=$L.json \
         BANYAN_RUN_ARGS="$SLEEPCOST --set search.iterations=1200 --set checkpoint.file=$L.h5 --quiet" \
         sbatch --parsable --time=5 --output=$L.out "$script") || die "sbatch $script failed"
