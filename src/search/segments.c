@@ -243,8 +243,13 @@ void bn__segments_committed(bn_ckpt_writer *w, const bn_snapshot *snap, bool fin
 }
 
 /* Size class: rows in [8^c, 8^(c+1)). Merging FANIN = 8 segments of one class gives one
- * of the next, so each row is rewritten about log8(rows of the run) times at most. */
+ * of the next, so each row is rewritten about log8(rows of the run) times at most. Segments
+ * under MERGE_FLOOR_ROWS count as that size: a checkpoint that comes just after an early
+ * segment writes a small one of its own, and as a class of its own it would never find
+ * seven more like it among its neighbours and stay a file of its own for the whole run. */
+#define MERGE_FLOOR_ROWS (1u << 16)
 static int size_class(uint64_t rows) {
+  if (rows < MERGE_FLOOR_ROWS) rows = MERGE_FLOOR_ROWS;
   int c = 0;
   for (; rows >= 8 && c < 20; rows /= 8) c++;
   return c;
