@@ -50,13 +50,16 @@ static const double away_seconds = 0.5;
  * of `mpirun -n 2` to one core each, so a busy neighbour lands beside one of them) waits
  * for that core for up to a time slice of the scheduler, a millisecond or more. Rank 0 then
  * runs dry and sleeps; with it asleep its core is idle and the neighbour may be moved
- * there. Counted over periods of late_period seconds: when rank 0 spent more than
- * late_share of one waiting with every engine full and nothing to send, the batch cap of
- * every engine doubles (from engine.max_batch up to bn__wire_batch_limit: a window of
- * at most BN__WIRE_LATE_WINDOW jobs in all), so that one batch covers such a wait. Only
- * cheap jobs are affected: the adaptive batch stays what the job time asks for, below the
- * cap. With long jobs rank 0 waits anyway, and their batch is far below the cap. */
-static const double late_period = 0.05;
+ * there. Counted over periods of late_period seconds once every engine has answered (its
+ * batch is sized): when rank 0 spent more than late_share of one waiting with every
+ * engine full and nothing to send, engines with cheap jobs (no longer than
+ * engine.message_overhead, so that adaptive batching sends at least 20 per message) are
+ * late: their adaptive batch is BN__WIRE_LATE_FACTOR times larger, up to
+ * bn__wire_batch_limit (a window of at most BN__WIRE_LATE_WINDOW jobs in all: runs with 8
+ * engines or more are unchanged), so that a batch covers such a wait. An engine stays
+ * late for the rest of the run. Longer jobs keep their batch: rank 0 waits for them
+ * anyway, and a larger batch would only hold more of them at one engine. */
+static const double late_period = 0.02;
 static const double late_share = 0.05;
 enum { STOP_BYTES = sizeof(bn_wire_header) + sizeof(bn_wire_stop) };
 
@@ -64,7 +67,7 @@ typedef struct engine_state {
   uint32_t in_flight; /* jobs sent and not answered */
   uint32_t messages;  /* batches sent and not answered */
   uint32_t batch;     /* jobs per message now */
-  uint32_t cap;       /* largest adaptive batch now: engine.max_batch, more when late */
+  bool late;          /* answers late: larger batches (see late_period) */
   uint32_t depth;     /* jobs it may hold now */
   double job_time;    /* EWMA seconds per job; < 0 until measured */
   uint64_t jobs, failures;
@@ -260,7 +263,6 @@ bn_err bn_dispatcher_create(bn_dispatcher **out, const bn_domain *domain, const 
   for (int i = 0; i < n; i++) {
     engine_state *e = &d->eng[i];
     e->batch = initial_batch(p);
-    e->cap = (uint32_t)p->max_batch;
     e->depth = effective_depth(p, e->batch);
     e->job_time = -1.0;
     e->last_heard = d->last_check;
@@ -361,7 +363,12 @@ static void adapt_batch(bn_dispatcher *d, engine_state *e, double busy, uint32_t
   e->job_time = e->job_time < 0 ? per_job : (1 - ewma_weight) * e->job_time + ewma_weight * per_job;
   if (d->p.batch > 0) return;
   double want = ceil(d->p.message_overhead / (overhead_share * fmax(e->job_time, 1e-9)));
-  uint32_t b = want >= e->cap ? e->cap : (uint32_t)fmax(want, 1.0);
+  uint32_t cap = (uint32_t)d->p.max_batch;
+  if (e->late) {
+    want *= BN__WIRE_LATE_FACTOR;
+    cap = d->batch_limit;
+  }
+  uint32_t b = want >= cap ? cap : (uint32_t)fmax(want, 1.0);
   e->batch = b;
   e->depth = effective_depth(&d->p, b);
 }
@@ -827,6 +834,8 @@ static void run_locally(bn_dispatcher *d, bool held, int *activity) {
  * do until an engine answers (nothing came, nothing to send, every engine full). */
 static void watch_late(bn_dispatcher *d, bool waiting) {
   if (d->batch_limit <= (uint32_t)d->p.max_batch) return; /* no room to grow (or a fixed batch) */
+  for (int i = 0; i < d->n_engines; i++)
+    if (!d->eng[i].lost && d->eng[i].job_time < 0) return; /* batches not sized yet */
   const double now = bn_mtime();
   if (d->late_start == 0) d->late_start = d->late_last = now;
   if (d->late_waiting) d->late_waited += now - d->late_last;
@@ -836,10 +845,10 @@ static void watch_late(bn_dispatcher *d, bool waiting) {
   if (d->late_waited > late_share * (now - d->late_start)) {
     for (int i = 0; i < d->n_engines; i++) {
       engine_state *e = &d->eng[i];
-      if (e->lost || e->cap >= d->batch_limit) continue;
-      e->cap = 2 * e->cap < d->batch_limit ? 2 * e->cap : d->batch_limit;
-      if (e->job_time >= 0) adapt_batch(d, e, e->job_time, 1); /* the new cap now */
-      bn_debug("engine %d answers late: batches of up to %u jobs (now %u)", i + 1, e->cap, e->batch);
+      if (e->lost || e->late || e->job_time > d->p.message_overhead) continue;
+      e->late = true;
+      adapt_batch(d, e, e->job_time, 1); /* the same job time: the batch of a late engine */
+      bn_debug("engine %d answers late: batches of %u jobs", i + 1, e->batch);
     }
   }
   d->late_start = now;
