@@ -43,7 +43,9 @@ static const bn_option core_options[] = {
     INT_OPT("engine.depth", "2", 1, 1048576,
             "jobs one engine may hold at once (>= 2 keeps the next one waiting)"),
     INT_OPT("engine.batch", "0", 0, 65536, "jobs per message (0: adaptive)"),
-    INT_OPT("engine.max_batch", "256", 1, 65536, "largest adaptive batch"),
+    INT_OPT("engine.max_batch", "256", 1, 65536,
+            "largest adaptive batch (cheap jobs of an engine that answers late: up to 8 times more, "
+            "within 4096 jobs held by all engines)"),
     REAL_OPT("engine.message_overhead", "2e-5", 0, 1,
              "seconds of overhead per message assumed by adaptive batching"),
     INT_OPT("engine.retries", "0", 0, 100,

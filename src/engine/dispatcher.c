@@ -8,7 +8,8 @@
  * a batch queued, so cheap jobs travel in full batches while no engine ever starves.
  * Adaptive batching sizes batch_e so the assumed per-message overhead stays under 5% of
  * the engine's measured job time; depth_e = max(engine.depth, 2 batch_e) keeps the next
- * batch waiting at the engine. With no engines it runs the jobs itself: cheap ones inline,
+ * batch waiting at the engine. Engines that answer late get larger batches (see "Late
+ * engines" below). With no engines it runs the jobs itself: cheap ones inline,
  * long ones one at a time on a job runner thread (runner.h), so that it keeps ticking
  * (signals, time limits, checkpoints) while a job runs.
  *
@@ -42,12 +43,31 @@ static const double dispatcher_max_sleep = 100e-6;
 static const double local_wait_seconds = 5e-3;
 /* A pass that comes this long after the previous liveness check means rank 0 was away. */
 static const double away_seconds = 0.5;
+
+/* Late engines. Cheap jobs keep rank 0 busy only while answers come as fast as it makes
+ * new work: two batches of 256 zero-cost jobs are half a millisecond of rank 0's work,
+ * but an engine that shares its core with another program (Open MPI binds the two ranks
+ * of `mpirun -n 2` to one core each, so a busy neighbour lands beside one of them) waits
+ * for that core for up to a time slice of the scheduler, a millisecond or more. Rank 0 then
+ * runs dry and sleeps; with it asleep its core is idle and the neighbour may be moved
+ * there. Counted over periods of late_period seconds once every engine has answered (its
+ * batch is sized): when rank 0 spent more than late_share of one waiting with every
+ * engine full and nothing to send, engines with cheap jobs (no longer than
+ * engine.message_overhead, so that adaptive batching sends at least 20 per message) are
+ * late: their adaptive batch is BN__WIRE_LATE_FACTOR times larger, up to
+ * bn__wire_batch_limit (a window of at most BN__WIRE_LATE_WINDOW jobs in all: runs with 8
+ * engines or more are unchanged), so that a batch covers such a wait. An engine stays
+ * late for the rest of the run. Longer jobs keep their batch: rank 0 waits for them
+ * anyway, and a larger batch would only hold more of them at one engine. */
+static const double late_period = 0.02;
+static const double late_share = 0.05;
 enum { STOP_BYTES = sizeof(bn_wire_header) + sizeof(bn_wire_stop) };
 
 typedef struct engine_state {
   uint32_t in_flight; /* jobs sent and not answered */
   uint32_t messages;  /* batches sent and not answered */
   uint32_t batch;     /* jobs per message now */
+  bool late;          /* answers late: larger batches (see late_period) */
   uint32_t depth;     /* jobs it may hold now */
   double job_time;    /* EWMA seconds per job; < 0 until measured */
   uint64_t jobs, failures;
@@ -124,6 +144,10 @@ struct bn_dispatcher {
   double period_start, last_look; /* rebalancing: this period's start, the last pass */
   int quiet_periods;      /* rebalancing periods left before the next move may come */
 
+  uint32_t batch_limit;   /* largest batch ever (bn__wire_batch_limit) */
+  double late_start, late_last, late_waited; /* late engines: this period, the last pass, time rank 0 waited */
+  bool late_waiting;      /* the last pass found rank 0 waiting for late engines */
+
   bn_dispatch_stats stats;
   uint32_t rotate; /* round-robin start for ties */
 };
@@ -145,7 +169,7 @@ enum { POOLS_QUEUED_FACTOR = 2 };
 
 uint32_t bn_dispatcher_max_capacity(const bn_engine_params *p, int engines) {
   if (engines <= 0) return (uint32_t)(p->depth > LOCAL_CAPACITY ? p->depth : LOCAL_CAPACITY);
-  uint32_t b = p->batch > 0 ? initial_batch(p) : (uint32_t)p->max_batch;
+  uint32_t b = p->batch > 0 ? initial_batch(p) : bn__wire_batch_limit(p, engines);
   return (uint32_t)engines * effective_depth(p, b) * (p->pools.n > 1 ? POOLS_QUEUED_FACTOR : 1);
 }
 
@@ -201,9 +225,10 @@ bn_err bn_dispatcher_create(bn_dispatcher **out, const bn_domain *domain, const 
   const size_t S = domain->info.state_size;
   d->job_rec = bn__wire_job_size(S);
   d->res_rec = bn__wire_result_size(S);
-  d->rbytes = bn__wire_message_size((uint32_t)p->max_batch, d->res_rec);
-  d->sbytes = bn__wire_message_size((uint32_t)p->max_batch, d->job_rec);
   const int n = d->n_engines;
+  d->batch_limit = bn__wire_batch_limit(p, n);
+  d->rbytes = bn__wire_message_size(d->batch_limit, d->res_rec);
+  d->sbytes = bn__wire_message_size(d->batch_limit, d->job_rec);
   d->eng = calloc((size_t)(n ? n : 1), sizeof *d->eng);
   d->rreq = calloc((size_t)(n ? n : 1), sizeof *d->rreq);
   d->slot_engine = malloc(n_slots * sizeof *d->slot_engine);
@@ -338,7 +363,12 @@ static void adapt_batch(bn_dispatcher *d, engine_state *e, double busy, uint32_t
   e->job_time = e->job_time < 0 ? per_job : (1 - ewma_weight) * e->job_time + ewma_weight * per_job;
   if (d->p.batch > 0) return;
   double want = ceil(d->p.message_overhead / (overhead_share * fmax(e->job_time, 1e-9)));
-  uint32_t b = want >= d->p.max_batch ? (uint32_t)d->p.max_batch : (uint32_t)fmax(want, 1.0);
+  uint32_t cap = (uint32_t)d->p.max_batch;
+  if (e->late) {
+    want *= BN__WIRE_LATE_FACTOR;
+    cap = d->batch_limit;
+  }
+  uint32_t b = want >= cap ? cap : (uint32_t)fmax(want, 1.0);
   e->batch = b;
   e->depth = effective_depth(&d->p, b);
 }
@@ -800,6 +830,31 @@ static void run_locally(bn_dispatcher *d, bool held, int *activity) {
   }
 }
 
+/* Late engines (see late_period): after each pass, `waiting` says rank 0 has nothing to
+ * do until an engine answers (nothing came, nothing to send, every engine full). */
+static void watch_late(bn_dispatcher *d, bool waiting) {
+  if (d->batch_limit <= (uint32_t)d->p.max_batch) return; /* no room to grow (or a fixed batch) */
+  for (int i = 0; i < d->n_engines; i++)
+    if (!d->eng[i].lost && d->eng[i].job_time < 0) return; /* batches not sized yet */
+  const double now = bn_mtime();
+  if (d->late_start == 0) d->late_start = d->late_last = now;
+  if (d->late_waiting) d->late_waited += now - d->late_last;
+  d->late_waiting = waiting;
+  d->late_last = now;
+  if (now - d->late_start < late_period) return;
+  if (d->late_waited > late_share * (now - d->late_start)) {
+    for (int i = 0; i < d->n_engines; i++) {
+      engine_state *e = &d->eng[i];
+      if (e->lost || e->late || e->job_time > d->p.message_overhead) continue;
+      e->late = true;
+      adapt_batch(d, e, e->job_time, 1); /* the same job time: the batch of a late engine */
+      bn_debug("engine %d answers late: batches of %u jobs", i + 1, e->batch);
+    }
+  }
+  d->late_start = now;
+  d->late_waited = 0;
+}
+
 bn_err bn_dispatcher_run(bn_dispatcher *d, const bn_dispatch_hooks *h) {
   bn_backoff backoff;
   double max_sleep = d->p.idle_sleep_max < dispatcher_max_sleep ? d->p.idle_sleep_max : dispatcher_max_sleep;
@@ -813,6 +868,8 @@ bn_err bn_dispatcher_run(bn_dispatcher *d, const bn_dispatch_hooks *h) {
       BN_CALL(poll_sends(d));
       if (!held) BN_CALL(fill_engines(d, &activity));
       check_liveness(d);
+      watch_late(d, !activity && !held && queued(d) == 0 && d->stats.in_flight > 0 &&
+                        d->stats.in_flight >= capacity(d));
     } else {
       run_locally(d, held, &activity);
     }

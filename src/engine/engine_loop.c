@@ -197,10 +197,13 @@ static void complete_requests(engine *g, bn_backoff *b, bool wait_sends, bool *k
 bn_err bn_engine_run(const bn_domain *domain, const bn_engine_params *p, MPI_Comm comm, int *left_running) {
   const size_t S = domain->info.state_size;
   const size_t job_rec = bn__wire_job_size(S), res_rec = bn__wire_result_size(S);
-  const size_t out_bytes = bn__wire_message_size((uint32_t)p->max_batch, res_rec);
+  int ranks = 2;
+  if (MPI_Comm_size(comm, &ranks) != MPI_SUCCESS || ranks < 2) ranks = 2;
+  const uint32_t max_batch = bn__wire_batch_limit(p, ranks - 1); /* rank 0 sends no more */
+  const size_t out_bytes = bn__wire_message_size(max_batch, res_rec);
   bn_err err = BN_OK;
   int running = 0;
-  engine g = {.p = p, .comm = comm, .in_bytes = bn__wire_message_size((uint32_t)p->max_batch, job_rec),
+  engine g = {.p = p, .comm = comm, .in_bytes = bn__wire_message_size(max_batch, job_rec),
               .res_rec = res_rec, .batches_sent = -1,
               .rreq = {MPI_REQUEST_NULL, MPI_REQUEST_NULL}, .sreq = {MPI_REQUEST_NULL, MPI_REQUEST_NULL},
               .hbreq = MPI_REQUEST_NULL};
@@ -244,8 +247,8 @@ bn_err bn_engine_run(const bn_domain *domain, const bn_engine_params *p, MPI_Com
                   g.me, bn__wire_tag_name(st.MPI_TAG), st.MPI_TAG);
     uint32_t count = 0;
     BN_TRY(bn__wire_check(g.in[cur], (size_t)bytes, BN_TAG_BATCH, 0, job_rec, &count));
-    BN_CHECK_GOTO(count >= 1 && count <= (uint32_t)p->max_batch, BN_ERR_PROTOCOL,
-                  "engine %d: batch of %u jobs (max %d)", g.me, count, p->max_batch);
+    BN_CHECK_GOTO(count >= 1 && count <= max_batch, BN_ERR_PROTOCOL, "engine %d: batch of %u jobs (max %u)", g.me,
+                  count, max_batch);
     if (g.sreq[cur] != MPI_REQUEST_NULL) BN_TRY(wait_quietly(&g.sreq[cur], MPI_STATUS_IGNORE, &backoff));
     bool stop = false;
     if (bn_mtime() >= next_probe) { /* many queued batches: a STOP behind them comes first */

@@ -24,6 +24,15 @@ size_t bn__wire_message_size(uint32_t count, size_t record_size) {
   return sizeof(bn_wire_header) + (size_t)count * record_size;
 }
 
+uint32_t bn__wire_batch_limit(const bn_engine_params *p, int engines) {
+  const uint32_t max_batch = (uint32_t)(p->max_batch > 0 ? p->max_batch : 1);
+  if (p->batch > 0 || engines <= 0) return max_batch;
+  const uint64_t by_factor = (uint64_t)max_batch * BN__WIRE_LATE_FACTOR;
+  const uint64_t by_window = BN__WIRE_LATE_WINDOW / (2 * (uint64_t)engines);
+  const uint64_t late = by_factor < by_window ? by_factor : by_window;
+  return late > max_batch ? (uint32_t)(late < UINT32_MAX ? late : UINT32_MAX) : max_batch;
+}
+
 void bn__wire_put_header(void *buf, int tag, uint32_t count, size_t record_size) {
   bn_wire_header h = {BN_WIRE_MAGIC, BN_WIRE_VERSION, (uint16_t)tag, count, (uint32_t)record_size};
   memcpy(buf, &h, sizeof h);

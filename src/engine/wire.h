@@ -71,6 +71,12 @@ size_t bn__wire_stats_size(void);
 size_t bn__wire_stop_size(void);
 /* Bytes of a whole message of `count` records of `record_size`. */
 size_t bn__wire_message_size(uint32_t count, size_t record_size);
+/* Jobs in one BATCH message at most, in a run with `engines` engines: engine.max_batch,
+ * or with adaptive batching up to BN__WIRE_LATE_FACTOR times that for engines that answer
+ * late (dispatcher.c), as long as all of them together hold at most BN__WIRE_LATE_WINDOW
+ * jobs (two batches each). Rank 0 and the engines size their buffers with it. */
+enum { BN__WIRE_LATE_FACTOR = 8, BN__WIRE_LATE_WINDOW = 4096 };
+uint32_t bn__wire_batch_limit(const bn_engine_params *p, int engines);
 
 /* Write the header of a message at buf. */
 void bn__wire_put_header(void *buf, int tag, uint32_t count, size_t record_size);
