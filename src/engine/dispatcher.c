@@ -59,10 +59,12 @@ static const double away_seconds = 0.5;
  * engines or more are unchanged), so that a batch covers such a wait. An engine stays
  * late for the rest of the run. Longer jobs keep their batch: rank 0 waits for them
  * anyway, and a larger batch would only hold more of them at one engine. */
-/* Measured on 2 cores with zero-cost jobs (synthetic) and bistability, 2 ranks: alone,
- * rank 0 waits 1-18% of a 0.2 s period (the most at the start), beside `yes` 26-50%. So
- * an idle run keeps its window (512 cheap jobs), which serves search quality best. */
-static const double late_period = 0.2;
+/* Measured on 2 cores with zero-cost jobs (synthetic) and bistability, 2 ranks, periods of
+ * 40 ms: alone, rank 0 waits 0-37% of one (at most 16% in both of two in a row), beside
+ * `yes` 9-55% (over 20% in both of two in a row within the first 0.3 s). So an idle run
+ * keeps its window (512 cheap jobs), which serves search quality best, and a run beside a
+ * busy program gets the larger batches within a few tenths of a second. */
+static const double late_period = 0.04;
 static const double late_share = 0.2;
 enum { late_streak = 2 };
 enum { STOP_BYTES = sizeof(bn_wire_header) + sizeof(bn_wire_stop) };
