@@ -167,6 +167,8 @@ BN_NODISCARD bn_err bn__state_text(const bn_domain *domain, const unsigned char 
 void bn__result_pack(const bn_result_row *row, const unsigned char *state, size_t state_size, unsigned char *out);
 void bn__result_unpack(const unsigned char *in, size_t state_size, bn_result_row *row, unsigned char *state);
 size_t bn__result_wire_size(uint64_t state_size); /* bytes of one wire row */
+/* Rows of /result_failures a segment writes (its chunk) and a reader reads at a time. */
+enum { BN__FAILURE_STRIP = 1024 };
 size_t bn__result_status_offset(void);             /* offset of `status` in a (wire or stored) row */
 
 /* chunk_codec.c: one chunk of packed rows, shuffled and deflated as HDF5's filters do it

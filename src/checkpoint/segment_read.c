@@ -6,10 +6,10 @@
  * NAME.prev), and the reader of a segment's rows (bn__seg_in), which checks the whole
  * file against its seal before HDF5 opens it, then its HDF5 header, every row, the rows'
  * checksum. It reads /results and the text of failed rows (/result_failures) side by side
- * and gives wire rows (checkpoint_impl.h): each failed row must have exactly its text. The streaming reader of the whole results log (bn_results_*) reads each segment
- * through a reader process (guard.h) and checks every row and the failure count, in strips
- * of about 4 MiB: memory stays bounded however long the run was. Nothing here writes a
- * file. */
+ * and gives wire rows (checkpoint_impl.h): each failed row must have exactly its text. The
+ * streaming reader of the whole results log (bn_results_*) reads each segment through a
+ * reader process (guard.h) and checks every row and the failure count, in strips of about
+ * 4 MiB: memory stays bounded however long the run was. Nothing here writes a file. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -52,8 +52,6 @@ static bn_err check_header(bn__rd *r, const bn_segment_params *p, const bn_segme
                        (unsigned long long)failures, (unsigned long long)seg->failures);
   return BN_OK;
 }
-
-enum { FAIL_STRIP = 1024 }; /* rows of /result_failures read at a time */
 
 /* Direct chunk reads when the dataset is chunked (rank 1) with exactly shuffle then
  * deflate, as banyan writes merged segments; anything else is read through H5Dread. */
@@ -198,7 +196,7 @@ static bn_err open_hdf5(bn__seg_in *s, const bn_segment_params *p, const bn_segm
     err = bn__rd_fail(&s->r, BN_ERR_CORRUPT, "/result_failures has %llu rows, its header says %llu",
                       (unsigned long long)s->failures, (unsigned long long)seg->failures);
   if (err == BN_OK) err = bn__table_type(&bn__result_failures_table, 1, BN__LAYOUT_STRUCT, &s->fail_mtype);
-  if (err == BN_OK && !(s->fail_buf = malloc(FAIL_STRIP * sizeof *s->fail_buf)))
+  if (err == BN_OK && !(s->fail_buf = malloc(BN__FAILURE_STRIP * sizeof *s->fail_buf)))
     err = bn__rd_fail(&s->r, BN_ERR_NOMEM, "no memory for failure text");
   return err;
 }
@@ -364,7 +362,7 @@ static const bn_result_failure *next_failure(bn__seg_in *s, int *bad) {
   if (s->fail_pos == s->fail_have) {
     if (s->fail_read == s->failures) return NULL;
     const uint64_t left = s->failures - s->fail_read;
-    const hsize_t start[1] = {s->fail_read}, count[1] = {left < FAIL_STRIP ? left : FAIL_STRIP};
+    const hsize_t start[1] = {s->fail_read}, count[1] = {left < BN__FAILURE_STRIP ? left : BN__FAILURE_STRIP};
     hid_t fspace = H5Dget_space(s->fail_ds), mspace = H5Screate_simple(1, count, NULL);
     const int ok = fspace >= 0 && mspace >= 0 &&
                    H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, count, NULL) >= 0 &&

@@ -74,8 +74,6 @@ static hsize_t chunk_rows(size_t row_bytes, uint64_t rows) {
   return (hsize_t)(c < rows ? c : rows);
 }
 
-enum { FAIL_STRIP = 1024 }; /* failed rows per write (and chunk) of /result_failures */
-
 static void seg_free_buffers(seg_out *o) {
   free(o->scratch);
   free(o->zbuf);
@@ -156,7 +154,7 @@ static bn_err seg_begin(seg_out *o, const char *dir, const bn_segment_params *p,
   o->chunk = chunk_rows(o->file_bytes, rows);
   BN_H5(H5Pset_chunk(dcpl, 1, &o->chunk));
   o->rows_buf = malloc((size_t)o->chunk * o->file_bytes);
-  o->fail_buf = malloc(FAIL_STRIP * sizeof *o->fail_buf);
+  o->fail_buf = malloc(BN__FAILURE_STRIP * sizeof *o->fail_buf);
   BN_CHECK_GOTO(o->rows_buf && o->fail_buf, BN_ERR_NOMEM, "no memory for a segment chunk");
   if (p->deflate > 0) {
     BN_H5(H5Pset_shuffle(dcpl));
@@ -172,7 +170,7 @@ static bn_err seg_begin(seg_out *o, const char *dir, const bn_segment_params *p,
   (void)bn__h5_close(&ftype);
   {
     /* /result_failures: empty, extended by each strip of failed rows. */
-    const hsize_t zero[1] = {0}, unlimited[1] = {H5S_UNLIMITED}, fchunk[1] = {FAIL_STRIP};
+    const hsize_t zero[1] = {0}, unlimited[1] = {H5S_UNLIMITED}, fchunk[1] = {BN__FAILURE_STRIP};
     BN_H5_SET(space, H5Screate_simple(1, zero, unlimited));
     BN_H5_SET(dcpl, H5Pcreate(H5P_DATASET_CREATE));
     BN_H5(H5Pset_chunk(dcpl, 1, fchunk));
@@ -258,7 +256,7 @@ static bn_err seg_put(seg_out *o, unsigned char *buf, size_t n) {
     f->row = o->first_row + o->done + i;
     memcpy(f->failure_kind, text, BN_FAILURE_KIND_LEN);
     memcpy(f->failure_detail, text + BN_FAILURE_KIND_LEN, BN_FAILURE_DETAIL_LEN);
-    if (o->fail_n == FAIL_STRIP) BN_CALL(flush_failures(o));
+    if (o->fail_n == BN__FAILURE_STRIP) BN_CALL(flush_failures(o));
   }
   XXH3_64bits_update(o->xxh, buf, n * o->row_bytes);
   if (o->deflate > 0) {
