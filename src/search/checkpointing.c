@@ -18,8 +18,6 @@
  * segments that neither NAME nor NAME.prev refer to any more, once no reader can still be
  * using them (gc.c). */
 #include <pthread.h>
-#include <sys/resource.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +25,7 @@
 #include "banyan/clock.h"
 #include "banyan/log.h"
 #include "search/checkpoint_writer.h"
+#include "util/background.h"
 
 /* Free what take_snapshot allocated. */
 static void free_snapshot(bn_snapshot *snap) {
@@ -74,11 +73,11 @@ static bn_err run_job(bn_ckpt_writer *w, const bn__wjob *job) {
 static void *writer_main(void *arg) {
   bn_ckpt_writer *w = arg;
   /* Background work: below the search and the dispatcher (nice 10: a tenth of a core's
-   * share when they want the core, all of it when they do not), so writing a checkpoint
-   * does not preempt the search on a node whose cores are all busy. Not idle-only as the
-   * compaction is: when the buffer is full the search waits for this thread. */
-  if (setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 10) != 0)
-    bn_debug("checkpoint writer: cannot lower its priority");
+   * share when they want the core, all of it when they do not), on any core of the job (an
+   * engine's core often has idle cycles), so writing a checkpoint does not preempt the
+   * search. Not idle-only as the compaction is: when the buffer is full the search waits for
+   * this thread. */
+  bn__background_thread("checkpoint writer", false);
   pthread_mutex_lock(&w->mu);
   for (;;) {
     while (w->qn == 0 && !w->quit) pthread_cond_wait(&w->cv, &w->mu);

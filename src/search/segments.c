@@ -12,18 +12,16 @@
  * the checkpoint does not list wait for this session's first commit (NAME.prev may still
  * name them until then). */
 #include <errno.h>
-#include <sched.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "banyan/clock.h"
 #include "banyan/log.h"
 #include "search/checkpoint_writer.h"
+#include "util/background.h"
 
 enum { FANIN = 8 };
 #define MERGE_MAX_ROWS (16u << 20)    /* no merged segment grows beyond this */
@@ -325,13 +323,10 @@ static bool compact_once(bn_ckpt_writer *w) {
 
 static void *compactor_main(void *arg) {
   bn_ckpt_writer *w = arg;
-  /* Background work on idle cycles only (SCHED_IDLE): the search, the dispatcher and the
-   * checkpoint writer come first. Where the cores are all busy, merging waits and the run
-   * keeps more, smaller segments; it never slows the search. */
-  const struct sched_param idle = {.sched_priority = 0};
-  if (sched_setscheduler((pid_t)syscall(SYS_gettid), SCHED_IDLE, &idle) != 0 &&
-      setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 19) != 0)
-    bn_debug("compaction thread: cannot lower its priority");
+  /* Background work on idle cycles only (SCHED_IDLE), on any core of the job: the search,
+   * the dispatcher, the engines and the checkpoint writer come first. Where the cores are all
+   * busy, merging waits and the run keeps more, smaller segments; it never slows the search. */
+  bn__background_thread("compaction thread", true);
   pthread_mutex_lock(&w->seg_mu);
   for (;;) {
     while (!w->compact_wanted && !w->compact_stop) pthread_cond_wait(&w->compact_cv, &w->seg_mu);
