@@ -3,10 +3,12 @@
  * mpirun (and srun with --cpu-bind) binds each rank to its own core, and threads inherit
  * that binding. The checkpoint writer and the compaction would then share rank 0's one core
  * with the search, which they slow down, while an engine's core beside it may sit idle half
- * the time. So a background thread widens its own CPU mask to every CPU: the kernel keeps it
- * within the job's cpuset (Slurm's task/cgroup, a container's limits), and its scheduler
- * moves the thread to whichever allowed core has idle cycles. The lowered priority keeps it
- * behind the search and the engines on any core it lands on. */
+ * the time. So a background thread moves to the job's CPUs that rank 0 was not bound to
+ * (the kernel keeps any mask within the job's cpuset: Slurm's task/cgroup, a container's
+ * limits), where the scheduler gives it the engines' idle cycles; a rank 0 bound to no CPU
+ * in particular (or to all of them) leaves it on all of them. The lowered priority keeps it
+ * behind the engines on any core it lands on. Rank 0's search is the one serial part of a
+ * run, so its cores are kept for it. */
 #include <sched.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -15,12 +17,22 @@
 #include "banyan/log.h"
 #include "util/background.h"
 
-static void widen_cpus(const char *what) {
-  cpu_set_t all;
-  CPU_ZERO(&all);
-  for (int c = 0; c < CPU_SETSIZE; c++) CPU_SET(c, &all);
+/* Move the calling thread to the CPUs of the job that rank 0 was not bound to, or to all of
+ * them when rank 0 was bound to none in particular (or to every one). */
+static void move_off_search_cpus(const char *what) {
+  cpu_set_t bound, allowed, other;
+  if (sched_getaffinity(0, sizeof bound, &bound) != 0) return;
+  CPU_ZERO(&allowed);
+  for (int c = 0; c < CPU_SETSIZE; c++) CPU_SET(c, &allowed);
   /* The kernel intersects the mask with the cpuset the process may use. */
-  if (sched_setaffinity(0, sizeof all, &all) != 0) bn_debug("%s: cannot widen its CPU mask", what);
+  if (sched_setaffinity(0, sizeof allowed, &allowed) != 0 || sched_getaffinity(0, sizeof allowed, &allowed) != 0) {
+    bn_debug("%s: cannot widen its CPU mask", what);
+    return;
+  }
+  CPU_XOR(&other, &allowed, &bound);
+  CPU_AND(&other, &other, &allowed);
+  if (CPU_COUNT(&other) > 0 && sched_setaffinity(0, sizeof other, &other) != 0)
+    bn_debug("%s: cannot move off the search's CPUs", what);
 }
 
 void bn__background_thread(const char *what, bool idle_only) {
@@ -32,5 +44,5 @@ void bn__background_thread(const char *what, bool idle_only) {
   } else if (setpriority(PRIO_PROCESS, (id_t)tid, 10) != 0) {
     bn_debug("%s: cannot lower its priority", what);
   }
-  widen_cpus(what);
+  move_off_search_cpus(what);
 }

@@ -6,9 +6,9 @@
 #include <stdbool.h>
 
 /* Called first thing by a background thread. `idle_only`: run on idle cycles only
- * (SCHED_IDLE, else nice 19); otherwise nice 10. Either way the thread may run on any CPU
- * the job may use, not only the core the launcher bound rank 0 to. `what` names the thread
- * in the debug log when the kernel refuses. */
+ * (SCHED_IDLE, else nice 19); otherwise nice 10. Either way the thread moves to the job's
+ * CPUs other than those the launcher bound rank 0 to (all of them if that leaves none).
+ * `what` names the thread in the debug log when the kernel refuses. */
 void bn__background_thread(const char *what, bool idle_only);
 
 #endif
