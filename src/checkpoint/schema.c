@@ -4,6 +4,7 @@
  * writer (write.c), the reader (read.c), the bounds checks (validate.c), `inspect`'s
  * counter section and the tables of docs/checkpoint-format.md (schema_doc.c) are all
  * driven by these lists, so adding a field means editing this file and the struct. */
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -400,37 +401,74 @@ void **bn__table_rows(const bn__table *t, bn_snapshot *s) { return (void **)((un
 
 /* The wire layout of a row (what segment writers take, readers give and the checksum
  * covers): the fields of /results packed in order, the state in its place, then the
- * failure kind and detail (empty when the row succeeded). */
-void bn__result_pack(const bn_result_row *row, const unsigned char *state, size_t state_size, unsigned char *out) {
+ * failure kind and detail (empty when the row succeeded).
+ *
+ * Packing runs at a million rows a second, so the field list is turned once into copy
+ * runs: fields adjacent both in bn_result_row and in the packed row are one memcpy (the
+ * results table packs into 4 runs and the state instead of 13 fields). */
+typedef struct copy_run {
+  size_t row_at, packed_at, len; /* packed_at: without the state's bytes when after_state */
+  int after_state;
+} copy_run;
+
+static struct {
+  copy_run run[sizeof results_fields / sizeof results_fields[0]]; /* at most one per field */
+  size_t n;
+  size_t state_at; /* packed offset of the state */
+  size_t fixed;    /* packed bytes besides the state: the failure text starts at fixed + state_size */
+} wire;
+
+static void wire_init(void) {
   const bn__table *t = &bn__results_table;
+  size_t packed = 0, n = 0;
+  int after_state = 0;
   for (size_t f = 0; f < t->n_fields; f++) {
     const bn__field *fd = &t->fields[f];
     if (fd->type == BN__F_STATE) {
-      memcpy(out, state, state_size);
-      out += state_size;
-    } else {
-      memcpy(out, (const unsigned char *)row + fd->offset, fd->size);
-      out += fd->size;
+      wire.state_at = packed;
+      after_state = 1;
+      continue;
     }
+    copy_run *last = n ? &wire.run[n - 1] : NULL;
+    if (last && last->after_state == after_state && last->row_at + last->len == fd->offset &&
+        last->packed_at + last->len == packed) {
+      last->len += fd->size;
+    } else {
+      wire.run[n++] = (copy_run){fd->offset, packed, fd->size, after_state};
+    }
+    packed += fd->size;
   }
-  memcpy(out, row->failure_kind, BN_FAILURE_KIND_LEN);
-  memcpy(out + BN_FAILURE_KIND_LEN, row->failure_detail, BN_FAILURE_DETAIL_LEN);
+  wire.n = n;
+  wire.fixed = packed;
+}
+
+static void wire_ready(void) {
+  static pthread_once_t once = PTHREAD_ONCE_INIT;
+  (void)pthread_once(&once, wire_init);
+}
+
+void bn__result_pack(const bn_result_row *row, const unsigned char *state, size_t state_size, unsigned char *out) {
+  wire_ready();
+  for (size_t r = 0; r < wire.n; r++) {
+    const copy_run *c = &wire.run[r];
+    memcpy(out + c->packed_at + (c->after_state ? state_size : 0), (const unsigned char *)row + c->row_at, c->len);
+  }
+  memcpy(out + wire.state_at, state, state_size);
+  const size_t end = wire.fixed + state_size;
+  memcpy(out + end, row->failure_kind, BN_FAILURE_KIND_LEN);
+  memcpy(out + end + BN_FAILURE_KIND_LEN, row->failure_detail, BN_FAILURE_DETAIL_LEN);
 }
 
 void bn__result_unpack(const unsigned char *in, size_t state_size, bn_result_row *row, unsigned char *state) {
-  const bn__table *t = &bn__results_table;
-  for (size_t f = 0; f < t->n_fields; f++) {
-    const bn__field *fd = &t->fields[f];
-    if (fd->type == BN__F_STATE) {
-      memcpy(state, in, state_size);
-      in += state_size;
-    } else {
-      memcpy((unsigned char *)row + fd->offset, in, fd->size);
-      in += fd->size;
-    }
+  wire_ready();
+  for (size_t r = 0; r < wire.n; r++) {
+    const copy_run *c = &wire.run[r];
+    memcpy((unsigned char *)row + c->row_at, in + c->packed_at + (c->after_state ? state_size : 0), c->len);
   }
-  memcpy(row->failure_kind, in, BN_FAILURE_KIND_LEN);
-  memcpy(row->failure_detail, in + BN_FAILURE_KIND_LEN, BN_FAILURE_DETAIL_LEN);
+  memcpy(state, in + wire.state_at, state_size);
+  const size_t end = wire.fixed + state_size;
+  memcpy(row->failure_kind, in + end, BN_FAILURE_KIND_LEN);
+  memcpy(row->failure_detail, in + end + BN_FAILURE_KIND_LEN, BN_FAILURE_DETAIL_LEN);
 }
 
 size_t bn__result_wire_size(uint64_t state_size) {
