@@ -72,11 +72,9 @@ static bn_err run_job(bn_ckpt_writer *w, const bn__wjob *job) {
 
 static void *writer_main(void *arg) {
   bn_ckpt_writer *w = arg;
-  /* Background work: below the search and the dispatcher (nice 10: a tenth of a core's
-   * share when they want the core, all of it when they do not), on any core of the job (an
-   * engine's core often has idle cycles), so writing a checkpoint does not preempt the
-   * search. Not idle-only as the compaction is: when the buffer is full the search waits for
-   * this thread. */
+  /* Background work: below the search and the engines (nice 10), off the search's cores
+   * (util/background.c). Not idle-only as the compaction is: when the buffer is full the
+   * search waits for this thread. */
   bn__background_thread("checkpoint writer", false);
   pthread_mutex_lock(&w->mu);
   for (;;) {
