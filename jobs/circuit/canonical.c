@@ -131,7 +131,9 @@ void bn__circuit_canonicalize(const void *ctx, void *state) {
   const bn__circuit_ctx *c = ctx;
   uint8_t *s = state;
   const int n = c->n;
-  if (c->n_free <= 1) return;
+  /* n <= BN__CIRCUIT_MAX_N holds (the context checks it); said here too, so the compiler
+   * sees that slot[] is never overrun. */
+  if (c->n_free <= 1 || n > BN__CIRCUIT_MAX_N) return;
 
   unsigned used = 0;
   for (int x = 0; x < n; x++)
