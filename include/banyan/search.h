@@ -110,6 +110,12 @@ BN_API BN_NODISCARD bn_err bn_search_check_checkpoint(const bn_config *cfg, cons
                                                       const struct bn_snapshot *snap, bn_tree **keep, char *why,
                                                       size_t whylen);
 
+/* Collective over `comm` (every rank calls it before bn_search_run / bn_engine_run): rank 0
+ * learns the CPUs the ranks on its node are bound to, and its background threads (the
+ * checkpoint writer, the compaction) then run on those other than its own, so they take the
+ * engines' idle cycles, not the search's. Optional: without it they stay on rank 0's CPUs. */
+BN_API void bn_search_share_cpus(MPI_Comm comm);
+
 /* Run a campaign: opt->n_replicates searches on rank 0, sharing the engines of `comm`, one
  * graph and one checkpoint file per replicate (bn_search_run calls it when
  * opt->n_replicates > 0; `cfg` gives the engines' and threads' parameters). Each replicate

@@ -105,6 +105,8 @@ int bn__cli_mpi_search(int argc, char **argv, const bn_cli_args *args, bn_cli_pr
     return BN_EXIT_USAGE;
   }
 
+  bn_search_share_cpus(comm); /* rank 0's background threads go to the engines' cores */
+
   bn_config *cfg = NULL;
   bn_domain domain = {0};
   bn_search_options opt = {.summary_path = args->summary_path, .quiet = args->quiet};

@@ -75,7 +75,7 @@ static void *writer_main(void *arg) {
   /* Background work: below the search and the engines (nice 10), off the search's cores
    * (util/background.c). Not idle-only as the compaction is: when the buffer is full the
    * search waits for this thread. */
-  bn__background_thread("checkpoint writer", false);
+  bn__background_thread("banyan-writer", false);
   pthread_mutex_lock(&w->mu);
   for (;;) {
     while (w->qn == 0 && !w->quit) pthread_cond_wait(&w->cv, &w->mu);

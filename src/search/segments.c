@@ -326,7 +326,7 @@ static void *compactor_main(void *arg) {
   /* Background work on idle cycles only (SCHED_IDLE), on any core of the job: the search,
    * the dispatcher, the engines and the checkpoint writer come first. Where the cores are all
    * busy, merging waits and the run keeps more, smaller segments; it never slows the search. */
-  bn__background_thread("compaction thread", true);
+  bn__background_thread("banyan-compact", true);
   pthread_mutex_lock(&w->seg_mu);
   for (;;) {
     while (!w->compact_wanted && !w->compact_stop) pthread_cond_wait(&w->compact_cv, &w->seg_mu);

@@ -9,12 +9,15 @@
  * Placement. mpirun (and srun with --cpu-bind) binds each rank to its own core, and threads
  * inherit the binding, so the writer and the compaction shared rank 0's one core with the
  * search while an engine's core beside it had idle cycles (0.80 of the throughput without
- * checkpoints at 1 M results/s on two cores, against about 0.95 off it). A background
- * thread therefore moves to the job's CPUs that rank 0 was not bound to (the kernel keeps
- * any mask within the job's cpuset: Slurm's task/cgroup, a container's limits); a rank 0
- * bound to no CPU in particular, or to all of them, leaves it on all of them. Rank 0's
- * search is the one serial part of a run, so its cores stay its own. */
+ * checkpoints at 1 M results/s on two cores, against about 0.91 off it). A background
+ * thread therefore moves to the CPUs the job's other ranks on this node are bound to (their
+ * union, gathered once at start-up: mpi_session.c), never to a CPU the launcher gave
+ * nobody in the job (Slurm's task/affinity binds without a cpuset). Where that leaves none
+ * (one process, or ranks not bound), it stays where rank 0 is. Rank 0's search is the one
+ * serial part of a run, so its cores stay its own. */
+#include <pthread.h>
 #include <sched.h>
+#include <stdbool.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -33,23 +36,27 @@ static void lower_priority(const char *what, bool idle_only) {
   if (setpriority(PRIO_PROCESS, (id_t)tid, 10) != 0) bn_debug("%s: cannot lower its priority", what);
 }
 
+/* The CPUs the job's ranks on this node are bound to (bn__background_job_cpus). */
+static cpu_set_t job_cpus;
+static bool job_cpus_known;
+
+void bn__background_job_cpus(const cpu_set_t *cpus) {
+  job_cpus = *cpus;
+  job_cpus_known = true;
+}
+
 static void move_off_search_cpus(const char *what) {
-  cpu_set_t bound, allowed, other;
-  if (sched_getaffinity(0, sizeof bound, &bound) != 0) return;
-  CPU_ZERO(&allowed);
-  for (int c = 0; c < CPU_SETSIZE; c++) CPU_SET(c, &allowed);
-  /* The kernel intersects the mask with the cpuset the process may use. */
-  if (sched_setaffinity(0, sizeof allowed, &allowed) != 0 || sched_getaffinity(0, sizeof allowed, &allowed) != 0) {
-    bn_debug("%s: cannot widen its CPU mask", what);
-    return;
-  }
-  CPU_XOR(&other, &allowed, &bound);
-  CPU_AND(&other, &other, &allowed);
+  cpu_set_t bound, other;
+  if (!job_cpus_known || sched_getaffinity(0, sizeof bound, &bound) != 0) return;
+  CPU_XOR(&other, &job_cpus, &bound);
+  CPU_AND(&other, &other, &job_cpus);
+  /* The kernel also keeps any mask within the cpuset the process may use. */
   if (CPU_COUNT(&other) > 0 && sched_setaffinity(0, sizeof other, &other) != 0)
     bn_debug("%s: cannot move off the search's CPUs", what);
 }
 
 void bn__background_thread(const char *what, bool idle_only) {
+  (void)pthread_setname_np(pthread_self(), what); /* shown by top -H, ps -L, gdb */
   lower_priority(what, idle_only);
   move_off_search_cpus(what);
 }

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Tests of the streamed results log (format 3): segments that are damaged, missing or from
-another run; orphans left by a killed run; readers during a run; kills during compaction.
+another run; orphans left by a killed run; readers during a run; kills during compaction;
+where the checkpoint writer and the compaction run (threads).
 
-usage: segments.py BANYAN CONFIG_DIR CASE     (CASE: damage, orphans, reader, compaction)
+usage: segments.py BANYAN CONFIG_DIR CASE     (CASE: damage, orphans, reader, compaction, threads)
 
 Prints ok/FAIL lines and exits non-zero on any failure. Files are read with h5py."""
 import os
@@ -308,6 +309,111 @@ def case_compaction():
         check(merged_seen > 0 or n_seg * 4 < n_ckpt,
               f"compaction merged segments: {n_seg} segments left after {n_ckpt} checkpoints "
               f"({merged_seen} of the killed sessions' checkpoints showed a merged segment)")
+
+
+def thread_facts(pid):
+    """{name: (cpus, policy, nice)} of the threads of process pid (from /proc); the first
+    thread is "main"."""
+    facts = {}
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        base = f"/proc/{pid}/task/{tid}"
+        try:
+            name = open(base + "/comm").read().strip()
+            stat = open(base + "/stat").read()
+            status = open(base + "/status").read()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2:].split()  # from field 3 (state) on
+        cpus = next(line.split(":")[1].strip() for line in status.splitlines() if line.startswith("Cpus_allowed_list"))
+        key = "main" if tid == str(pid) else name if name not in facts else f"{name}/{tid}"
+        facts[key] = (cpus, int(fields[38]), int(fields[16]))  # policy: field 41, nice: field 19
+    return facts
+
+
+def cpu_set(text):
+    """'0-2,5' -> {0, 1, 2, 5}"""
+    out = set()
+    for part in text.split(","):
+        lo, _, hi = part.partition("-")
+        out |= set(range(int(lo), int(hi or lo) + 1))
+    return out
+
+
+def cpu_list(cpus):
+    return ",".join(str(c) for c in sorted(cpus))
+
+
+def watch_threads(p, ranks, settled):
+    """Poll the banyan processes of p's session until there are `ranks` of them, one has the
+    background threads and settled(facts by pid) holds (or 60 s pass): their thread facts."""
+    deadline, seen = time.time() + 60, {}
+    while p.poll() is None and time.time() < deadline:
+        seen = {}
+        for pid in (int(d) for d in os.listdir("/proc") if d.isdigit()):
+            try:
+                if os.getsid(pid) == p.pid and open(f"/proc/{pid}/comm").read().strip() == "banyan":
+                    seen[pid] = thread_facts(pid)
+            except OSError:
+                continue
+        if len(seen) == ranks and any("banyan-writer" in f and "banyan-compact" in f for f in seen.values()) \
+                and settled(seen):
+            break
+        time.sleep(0.05)
+    p.send_signal(signal.SIGTERM)
+    _, err = p.communicate(timeout=120)
+    return seen, err
+
+
+def case_threads():
+    """Where rank 0's background threads run. With mpirun binding each rank to a core, the
+    checkpoint writer (named, nice 10) and the compaction (SCHED_IDLE) run on the cores of
+    the other ranks on the node, and the search stays on its own. A single process bound with
+    taskset keeps them on its CPU: they never go to a CPU the launcher gave nobody."""
+    with tempfile.TemporaryDirectory() as tmp:
+        ck = os.path.join(tmp, "bound.h5")
+        run_sets = sets("search.iterations=100000000", f"checkpoint.file={ck}", "checkpoint.every_seconds=0.2")
+
+        def expected(facts):
+            rank0 = next(f for f in facts.values() if "banyan-writer" in f)
+            own = cpu_set(rank0["main"][0])
+            union = set().union(*(cpu_set(f["main"][0]) for f in facts.values()))
+            return own, (union - own) or own
+
+        def settled(facts):
+            rank0 = next(f for f in facts.values() if "banyan-writer" in f)
+            _, want = expected(facts)
+            return all(cpu_set(rank0[t][0]) == want for t in ("banyan-writer", "banyan-compact"))
+
+        p = start(["mpirun", "-n", "2", "--bind-to", "core", "--oversubscribe", BANYAN, "run", SYNTH, "--quiet",
+                   *run_sets])
+        facts, err = watch_threads(p, 2, settled)
+        if not check(len(facts) == 2, f"two ranks seen ({len(facts)})", err[-300:]):
+            return
+        rank0 = next((f for f in facts.values() if "banyan-writer" in f), None)
+        if not check(rank0 is not None, "rank 0 has a thread named banyan-writer", str(facts)):
+            return
+        own, want = expected(facts)
+        writer, compact = rank0["banyan-writer"], rank0.get("banyan-compact")
+        check(cpu_set(rank0["main"][0]) == own, f"mpirun: the search thread stays on CPUs {cpu_list(own)}")
+        check(cpu_set(writer[0]) == want and writer[1] == 0 and writer[2] == 10,
+              f"mpirun: the checkpoint writer runs on the other rank's CPUs {cpu_list(want)} at nice 10: {writer}",
+              str(facts))
+        check(compact is not None and cpu_set(compact[0]) == want and (compact[1] == 5 or compact[2] == 19),
+              f"mpirun: the compaction runs on CPUs {cpu_list(want)} on idle cycles only (SCHED_IDLE): {compact}",
+              str(facts))
+        stopped = os.path.exists(ck) and len(results_ids(ck)) > 0
+        check(stopped, "mpirun: SIGTERM stops the run with a checkpoint to resume from", err[-300:])
+
+        home = sorted(os.sched_getaffinity(0))[0]
+        ck1 = os.path.join(tmp, "one.h5")
+        p = start(["taskset", "-c", str(home), BANYAN, "run", SYNTH, "--quiet",
+                   *sets("search.iterations=100000000", f"checkpoint.file={ck1}", "checkpoint.every_seconds=0.2")])
+        facts, err = watch_threads(p, 1, lambda f: True)
+        one = next(iter(facts.values()), {})
+        check(all(one.get(t, ("?",))[0] == str(home) for t in ("main", "banyan-writer", "banyan-compact")),
+              f"one process bound to CPU {home}: the search, the writer and the compaction all stay there",
+              str(facts))
+        check(p.returncode == 3, f"one process: SIGTERM stops it (status {p.returncode})", err[-300:])
 
 
 globals()["case_" + CASE]()
