@@ -123,12 +123,16 @@ def case_routing():
                 tl = f["stats/timeline"][...]
             col = tl[name + "_pool_utilization"] if name + "_pool_utilization" in tl.dtype.names else np.zeros(0)
             fin = col[np.isfinite(col)]
-            # (a job's busy time is booked when its result comes, so one row may pass 100%)
+            # A job's busy time is booked when its result comes, so a row of 0.25 s into which
+            # a batch of results arrives may pass 100%, even 200% with one engine (seen once in
+            # CI: 61 rows, mean 1.02); the rows as a whole must still agree with the summary.
             mean = float(np.mean(fin)) if len(fin) else float("nan")
-            check(len(tl) >= 8 and len(fin) >= len(tl) // 2 and bool(np.all((fin >= 0) & (fin <= 2.0)))
+            high = int(np.count_nonzero(fin > 2.0))
+            check(len(tl) >= 8 and len(fin) >= len(tl) // 2 and bool(np.all(fin >= 0)) and high <= len(fin) // 10
                   and abs(mean - util.get(name, 0)) <= 0.1,
                   f"/stats/timeline {name}_pool_utilization: {len(fin)} of {len(tl)} rows, mean {mean:.3f} "
-                  f"(the summary's {util.get(name, 0):.3f} +- 0.1)")
+                  f"(the summary's {util.get(name, 0):.3f} +- 0.1), {high} above 2.0 (at most a tenth), "
+                  f"max {float(np.max(fin)) if len(fin) else float('nan'):.2f}")
         r = subprocess.run([BANYAN, "inspect", ck], env=ENV, capture_output=True, text=True, timeout=60)
         check(r.returncode == 0 and "pool reward" in r.stdout and "pool simulate" in r.stdout,
               "inspect lists the pools", r.stdout[-1500:] + r.stderr[-500:])
