@@ -323,9 +323,10 @@ static bool compact_once(bn_ckpt_writer *w) {
 
 static void *compactor_main(void *arg) {
   bn_ckpt_writer *w = arg;
-  /* Background work on idle cycles only (SCHED_IDLE), on any core of the job: the search,
-   * the dispatcher, the engines and the checkpoint writer come first. Where the cores are all
-   * busy, merging waits and the run keeps more, smaller segments; it never slows the search. */
+  /* Background work on idle cycles only (SCHED_IDLE), off the search's cores
+   * (util/background.c): the search, the dispatcher, the engines and the checkpoint writer
+   * come first. Where the cores are all busy, merging waits and the run keeps more, smaller
+   * segments; it never slows the search. */
   bn__background_thread("banyan-compact", true);
   pthread_mutex_lock(&w->seg_mu);
   for (;;) {

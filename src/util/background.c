@@ -9,12 +9,12 @@
  * Placement. mpirun (and srun with --cpu-bind) binds each rank to its own core, and threads
  * inherit the binding, so the writer and the compaction shared rank 0's one core with the
  * search while an engine's core beside it had idle cycles (0.80 of the throughput without
- * checkpoints at 1 M results/s on two cores, against about 0.91 off it). A background
+ * checkpoints at 1 M results/s on two cores, against 0.92-0.96 off it). A background
  * thread therefore moves to the CPUs the job's other ranks on this node are bound to (their
- * union, gathered once at start-up: mpi_session.c), never to a CPU the launcher gave
- * nobody in the job (Slurm's task/affinity binds without a cpuset). Where that leaves none
- * (one process, or ranks not bound), it stays where rank 0 is. Rank 0's search is the one
- * serial part of a run, so its cores stay its own. */
+ * union, gathered once at start-up by bn_search_share_cpus in search/job_cpus.c), never to
+ * a CPU the launcher gave nobody in the job (Slurm's task/affinity binds without a cpuset).
+ * Where that leaves none (one process, or ranks not bound), it stays where rank 0 is.
+ * Rank 0's search is the one serial part of a run, so its cores stay its own. */
 #include <pthread.h>
 #include <sched.h>
 #include <stdbool.h>

@@ -370,8 +370,11 @@ def case_threads():
     the other ranks on the node, and the search stays on its own. A single process bound with
     taskset keeps them on its CPU: they never go to a CPU the launcher gave nobody."""
     with tempfile.TemporaryDirectory() as tmp:
+        def run_args(ck):
+            return ["run", SYNTH, "--quiet", *sets("search.iterations=100000000", f"checkpoint.file={ck}",
+                                                   "checkpoint.every_seconds=0.2")]
+
         ck = os.path.join(tmp, "bound.h5")
-        run_sets = sets("search.iterations=100000000", f"checkpoint.file={ck}", "checkpoint.every_seconds=0.2")
 
         def expected(facts):
             rank0 = next(f for f in facts.values() if "banyan-writer" in f)
@@ -384,8 +387,7 @@ def case_threads():
             _, want = expected(facts)
             return all(cpu_set(rank0[t][0]) == want for t in ("banyan-writer", "banyan-compact"))
 
-        p = start(["mpirun", "-n", "2", "--bind-to", "core", "--oversubscribe", BANYAN, "run", SYNTH, "--quiet",
-                   *run_sets])
+        p = start(["mpirun", "-n", "2", "--bind-to", "core", "--oversubscribe", BANYAN, *run_args(ck)])
         facts, err = watch_threads(p, 2, settled)
         if not check(len(facts) == 2, f"two ranks seen ({len(facts)})", err[-300:]):
             return
@@ -406,8 +408,7 @@ def case_threads():
 
         home = sorted(os.sched_getaffinity(0))[0]
         ck1 = os.path.join(tmp, "one.h5")
-        p = start(["taskset", "-c", str(home), BANYAN, "run", SYNTH, "--quiet",
-                   *sets("search.iterations=100000000", f"checkpoint.file={ck1}", "checkpoint.every_seconds=0.2")])
+        p = start(["taskset", "-c", str(home), BANYAN, *run_args(ck1)])
         facts, err = watch_threads(p, 1, lambda f: True)
         one = next(iter(facts.values()), {})
         check(all(one.get(t, ("?",))[0] == str(home) for t in ("main", "banyan-writer", "banyan-compact")),
