@@ -81,11 +81,11 @@ int bn__snapshot_send(int out, const bn_snapshot *s);
  * strings and arrays (a child cannot make the parent allocate absurd amounts). */
 BN_NODISCARD bn_err bn__snapshot_recv(bn__guard *g, uint64_t file_size, bn_snapshot *s, char *why, size_t whylen);
 
-/* The HDF5 part of reading a main file (read.c), for the reader process: `h5path` is what
- * HDF5 opens (e.g. /proc/self/fd/N of the seal-checked file), `path` names it in messages,
- * `size` its bytes. Everything bn_checkpoint_read checks but the segments. */
-BN_NODISCARD bn_err bn__checkpoint_read_hdf5(const char *h5path, const char *path, uint64_t size, bn_snapshot *out,
-                                             char *why, size_t whylen);
+/* The HDF5 part of reading a main file (read.c), for the reader process: `fd` is the
+ * seal-checked file (HDF5 opens an in-memory copy of its `size` bytes), `path` names it in
+ * messages. Everything bn_checkpoint_read checks but the segments. */
+BN_NODISCARD bn_err bn__checkpoint_read_hdf5(int fd, const char *path, uint64_t size, bn_snapshot *out, char *why,
+                                             size_t whylen);
 
 /* The checks of the root attributes' bounds and of the snapshot's coherence, run again by
  * the parent on what the reader process sent (read_guard.c). */

@@ -61,6 +61,9 @@ BN_NODISCARD bn_err bn__rd_open_file(bn__rd *r, const char *path);
 /* Open `h5path` (e.g. /proc/self/fd/N of a seal-checked file) read-only as HDF5 into
  * r->file; messages name it `name`; `size` is its size in bytes. */
 BN_NODISCARD bn_err bn__rd_open_path(bn__rd *r, const char *h5path, const char *name, uint64_t size);
+/* The same for the `size` bytes of the open file `fd`, read into memory and opened from
+ * there (HDF5's core driver: the name is not looked up). */
+BN_NODISCARD bn_err bn__rd_open_image(bn__rd *r, int fd, const char *name, uint64_t size);
 
 /* One segment being read (segment_read.c): its seal checked against the segment table and
  * its whole file against the seal's checksum on open, before HDF5 sees it; then its HDF5

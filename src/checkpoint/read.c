@@ -171,12 +171,46 @@ bn_err bn__rd_open_path(bn__rd *r, const char *h5path, const char *name, uint64_
   return open_file(r, h5path, name);
 }
 
+bn_err bn__rd_open_image(bn__rd *r, int fd, const char *name, uint64_t size) {
+  r->file_size = size;
+  if (size == 0 || size > (uint64_t)SIZE_MAX / 2) return bn__rd_fail(r, BN_ERR_CORRUPT, "%s: impossible size", name);
+  unsigned char *image = malloc((size_t)size);
+  if (!image) return bn__rd_fail(r, BN_ERR_NOMEM, "no memory to read %s (%llu bytes)", name, (unsigned long long)size);
+  bn_err err = BN_OK;
+  for (size_t got = 0; got < (size_t)size;) {
+    const ssize_t n = pread(fd, image + got, (size_t)size - got, (off_t)got);
+    if (n <= 0) {
+      err = bn__rd_fail(r, BN_ERR_IO, "cannot read %s: %s", name, n < 0 ? strerror(errno) : "it is shorter than its seal says");
+      free(image);
+      return err;
+    }
+    got += (size_t)n;
+  }
+  hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+  /* The core driver on a copy of the image, nothing written back: HDF5 never looks the
+   * file up by name, so a file the running search has replaced (or deleted) meanwhile still
+   * opens. */
+  if (fapl < 0 || H5Pset_fclose_degree(fapl, H5F_CLOSE_STRONG) < 0 || H5Pset_fapl_core(fapl, 1 << 20, 0) < 0 ||
+      H5Pset_file_image(fapl, image, (size_t)size) < 0) {
+    err = bn__rd_h5fail(r, "cannot set up file access");
+  } else {
+    free(image); /* the property list holds its own copy */
+    image = NULL;
+    /* A name no file can have (/dev/null is no directory): the core driver refuses to open
+     * an image under the name of an existing file. */
+    r->file = H5Fopen("/dev/null/banyan-image", H5F_ACC_RDONLY, fapl);
+    if (r->file < 0) err = bn__rd_h5fail(r, "cannot open %s as HDF5 (damaged or truncated?)", name);
+  }
+  free(image);
+  (void)bn__h5_close(&fapl);
+  return err;
+}
+
 /* The HDF5 part of bn_checkpoint_read (read_guard.c), run in the reader process on a file
  * whose seal was checked: everything but the segments. */
-bn_err bn__checkpoint_read_hdf5(const char *h5path, const char *path, uint64_t size, bn_snapshot *out, char *why,
-                                size_t whylen) {
+bn_err bn__checkpoint_read_hdf5(int fd, const char *path, uint64_t size, bn_snapshot *out, char *why, size_t whylen) {
   if (why && whylen) why[0] = '\0';
-  if (!h5path || !path || !out) return bn__why(BN_ERR_ARG, why, whylen, "null path or snapshot");
+  if (fd < 0 || !path || !out) return bn__why(BN_ERR_ARG, why, whylen, "null path or snapshot");
   bn_err err = BN_OK;
   bn__h5_guard guard;
   bn__h5_quiet(&guard);
@@ -185,7 +219,7 @@ bn_err bn__checkpoint_read_hdf5(const char *h5path, const char *path, uint64_t s
   r.why[0] = '\0';
   bn_snapshot s;
   memset(&s, 0, sizeof s);
-  BN_TRY(bn__rd_open_path(&r, h5path, path, size));
+  BN_TRY(bn__rd_open_image(&r, fd, path, size));
   BN_TRY(read_root(&r, &s));
   BN_TRY(read_tables(&r, &s));
   BN_TRY(read_arrays(&r, &s));

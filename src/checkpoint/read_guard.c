@@ -3,9 +3,10 @@
  *
  *   1. open(2) the file and check its seal (seal.h): the XXH3-64 of the whole file written
  *      with it. Any damaged byte is reported here ("damaged: ..."), before HDF5 sees it.
- *   2. A reader process (guard.h) opens that same open file (/proc/self/fd/N: no rename in
- *      between can swap it) with HDF5, runs the validating reader (read.c) and sends the
- *      snapshot back; a crash or a time-out of the child is a one-line error. Banyan's own
+ *   2. A reader process (guard.h) reads that same open file (no rename in between can swap
+ *      it), opens the bytes with HDF5 (an in-memory image: HDF5 never looks the name up, so a
+ *      file the running search replaces meanwhile still opens), runs the validating reader
+ *      (read.c) and sends the snapshot back; a crash or a time-out of the child is a one-line error. Banyan's own
  *      process never lets HDF5 parse the file.
  *   3. The parent checks the bounds and coherence again on what it received, then every
  *      segment the file lists against the segment's own seal (no HDF5, no rows read).
@@ -25,12 +26,10 @@
 
 /* The reader process: read with HDF5, send the snapshot or the reason it was refused. */
 int bn__reader_main(const bn__reader_job *job, int out) {
-  char h5path[4200];
-  bn__fd_path(job->fd, job->path, h5path, sizeof h5path);
   bn_snapshot s;
   memset(&s, 0, sizeof s);
   char why[1024] = "";
-  const bn_err e = bn__checkpoint_read_hdf5(h5path, job->path, job->size, &s, why, sizeof why);
+  const bn_err e = bn__checkpoint_read_hdf5(job->fd, job->path, job->size, &s, why, sizeof why);
   const int sent = e == BN_OK ? bn__snapshot_send(out, &s) : bn__frame_send_error(out, e, why);
   return sent == 0 ? 0 : 3; /* the process ends at once: nothing to free */
 }

@@ -33,7 +33,7 @@ struct bn_ckpt_writer {
   bn__wjob q[BN__WQ];
   int qhead, qn;
   bool running, ckpt_queued, quit;
-  bn_err error; /* first error */
+  _Atomic int error; /* first error (a bn_err): set under mu, read without it */
   /* the last completed checkpoint, for the history */
   double write_seconds, segment_seconds, flush_seconds;
   uint64_t bytes, segment_rows, flushed_rows;

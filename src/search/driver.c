@@ -11,6 +11,7 @@
 #include "banyan/clock.h"
 #include "banyan/log.h"
 #include "search/search_impl.h"
+#include "util/ring.h"
 #include "util/signals.h"
 
 static volatile sig_atomic_t stop_requested;
@@ -317,7 +318,7 @@ bn_err bn__search_setup_slots(bn_search *s, bn_job *jobs) {
   s->buffer_rows =
       (uint64_t)bn_config_int(cfg, "checkpoint.buffer_mb") * ((uint64_t)1 << 20) / bn__results_log_row_bytes(S);
   if (s->buffer_rows < 64) s->buffer_rows = 64;
-  BN_CALL(bn__results_log_create(&s->log, S, s->ckpt_path != NULL,
+  BN_CALL(bn__results_log_create(&s->log, S, s->ckpt_path != NULL, s->threads == 1,
                                  (size_t)bn_config_int(cfg, "checkpoint.buffer_mb") << 20, s->n_slots));
   return BN_OK;
 }
@@ -357,6 +358,10 @@ static bn_err setup(bn_search *s, const bn_config *cfg, const bn_domain *domain,
   BN_CALL(bn__search_setup_slots(s, NULL));
   BN_CALL(bn__crew_create(&s->crew, s->threads > 1 ? s->threads : 0));
   BN_CALL(bn_outbox_create(&s->outbox, s->n_slots));
+  if (s->threads == 1) { /* the dispatcher thread alone issues, queues, applies and frees */
+    bn__slot_pool_one_thread(s->pool);
+    bn__ring_one_thread((bn_ring *)s->outbox); /* the outbox is a ring (engine/outbox.c) */
+  }
   BN_CALL(bn_dispatcher_create(&s->disp, domain, &ep, comm, s->jobs, s->n_slots, s->outbox));
   return bn__search_setup_restore(s, opt);
 }

@@ -57,7 +57,7 @@ bool bn__search_queue_job(bn_search *s, uint32_t slot, uint64_t it, bool termina
   j->t_created = bn_wtime();
   j->t_sent = j->t_started = j->t_finished = j->t_received = 0;
   memcpy(j->state, bn_tree_state(s->tree, s->paths[slot].leaf), s->domain->info.state_size);
-  atomic_store(&s->slot_busy[slot], 1);
+  atomic_store_explicit(&s->slot_busy[slot], 1, memory_order_release);
   if (bn_outbox_push(s->outbox, s->slot_base + slot)) return true;
   /* Cannot happen: the outbox holds every slot. Stop loudly. */
   bn_error("outbox full with %u slots", s->n_slots);
@@ -89,7 +89,7 @@ static bool issue_one(bn_search *s) {
   const bn_path *path = &s->paths[slot];
   if (!bn__search_queue_job(s, slot, it, path->terminal)) {
     bn_tree_abandon(s->tree, path);
-    atomic_store(&s->slot_busy[slot], 0);
+    atomic_store_explicit(&s->slot_busy[slot], 0, memory_order_release); /* the snapshot reads it after a taskwait */
     atomic_fetch_add(&s->cancelled, 1);
     bn__slot_pool_give(s->pool, slot);
     return false;
@@ -146,7 +146,7 @@ void bn__search_apply_one(bn_search *s, uint32_t slot) {
   if (j->status != BN_JOB_OK) bn_failure_split(j->reason, row.failure_kind, row.failure_detail);
   bn_err e = bn__results_log_append(s->log, &row, j->result_state);
   if (e != BN_OK) bn__search_fail(s, e);
-  atomic_store(&s->slot_busy[slot], 0);
+  atomic_store_explicit(&s->slot_busy[slot], 0, memory_order_release); /* the snapshot reads it after a taskwait */
 }
 
 void bn__search_apply(bn_search *s, const uint32_t *slots, size_t n) {

@@ -7,9 +7,20 @@
  *
  * A row index is reserved with one atomic add; a chunk is allocated under a mutex the first
  * time an index falls into it; each append then counts its chunk's filled rows, so the
- * writer can tell which whole chunks are complete without stopping the search. Without
- * checkpoints (keep = 0) rows are only counted: nobody will read them. A few chunks whose
- * rows are on disk are kept for reuse, so the search writes to memory already mapped.
+ * writer can tell which whole chunks are complete without stopping the search. With one
+ * appending thread (search.threads = 1) both counts are plain release stores instead:
+ * a locked add is a full fence, and it stalled the search thread on the stores of the tree
+ * walk before it (half of the append's time in `perf annotate`). Without checkpoints
+ * (keep = 0) rows are only counted: nobody will read them.
+ *
+ * Memory. A chunk is one block (its rows, then their states) of 2 MiB on huge pages where
+ * the buffer is large enough (util/bigmem.c), and chunks whose rows are on disk are kept for
+ * reuse, never unmapped before the end. Fresh 4 KiB pages cost the search a page fault
+ * every 40 rows at 1 M rows/s (9 us each on this project's virtual machines: about 3% of
+ * the search thread's time), and each unmap interrupts it for a TLB shootdown. The memory held is the
+ * most the buffer ever held at once, which its size bounds. While the writer thread has
+ * nothing to write it readies a few chunks ahead of the search (bn__results_log_prefault),
+ * so even the first faults happen off the search's core.
  *
  * A row is kept without its failure text (log_row, 80 bytes, not bn_result_row's 208): the
  * text of failed rows lives in a second array of the chunk, allocated with the chunk's
@@ -22,6 +33,7 @@
 
 #include "banyan/log.h"
 #include "search/search_impl.h"
+#include "util/bigmem.h"
 
 /* A row as the buffer keeps it: bn_result_row up to its failure text, the same members in
  * the same order, so it is copied in one piece each way. */
@@ -45,12 +57,15 @@ typedef struct log_text {
   char detail[BN_FAILURE_DETAIL_LEN];
 } log_text;
 
-/* Chunks kept for reuse: a few MiB, enough for the writer to hand back what the search
- * fills between two of its passes. */
-enum { SPARE_CHUNKS = 8 };
+/* Spare chunks the writer thread keeps ready ahead of the search (bn__results_log_prefault),
+ * never beyond the buffer's size. */
+enum { PREFAULT_LEAD = 8 };
 
+/* A cache line each: the search stores `filled` of the chunk it appends to at every row,
+ * and the writer thread reads the slots of the chunks before it for every row it writes;
+ * on a shared line every such read would take the line from the search's core. */
 typedef struct chunk_slot {
-  _Atomic uint64_t chunk1;         /* chunk number + 1 held here; 0: empty */
+  _Alignas(64) _Atomic uint64_t chunk1;         /* chunk number + 1 held here; 0: empty */
   log_row *_Atomic rows;
   unsigned char *_Atomic states;
   log_text *_Atomic texts;         /* NULL until a row of the chunk fails */
@@ -60,39 +75,47 @@ typedef struct chunk_slot {
 struct bn_results_log {
   size_t state_size;
   int keep;
+  bool one_appender; /* only one thread ever appends: no locked adds */
   uint64_t chunk_rows;
   size_t ring_n;
   chunk_slot *ring;
-  _Atomic uint64_t n;       /* rows reserved */
-  _Atomic uint64_t durable; /* rows below are on disk (writer thread advances it) */
+  _Alignas(64) _Atomic uint64_t n; /* rows reserved (a cache line of its own: the search's) */
+  _Alignas(64) _Atomic uint64_t durable; /* rows below are on disk (writer thread advances it) */
   uint64_t freed_chunks;    /* chunks below this are freed (writer thread) */
   uint64_t base;            /* the first row of this session (earlier ones are in segments) */
   pthread_mutex_t grow;
-  /* Chunks whose rows are on disk, kept for reuse (under `grow`): a recycled chunk is
-   * already mapped, so the search does not fault fresh pages in at 1 M rows/s. */
-  struct spare_chunk {
-    log_row *rows;
-    unsigned char *states;
-  } spare[SPARE_CHUNKS];
+  size_t block_bytes; /* a chunk's block: its rows, then their states */
+  /* Blocks of chunks whose rows are on disk, kept for reuse (under `grow`; room for ring_n). */
+  log_row **spare;
   size_t n_spare;
+  size_t n_alloc;       /* chunks allocated, in use or spare (at most ring_n) */
+  size_t buffer_chunks; /* chunks of buffer_bytes */
 };
 
-bn_err bn__results_log_create(bn_results_log **out, size_t state_size, int keep, size_t buffer_bytes,
-                              uint64_t extra_rows) {
-  bn_results_log *l = calloc(1, sizeof *l);
+bn_err bn__results_log_create(bn_results_log **out, size_t state_size, int keep, bool one_appender,
+                              size_t buffer_bytes, uint64_t extra_rows) {
+  bn_results_log *l = aligned_alloc(64, sizeof *l);
+  if (l) memset(l, 0, sizeof *l);
   BN_CHECK(l, BN_ERR_NOMEM, "no memory for the results buffer");
   l->state_size = state_size;
   l->keep = keep;
+  l->one_appender = one_appender;
   const size_t row_bytes = bn__results_log_row_bytes(state_size);
-  /* Chunks of about 1 MiB, at most an eighth of the buffer, at least 16 rows. */
-  size_t target = buffer_bytes / 8 < ((size_t)1 << 20) ? buffer_bytes / 8 : ((size_t)1 << 20);
+  /* Chunks of one huge page, at most an eighth of the buffer, at least 16 rows. */
+  const size_t target = buffer_bytes / 8 < BN__BIGMEM_HUGE ? buffer_bytes / 8 : BN__BIGMEM_HUGE;
   l->chunk_rows = target / row_bytes >= 16 ? target / row_bytes : 16;
+  l->block_bytes = target == BN__BIGMEM_HUGE ? BN__BIGMEM_HUGE : (size_t)l->chunk_rows * row_bytes;
   /* Room for twice the buffer (the search waits for the disk there), the rows that tasks
    * may still append meanwhile, and slack. */
   const uint64_t buffer_chunks = buffer_bytes / (l->chunk_rows * row_bytes) + 1;
+  l->buffer_chunks = (size_t)buffer_chunks;
   l->ring_n = (size_t)(2 * buffer_chunks + extra_rows / l->chunk_rows + 8);
-  l->ring = calloc(l->ring_n, sizeof *l->ring);
-  if (!l->ring) {
+  l->ring = aligned_alloc(64, l->ring_n * sizeof *l->ring);
+  if (l->ring) memset(l->ring, 0, l->ring_n * sizeof *l->ring);
+  l->spare = calloc(l->ring_n, sizeof *l->spare);
+  if (!l->ring || !l->spare) {
+    free(l->ring);
+    free(l->spare);
     free(l);
     BN_CHECK(0, BN_ERR_NOMEM, "no memory for the results buffer");
   }
@@ -103,16 +126,16 @@ bn_err bn__results_log_create(bn_results_log **out, size_t state_size, int keep,
 
 size_t bn__results_log_row_bytes(size_t state_size) { return sizeof(log_row) + (state_size ? state_size : 1); }
 
-/* Empty slot c; its arrays go to the spares while there is room (l: NULL frees them). */
-static void free_slot(bn_results_log *l, chunk_slot *c) {
+/* Empty slot c; its block goes to the spares (l: NULL unmaps it). At most ring_n chunks
+ * exist, so the spares always have room. */
+static void free_slot(bn_results_log *l, chunk_slot *c, size_t block_bytes) {
   atomic_store(&c->chunk1, 0);
   log_row *rows = atomic_load(&c->rows);
-  unsigned char *states = atomic_load(&c->states);
-  if (l && rows && l->n_spare < SPARE_CHUNKS) {
-    l->spare[l->n_spare++] = (struct spare_chunk){rows, states};
-  } else {
-    free(rows);
-    free(states);
+  if (l && rows && l->n_spare < l->ring_n) {
+    l->spare[l->n_spare++] = rows;
+  } else if (rows) {
+    if (l) l->n_alloc--;
+    bn__bigmem_free(rows, block_bytes);
   }
   free(atomic_load(&c->texts));
   atomic_store(&c->rows, NULL);
@@ -124,11 +147,9 @@ static void free_slot(bn_results_log *l, chunk_slot *c) {
 void bn__results_log_destroy(bn_results_log **lp) {
   if (!lp || !*lp) return;
   bn_results_log *l = *lp;
-  for (size_t i = 0; i < l->ring_n; i++) free_slot(NULL, &l->ring[i]);
-  for (size_t i = 0; i < l->n_spare; i++) {
-    free(l->spare[i].rows);
-    free(l->spare[i].states);
-  }
+  for (size_t i = 0; i < l->ring_n; i++) free_slot(NULL, &l->ring[i], l->block_bytes);
+  for (size_t i = 0; i < l->n_spare; i++) bn__bigmem_free(l->spare[i], l->block_bytes);
+  free(l->spare);
   free(l->ring);
   pthread_mutex_destroy(&l->grow);
   free(l);
@@ -144,25 +165,19 @@ static bn_err ensure_chunk(bn_results_log *l, uint64_t c) {
   pthread_mutex_lock(&l->grow);
   const uint64_t held = atomic_load(&sl->chunk1);
   if (held == 0) {
-    unsigned char *st = NULL;
     log_row *rows = NULL;
     if (l->n_spare > 0) {
-      l->n_spare--;
-      st = l->spare[l->n_spare].states;
-      rows = l->spare[l->n_spare].rows;
-    } else {
-      st = malloc((size_t)l->chunk_rows * (l->state_size ? l->state_size : 1));
-      rows = malloc((size_t)l->chunk_rows * sizeof *rows);
+      rows = l->spare[--l->n_spare];
+    } else if ((rows = bn__bigmem_alloc(l->block_bytes)) != NULL) {
+      l->n_alloc++;
     }
-    if (!st || !rows) {
-      free(st);
-      free(rows);
+    if (!rows) {
       err = BN_ERR_NOMEM;
     } else {
       /* A resumed session starts mid-chunk: the rows before it count as filled. */
       const uint64_t start = c * l->chunk_rows;
       atomic_store(&sl->filled, start < l->base ? l->base - start : 0);
-      atomic_store(&sl->states, st);
+      atomic_store(&sl->states, (unsigned char *)(rows + l->chunk_rows));
       atomic_store(&sl->rows, rows);
       atomic_store_explicit(&sl->chunk1, c + 1, memory_order_release);
     }
@@ -175,14 +190,22 @@ static bn_err ensure_chunk(bn_results_log *l, uint64_t c) {
 }
 
 bn_err bn__results_log_append(bn_results_log *l, const bn_result_row *row, const void *state) {
-  uint64_t i = atomic_fetch_add(&l->n, 1);
+  uint64_t i;
+  if (l->one_appender) {
+    i = atomic_load_explicit(&l->n, memory_order_relaxed);
+    atomic_store_explicit(&l->n, i + 1, memory_order_release);
+  } else {
+    i = atomic_fetch_add(&l->n, 1);
+  }
   if (!l->keep) return BN_OK;
   uint64_t c = i / l->chunk_rows, k = i % l->chunk_rows;
   bn_err err = ensure_chunk(l, c);
   if (err != BN_OK) return err; /* the run stops with this error */
   chunk_slot *sl = slot_of(l, c);
-  memcpy(&atomic_load(&sl->rows)[k], row, sizeof(log_row));
-  memcpy(atomic_load(&sl->states) + k * l->state_size, state, l->state_size);
+  log_row *rows = atomic_load_explicit(&sl->rows, memory_order_relaxed);
+  unsigned char *states = atomic_load_explicit(&sl->states, memory_order_relaxed);
+  memcpy(&rows[k], row, sizeof(log_row));
+  memcpy(states + k * l->state_size, state, l->state_size);
   if (row->status == BN_JOB_FAILED) {
     log_text *t = atomic_load(&sl->texts);
     if (!t) {
@@ -199,8 +222,28 @@ bn_err bn__results_log_append(bn_results_log *l, const bn_result_row *row, const
     memcpy(t[k].kind, row->failure_kind, sizeof t[k].kind);
     memcpy(t[k].detail, row->failure_detail, sizeof t[k].detail);
   }
-  atomic_fetch_add_explicit(&sl->filled, 1, memory_order_release);
+  if (l->one_appender)
+    atomic_store_explicit(&sl->filled, atomic_load_explicit(&sl->filled, memory_order_relaxed) + 1,
+                          memory_order_release);
+  else
+    atomic_fetch_add_explicit(&sl->filled, 1, memory_order_release);
   return BN_OK;
+}
+
+bool bn__results_log_prefault(bn_results_log *l) {
+  if (!l->keep) return false;
+  pthread_mutex_lock(&l->grow);
+  const bool more = l->n_spare < PREFAULT_LEAD && l->n_alloc < l->buffer_chunks;
+  if (more) l->n_alloc++;
+  pthread_mutex_unlock(&l->grow);
+  if (!more) return false;
+  log_row *rows = bn__bigmem_alloc(l->block_bytes);
+  if (rows) bn__bigmem_touch(rows, l->block_bytes);
+  pthread_mutex_lock(&l->grow);
+  if (rows) l->spare[l->n_spare++] = rows; /* n_alloc <= ring_n: there is room */
+  else l->n_alloc--;
+  pthread_mutex_unlock(&l->grow);
+  return rows != NULL; /* no memory now: the search maps it when it needs it */
 }
 
 uint64_t bn__results_log_size(const bn_results_log *l) { return atomic_load(&l->n); }
@@ -227,7 +270,7 @@ void bn__results_log_release(bn_results_log *l, uint64_t upto) {
   pthread_mutex_lock(&l->grow);
   for (; (l->freed_chunks + 1) * l->chunk_rows <= upto; l->freed_chunks++) {
     chunk_slot *sl = slot_of(l, l->freed_chunks);
-    if (atomic_load(&sl->chunk1) == l->freed_chunks + 1) free_slot(l, sl);
+    if (atomic_load(&sl->chunk1) == l->freed_chunks + 1) free_slot(l, sl, l->block_bytes);
   }
   pthread_mutex_unlock(&l->grow);
 }

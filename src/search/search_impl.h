@@ -15,6 +15,8 @@
 /* A lock-free MPMC pool of free job slots (Concurrency Kit ring). */
 typedef struct bn_slot_pool bn_slot_pool;
 bn_err bn__slot_pool_create(bn_slot_pool **pool, uint32_t n_slots);
+/* Only one thread will take and give slots from now on (search.threads = 1): cheaper. */
+void bn__slot_pool_one_thread(bn_slot_pool *pool);
 void bn__slot_pool_destroy(bn_slot_pool **pool);
 bool bn__slot_pool_take(bn_slot_pool *pool, uint32_t *slot);
 void bn__slot_pool_give(bn_slot_pool *pool, uint32_t slot);
@@ -52,13 +54,18 @@ size_t bn__top_evals_get(bn_top_evals *t, bn_top_eval *out, size_t max);
 /* The results buffer: rows from their application until they are in a segment on disk
  * (results_log.c). Row numbers are those of the run (a resumed session continues them). */
 typedef struct bn_results_log bn_results_log;
-/* keep = 0: rows are only counted. buffer_bytes sizes the chunks and the ring; extra_rows:
- * how many rows tasks may append beyond twice the buffer while the search waits. */
-bn_err bn__results_log_create(bn_results_log **log, size_t state_size, int keep, size_t buffer_bytes,
-                              uint64_t extra_rows);
+/* keep = 0: rows are only counted. one_appender: a single thread ever appends (cheaper
+ * appends). buffer_bytes sizes the chunks and the ring; extra_rows: how many rows tasks may
+ * append beyond twice the buffer while the search waits. */
+bn_err bn__results_log_create(bn_results_log **log, size_t state_size, int keep, bool one_appender,
+                              size_t buffer_bytes, uint64_t extra_rows);
 void bn__results_log_destroy(bn_results_log **log);
-/* Thread-safe. BN_ERR_NOMEM, or BN_ERR_FULL if the ring is full of rows not on disk. */
+/* Thread-safe unless created with one_appender. BN_ERR_NOMEM, or BN_ERR_FULL if the ring is full of rows not on disk. */
 bn_err bn__results_log_append(bn_results_log *log, const bn_result_row *row, const void *state);
+/* Writer thread, when idle: allocate one more spare chunk and touch its pages, so that
+ * appends do not fault memory in; true while spares for the buffer's size (up to 64 MiB)
+ * are still missing. */
+bool bn__results_log_prefault(bn_results_log *log);
 uint64_t bn__results_log_size(const bn_results_log *log);
 /* Rows in memory (appended, not yet durable). */
 uint64_t bn__results_log_buffered(const bn_results_log *log);

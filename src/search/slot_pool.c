@@ -10,6 +10,8 @@ bn_err bn__slot_pool_create(bn_slot_pool **pool, uint32_t n_slots) {
   return BN_OK;
 }
 
+void bn__slot_pool_one_thread(bn_slot_pool *pool) { bn__ring_one_thread((bn_ring *)pool); }
+
 void bn__slot_pool_destroy(bn_slot_pool **pool) { bn__ring_destroy((bn_ring **)pool); }
 
 bool bn__slot_pool_take(bn_slot_pool *pool, uint32_t *slot) { return bn__ring_pop_any((bn_ring *)pool, slot); }

@@ -15,6 +15,8 @@ typedef struct bn_ring bn_ring;
 /* A ring that holds at least `capacity` values. *ring written on success only. */
 bn_err bn__ring_create(bn_ring **ring, uint32_t capacity);
 void bn__ring_destroy(bn_ring **ring);
+/* From now on only the calling thread pushes and pops (no lock, no CAS). */
+void bn__ring_one_thread(bn_ring *ring);
 /* Any thread; false only when full. */
 bool bn__ring_push(bn_ring *ring, uint32_t value);
 /* Single consumer only (one thread at a time calls it). */
