@@ -19,8 +19,10 @@
  * every 40 rows at 1 M rows/s (9 us each on this project's virtual machines: about 3% of
  * the search thread's time), and each unmap interrupts it for a TLB shootdown. The memory held is the
  * most the buffer ever held at once, which its size bounds. While the writer thread has
- * nothing to write it readies a few chunks ahead of the search (bn__results_log_prefault),
- * so even the first faults happen off the search's core.
+ * nothing to write it maps and touches the buffer's chunks one by one ahead of the search
+ * (bn__results_log_prefault), so even the first faults happen off the search's core (a
+ * lead of 8 chunks was not enough: the search used them up while the writer wrote a
+ * segment, and zeroed huge pages itself).
  *
  * A row is kept without its failure text (log_row, 80 bytes, not bn_result_row's 208): the
  * text of failed rows lives in a second array of the chunk, allocated with the chunk's
@@ -56,10 +58,6 @@ typedef struct log_text {
   char kind[BN_FAILURE_KIND_LEN];
   char detail[BN_FAILURE_DETAIL_LEN];
 } log_text;
-
-/* Spare chunks the writer thread keeps ready ahead of the search (bn__results_log_prefault),
- * never beyond the buffer's size. */
-enum { PREFAULT_LEAD = 8 };
 
 /* A cache line each: the search stores `filled` of the chunk it appends to at every row,
  * and the writer thread reads the slots of the chunks before it for every row it writes;
@@ -233,7 +231,7 @@ bn_err bn__results_log_append(bn_results_log *l, const bn_result_row *row, const
 bool bn__results_log_prefault(bn_results_log *l) {
   if (!l->keep) return false;
   pthread_mutex_lock(&l->grow);
-  const bool more = l->n_spare < PREFAULT_LEAD && l->n_alloc < l->buffer_chunks;
+  const bool more = l->n_alloc < l->buffer_chunks;
   if (more) l->n_alloc++;
   pthread_mutex_unlock(&l->grow);
   if (!more) return false;

@@ -62,9 +62,8 @@ bn_err bn__results_log_create(bn_results_log **log, size_t state_size, int keep,
 void bn__results_log_destroy(bn_results_log **log);
 /* Thread-safe unless created with one_appender. BN_ERR_NOMEM, or BN_ERR_FULL if the ring is full of rows not on disk. */
 bn_err bn__results_log_append(bn_results_log *log, const bn_result_row *row, const void *state);
-/* Writer thread, when idle: allocate one more spare chunk and touch its pages, so that
- * appends do not fault memory in; true while spares for the buffer's size (up to 64 MiB)
- * are still missing. */
+/* Writer thread, when idle: map one more spare chunk and touch its pages, so that appends
+ * do not fault memory in; true while the buffer's size is not mapped yet. */
 bool bn__results_log_prefault(bn_results_log *log);
 uint64_t bn__results_log_size(const bn_results_log *log);
 /* Rows in memory (appended, not yet durable). */
