@@ -8,7 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <xxhash.h>
+#include "util/bulk_hash.h"
 
 #include "banyan/log.h"
 #include "checkpoint/checkpoint_impl.h"

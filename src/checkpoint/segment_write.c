@@ -22,7 +22,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <xxhash.h>
+#include "util/bulk_hash.h"
 
 #include "checkpoint/h5check.h"
 #include "checkpoint/seal.h"
