@@ -165,7 +165,9 @@ def check(path, data, tmp, n):
         return "hung (no answer within 10 s)"
     if p.returncode not in (0, 2):
         return f"exit status {p.returncode}" + (f" (signal {-p.returncode})" if p.returncode < 0 else "")
-    err = p.stderr.decode("utf-8", "replace").splitlines()
+    # Lines end at "\n" only: splitlines() also splits at control characters a mutated
+    # value may carry into the message (seen: \x1e in exec.command, seed 898325301).
+    err = [line for line in p.stderr.decode("utf-8", "replace").split("\n") if line.strip()]
     if p.returncode == 2 and not err:
         return "status 2 without a message"
     prev_ok = False
