@@ -6,8 +6,8 @@
  *   2. A reader process (guard.h) reads that same open file (no rename in between can swap
  *      it), opens the bytes with HDF5 (an in-memory image: HDF5 never looks the name up, so a
  *      file the running search replaces meanwhile still opens), runs the validating reader
- *      (read.c) and sends the snapshot back; a crash or a time-out of the child is a one-line error. Banyan's own
- *      process never lets HDF5 parse the file.
+ *      (read.c) and sends the snapshot back; a crash or a time-out of the child is a
+ *      one-line error. Banyan's own process never lets HDF5 parse the file.
  *   3. The parent checks the bounds and coherence again on what it received, then every
  *      segment the file lists against the segment's own seal (no HDF5, no rows read).
  *

@@ -8,14 +8,15 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include "util/bulk_hash.h"
 
 #include "banyan/log.h"
 #include "checkpoint/checkpoint_impl.h"
 #include "checkpoint/seal.h"
+#include "util/bulk_hash.h"
 
 static const char magic[12] = "BANYAN-SEAL";
-enum { SEAL_VERSION = 1, HASHED_HEAD = BN__SEAL_BYTES - 8, READ_BYTES = 64 << 10 }; /* below malloc's mapping threshold: heap memory, reused */
+/* READ_BYTES: below malloc's mapping threshold, so the buffer is heap memory, reused. */
+enum { SEAL_VERSION = 1, HASHED_HEAD = BN__SEAL_BYTES - 8, READ_BYTES = 64 << 10 };
 
 static void put32(unsigned char *p, uint32_t v) {
   for (int i = 0; i < 4; i++) p[i] = (unsigned char)(v >> (8 * i));

@@ -16,10 +16,10 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include "util/bulk_hash.h"
 
 #include "checkpoint/h5check.h"
 #include "checkpoint/seal.h"
+#include "util/bulk_hash.h"
 
 /* Every root attribute of a segment must agree with the table and the run. */
 static bn_err check_header(bn__rd *r, const bn_segment_params *p, const bn_segment_info *seg) {

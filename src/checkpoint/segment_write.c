@@ -22,10 +22,10 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include "util/bulk_hash.h"
 
 #include "checkpoint/h5check.h"
 #include "checkpoint/seal.h"
+#include "util/bulk_hash.h"
 #include "util/thread_buffer.h"
 
 void bn_segment_path(const char *dir, uint64_t seq, char *buf, size_t n) {
